@@ -1,0 +1,161 @@
+"""The `avatar` command line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from avatar import __version__
+from avatar.errors import InputError
+
+app = typer.Typer(
+    name="avatar",
+    help="Emotion-conditioned avatar engine: speech (or text) in; face, body and talking-head video out.\n\n"
+    "Commands land as capabilities do. Today: the speech front end (say, align, features).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _user_errors(command):
+    """Show bad input as a one-line message and exit 2, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+
+    return run
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"avatar {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Emotion-conditioned avatar engine."""
+
+
+@app.command()
+@_user_errors
+def say(
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What to say (English).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="WAV file to write.")],
+    rate: Annotated[float, typer.Option(help="Speaking rate: 1 normal, 0.5 half speed, 2 double.")] = 1.0,
+    pitch: Annotated[float, typer.Option(help="Pitch shift in semitones (-6..6).")] = 0.0,
+    expressiveness: Annotated[float, typer.Option(help="Prosodic variation: 0 flat, 1 default, 2 lively.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same text and seed give the same audio.")] = 0,
+    voice: Annotated[str, typer.Option(help="Voice name (available: joe).")] = "joe",
+) -> None:
+    """Speak TEXT with the offline neural voice and write a WAV.
+
+    Example: avatar say "Hello, my name is Ava." -o hello.wav --rate 1.1
+    """
+    from avatar.frontend.audio import save_wav
+    from avatar.frontend.tts import Prosody, get_voice
+
+    prosody = Prosody(rate=rate, pitch_semitones=pitch, expressiveness=expressiveness).check()
+    audio = get_voice(voice).synthesize(text, prosody, seed=seed)
+    save_wav(audio, output)
+    typer.echo(f"wrote {output} ({audio.duration:.2f} s, {audio.sample_rate} Hz, voice {voice})")
+
+
+@app.command()
+@_user_errors
+def align(
+    audio_path: Annotated[Path, typer.Argument(metavar="AUDIO", help="Speech: wav, flac, ogg or mp3.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write .TextGrid (Praat) or .json.")],
+    text: Annotated[str | None, typer.Option(help="The transcript. Left out, it is recognized.")] = None,
+    text_file: Annotated[Path | None, typer.Option(help="Read the transcript from a text file.")] = None,
+) -> None:
+    """Time the words and phones of AUDIO; without --text, recognize them first.
+
+    Example: avatar align hello.wav --text "Hello, my name is Ava." -o hello.TextGrid
+    """
+    from avatar.frontend.alignment import align as run_alignment
+    from avatar.frontend.audio import load_audio
+
+    if output.suffix.lower() not in (".textgrid", ".json"):
+        raise InputError(f"Output '{output}' must end in .TextGrid or .json.")
+    transcript = _transcript(text, text_file)
+    alignment = run_alignment(load_audio(audio_path), transcript)
+    _save_alignment(alignment, output)
+    typer.echo(alignment.summary())
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+@_user_errors
+def features(
+    audio_path: Annotated[Path, typer.Argument(metavar="AUDIO", help="Speech: wav, flac, ogg or mp3.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="NPZ file of (T, D) float32 arrays.")],
+    fps: Annotated[float, typer.Option(help="Frames per second of the animation clock.")] = 30.0,
+    alignment_path: Annotated[Path | None, typer.Option("--alignment", help="A TextGrid from `avatar align`: "
+                                                        "adds the per-frame viseme track.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also draw the features to this PNG.")] = None,
+) -> None:
+    """Frame features of AUDIO on the animation clock: log-mel, RMS, F0, onsets.
+
+    Example: avatar features hello.wav --alignment hello.TextGrid -o hello.npz --plot hello.png
+    """
+    from avatar.frontend.audio import load_audio
+    from avatar.frontend.features import extract_features
+    from avatar.frontend.textgrid import load_alignment_textgrid
+    from avatar.frontend.visemes import VISEMES, viseme_track
+
+    frames = extract_features(load_audio(audio_path), fps)
+    alignment = load_alignment_textgrid(alignment_path) if alignment_path else None
+    extra = {}
+    if alignment is not None:
+        extra = {"visemes": viseme_track(alignment.phones, fps, frames.n_frames),
+                 "viseme_names": list(VISEMES)}
+    frames.save_npz(output, extra)
+    typer.echo(f"wrote {output}: {frames.n_frames} frames at {fps:g} fps"
+               + (f", with a {len(VISEMES)}-viseme track" if extra else ""))
+    if plot:
+        from avatar.frontend.plot import plot_features
+
+        plot_features(frames, plot, alignment=alignment, title=audio_path.name)
+        typer.echo(f"wrote {plot}")
+
+
+def _transcript(text: str | None, text_file: Path | None) -> str | None:
+    if text is not None and text_file is not None:
+        raise InputError("Give the transcript once: either --text or --text-file, not both.")
+    if text_file is None:
+        return text
+    if not text_file.is_file():
+        raise InputError(f"Transcript file '{text_file}' does not exist. Check the path.")
+    return text_file.read_text(encoding="utf-8")
+
+
+def _save_alignment(alignment, output: Path) -> None:
+    from dataclasses import asdict
+
+    from avatar.fileio import write_text_atomic
+    from avatar.frontend.textgrid import save_alignment_textgrid
+
+    if output.suffix.lower() == ".json":
+        write_text_atomic(output, json.dumps(asdict(alignment), indent=1))
+    else:
+        save_alignment_textgrid(alignment, output)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""The speech front end: audio in, text to speech, alignment, visemes, frame features."""

@@ -1,0 +1,217 @@
+"""Word and phone timings for speech: pocketsphinx forced alignment, with recognition when no text is given."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from avatar.errors import InputError
+from avatar.frontend.audio import SAMPLE_RATE, Audio, check_audio
+from avatar.frontend.pronounce import guess_pronunciation, normalize_transcript
+
+FRAME_S = 0.01  # pocketsphinx analyses 100 frames a second
+# When the one-pass phone alignment fails, re-align in chunks of about this length, cut at pauses.
+CHUNK_S = 8.0
+_FILLERS = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")  # <sil>, <s>, [NOISE], ++garbage++
+_VOWELS = {"AA", "AE", "AH", "AO", "EH", "ER", "IH", "IY", "UH", "UW"}
+_DIPHTHONGS = {"AW", "AY", "EY", "OW", "OY"}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A labelled span of time in seconds."""
+
+    start: float
+    end: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Timed words and ARPAbet phones (no stress digits) of one utterance."""
+
+    words: tuple[Interval, ...]
+    phones: tuple[Interval, ...]
+    duration: float
+    transcript: str
+    # "given": the user's transcript; "recognized": pocketsphinx's guess when none was given; "textgrid": read.
+    transcript_source: str = "given"
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        """A one-paragraph human-readable description."""
+        lines = [
+            f"{len(self.words)} words, {len(self.phones)} phones over {self.duration:.2f} s; "
+            f"transcript {self.transcript_source}: {self.transcript!r}"
+        ]
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+
+def align(audio: Audio, transcript: str | None = None) -> Alignment:
+    """Time the words and phones of `audio`; without a transcript, recognize one first and say so."""
+    audio = check_audio(audio.resampled(SAMPLE_RATE))
+    source = "given"
+    if transcript is None:
+        transcript, source = recognize(audio), "recognized"
+        if not transcript:
+            raise InputError(
+                f"No words were recognized in '{audio.source}'. If it is speech, give its transcript "
+                "(--text) so it can be force-aligned."
+            )
+    words = normalize_transcript(transcript)
+    if not words:
+        raise InputError(f"The transcript {transcript!r} has no words in it. Give the spoken words.")
+    aligner = _Aligner(words)
+    pcm = audio.int16_bytes()
+    word_spans = aligner.align_words(pcm, words)
+    if word_spans is None:
+        raise InputError(
+            f"The transcript could not be aligned to '{audio.source}': the words do not seem to match the "
+            "speech. Check that the transcript is what is said (or leave it out to recognize it)."
+        )
+    notes: list[str] = []
+    try:
+        spans = aligner.align_phones(pcm, words, offset=0.0)
+    except RuntimeError:
+        spans = _align_phones_in_chunks(aligner, pcm, word_spans, notes)
+    word_tier = tuple(Interval(s, e, w) for w, s, e, _ in spans)
+    phone_tier = tuple(p for *_, phones in spans for p in phones)
+    return Alignment(word_tier, phone_tier, audio.duration, transcript, source, tuple(notes))
+
+
+def recognize(audio: Audio) -> str:
+    """Best-guess English transcript of `audio` (pocketsphinx's US English model; expect word errors)."""
+    from pocketsphinx import Decoder
+
+    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    pcm = audio.resampled(SAMPLE_RATE).int16_bytes()
+    words: list[str] = []
+    # Decode pause-delimited pieces of at most ~20 s, so long inputs stay fast and bounded.
+    for start, end in _speech_pieces(audio, max_s=20.0):
+        decoder.start_utt()
+        decoder.process_raw(pcm[2 * start : 2 * end], full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        if hyp is not None:
+            words += [w for w in hyp.hypstr.split() if not _FILLERS.match(w)]
+    return " ".join(words)
+
+
+class _Aligner:
+    """A pocketsphinx decoder that knows every word of the transcript."""
+
+    def __init__(self, words: list[str]):
+        from pocketsphinx import Decoder
+
+        self.decoder = Decoder(samprate=SAMPLE_RATE, lm=None, loglevel="FATAL")
+        self.pronunciations: dict[str, list[str]] = {}
+        for word in set(words):
+            phones = self.decoder.lookup_word(word)
+            if phones is None:
+                guess = guess_pronunciation(word)
+                if not guess:
+                    raise InputError(f"The word {word!r} in the transcript cannot be pronounced; spell it out.")
+                self.decoder.add_word(word, " ".join(guess), False)
+                phones = " ".join(guess)
+            self.pronunciations[word] = phones.split()
+
+    def align_words(self, pcm: bytes, words: list[str]) -> list[tuple[str, float, float]] | None:
+        """Word spans from the word-level pass, or None when the search found no complete path."""
+        d = self.decoder
+        d.set_align_text(" ".join(words))
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        if d.hyp() is None:
+            return None
+        spans = [(_base(s.word), _seconds(s.start_frame), _seconds(s.end_frame + 1)) for s in d.seg()]
+        spans = [s for s in spans if not _FILLERS.match(s[0])]
+        return spans if [w for w, *_ in spans] == words else None
+
+    def align_phones(self, pcm: bytes, words: list[str], offset: float):
+        """(word, start, end, phones) per word from the phone pass, which must follow `align_words` on the
+        same audio; RuntimeError if it fails."""
+        d = self.decoder
+        d.set_alignment()
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        spans = []
+        for word in d.get_alignment():
+            name = _base(word.name)
+            if _FILLERS.match(name):
+                continue
+            phones = tuple(Interval(_seconds(p.start, offset), _seconds(p.start + p.duration, offset), p.name)
+                           for p in word)
+            spans.append((name, _seconds(word.start, offset), _seconds(word.start + word.duration, offset), phones))
+        if [s[0] for s in spans] != words:
+            raise RuntimeError("phone alignment lost words")
+        return spans
+
+
+def _align_phones_in_chunks(aligner: _Aligner, pcm: bytes, word_spans, notes: list[str]):
+    """Phone-align pause-delimited chunks one by one; a chunk that still fails gets estimated phones."""
+    spans, estimated = [], 0
+    for chunk in _chunks_at_pauses(word_spans, CHUNK_S):
+        start = max(0.0, chunk[0][1] - 0.05)
+        end = chunk[-1][2] + 0.05
+        piece = pcm[2 * int(start * SAMPLE_RATE) : 2 * int(end * SAMPLE_RATE)]
+        words = [w for w, *_ in chunk]
+        try:
+            if aligner.align_words(piece, words) is None:
+                raise RuntimeError("chunk word pass failed")
+            spans += aligner.align_phones(piece, words, offset=start)
+        except RuntimeError:
+            estimated += len(chunk)
+            spans += [(w, s, e, _estimate_phones(aligner.pronunciations[w], s, e)) for w, s, e in chunk]
+    notes.append("the one-pass phone alignment failed; phones were aligned in pause-delimited chunks")
+    if estimated:
+        notes.append(f"phone timings of {estimated} words are estimated from word timings")
+    return spans
+
+
+def _chunks_at_pauses(word_spans, max_s: float):
+    """Split word spans into runs no longer than `max_s`, preferring cuts at the longest pauses."""
+    chunk = [word_spans[0]]
+    for prev, span in zip(word_spans, word_spans[1:], strict=False):
+        if span[2] - chunk[0][1] > max_s or (span[1] - prev[2] >= 0.15 and span[2] - chunk[0][1] > max_s / 2):
+            yield chunk
+            chunk = []
+        chunk.append(span)
+    yield chunk
+
+
+def _estimate_phones(phones: list[str], start: float, end: float) -> tuple[Interval, ...]:
+    """Share a word's span among its phones by their typical relative durations."""
+    weights = np.array([1.6 if p in _DIPHTHONGS else 1.3 if p in _VOWELS else 1.0 for p in phones])
+    edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
+    return tuple(Interval(round(float(a), 3), round(float(b), 3), p)
+                 for a, b, p in zip(edges, edges[1:], phones, strict=False))
+
+
+def _speech_pieces(audio: Audio, max_s: float) -> list[tuple[int, int]]:
+    """Sample ranges of at most `max_s`, cut at the quietest 10 ms frame near each limit."""
+    frame = int(FRAME_S * audio.sample_rate)
+    n = len(audio.samples) // frame
+    energy = np.square(audio.samples[: n * frame].reshape(n, frame)).mean(axis=1)
+    limit = int(max_s / FRAME_S)
+    pieces, start = [], 0
+    while n - start > limit:
+        window = energy[start + limit // 2 : start + limit]
+        cut = start + limit // 2 + int(np.argmin(window))
+        pieces.append((start * frame, cut * frame))
+        start = cut
+    pieces.append((start * frame, len(audio.samples)))
+    return pieces
+
+
+def _seconds(frames: int, offset: float = 0.0) -> float:
+    """Time of a pocketsphinx frame index, rounded to the millisecond."""
+    return round(offset + frames * FRAME_S, 3)
+
+
+def _base(word: str) -> str:
+    """'to(3)' -> 'to': drop pocketsphinx's pronunciation-variant suffix."""
+    return word.split("(", 1)[0]

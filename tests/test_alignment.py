@@ -1,0 +1,102 @@
+"""Forced alignment: accuracy on real speech, recognition without a transcript, and the fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avatar.errors import InputError
+from avatar.frontend import alignment as alignment_module
+from avatar.frontend.alignment import align
+from avatar.frontend.audio import Audio
+from avatar.frontend.pronounce import guess_pronunciation, normalize_transcript
+from tests.conftest import EXAMPLE_TEXT, tone
+
+
+def test_beat_takes_meet_the_accuracy_targets(beat_dir):
+    from bench.alignment import evaluate
+
+    figures = evaluate(beat_dir)
+    assert figures["word_median_ms"] <= 40
+    assert figures["word_within_100ms"] >= 0.90
+    assert figures["phone_median_ms"] <= 40
+
+
+def _check_well_formed(result, duration):
+    for tier in (result.words, result.phones):
+        starts = np.array([i.start for i in tier])
+        ends = np.array([i.end for i in tier])
+        assert np.all(ends > starts) and np.all(starts[1:] >= ends[:-1] - 1e-9)
+        assert starts[0] >= 0 and ends[-1] <= duration + 1e-6
+    # Every word's span is covered by its own phones.
+    assert result.phones[0].start == pytest.approx(result.words[0].start)
+    assert result.phones[-1].end == pytest.approx(result.words[-1].end)
+
+
+def test_given_transcript(spoken_example):
+    result = align(spoken_example, EXAMPLE_TEXT)
+    assert result.transcript_source == "given"
+    assert [w.label for w in result.words] == normalize_transcript(EXAMPLE_TEXT)
+    _check_well_formed(result, spoken_example.duration)
+    # "my" and "meet" start with a closed-lip M, as the dictionary says.
+    labels = [p.label for p in result.phones]
+    assert labels[:4] == ["HH", "AH", "L", "OW"] and labels.count("M") >= 4
+
+
+def test_without_transcript_recognizes_and_says_so(spoken_example):
+    result = align(spoken_example)
+    assert result.transcript_source == "recognized"
+    assert "recognized" in result.summary()
+    assert {"name", "happy", "meet", "today", "week"} <= {w.label for w in result.words}
+    _check_well_formed(result, spoken_example.duration)
+
+
+def test_phone_pass_failure_falls_back_to_chunks(spoken_example, monkeypatch):
+    real = alignment_module._Aligner.align_phones
+    calls = []
+
+    def fail_first(self, pcm, words, offset):
+        calls.append(len(words))
+        if len(calls) == 1:
+            raise RuntimeError("Failed to stop utterance processing")
+        return real(self, pcm, words, offset)
+
+    monkeypatch.setattr(alignment_module._Aligner, "align_phones", fail_first)
+    result = align(spoken_example, EXAMPLE_TEXT)
+    assert len(calls) > 2 and any("chunks" in n for n in result.notes)
+    assert [w.label for w in result.words] == normalize_transcript(EXAMPLE_TEXT)
+    _check_well_formed(result, spoken_example.duration)
+
+
+def test_chunks_that_still_fail_get_estimated_phones(spoken_example, monkeypatch):
+    def always_fail(self, pcm, words, offset):
+        raise RuntimeError("Failed to stop utterance processing")
+
+    monkeypatch.setattr(alignment_module._Aligner, "align_phones", always_fail)
+    result = align(spoken_example, EXAMPLE_TEXT)
+    assert any("estimated" in n for n in result.notes)
+    assert len(result.phones) > len(result.words)
+    _check_well_formed(result, spoken_example.duration)
+
+
+def test_unknown_words_get_a_pronunciation():
+    assert guess_pronunciation("kubernetes")[:3] == ["K", "UW", "B"]
+    assert guess_pronunciation("zorblax")[0] == "Z"
+
+
+def test_wrong_transcript_is_a_clear_error(spoken_example):
+    with pytest.raises(InputError, match="do not seem to match"):
+        align(spoken_example, "completely different words " * 12)
+
+
+def test_normalization():
+    assert normalize_transcript("It's 3:30 & 25% off in 1984, isn't it?") == [
+        "it's", "three", "thirty", "and", "twenty", "five", "percent", "off", "in", "nineteen", "eighty",
+        "four", "isn't", "it"]
+    assert normalize_transcript("2,500 well-known 3.5") == [
+        "two", "thousand", "five", "hundred", "well", "known", "three", "point", "five"]
+
+
+def test_transcript_without_words_is_a_clear_error():
+    with pytest.raises(InputError, match="no words"):
+        align(Audio(tone(200, 1.0)), "?! ...")
