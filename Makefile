@@ -36,6 +36,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/alignment.py
+	$(BIN)/python bench/features.py
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:

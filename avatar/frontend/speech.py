@@ -1,0 +1,42 @@
+"""The front end as one stage: speech (audio, or text to speak) in, its timed content on the frame clock out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from avatar.frontend.alignment import Alignment, align
+from avatar.frontend.audio import SAMPLE_RATE, Audio
+from avatar.frontend.features import FrameFeatures, extract_features
+from avatar.frontend.tts import Prosody, get_voice
+from avatar.frontend.visemes import viseme_track
+
+
+@dataclass(frozen=True)
+class SpeechContent:
+    """What the generators are conditioned on from the speech: audio, timings, features, visemes."""
+
+    audio: Audio  # 16 kHz mono
+    alignment: Alignment
+    features: FrameFeatures
+    visemes: np.ndarray  # (T, 15) float32 on the same frame clock as `features`
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of the frame clock."""
+        return self.features.fps
+
+
+def analyze_speech(audio: Audio, transcript: str | None = None, fps: float = 30.0) -> SpeechContent:
+    """Align `audio` (recognizing it when no transcript is given) and extract its frame features and visemes."""
+    audio = audio.resampled(SAMPLE_RATE)
+    features = extract_features(audio, fps)
+    alignment = align(audio, transcript)
+    return SpeechContent(audio, alignment, features, viseme_track(alignment.phones, fps, features.n_frames))
+
+
+def speak(text: str, prosody: Prosody = Prosody(), seed: int = 0, voice: str = "joe",
+          fps: float = 30.0) -> SpeechContent:
+    """Speak `text` with the TTS voice and analyse the result (its transcript is known, so it is aligned)."""
+    return analyze_speech(get_voice(voice).synthesize(text, prosody, seed), text, fps)
