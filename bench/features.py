@@ -8,7 +8,6 @@ checked against the phone alignment: the voiced share inside vowels, unvoiced co
 from __future__ import annotations
 
 import argparse
-import re
 import time
 import tracemalloc
 from pathlib import Path
@@ -16,8 +15,10 @@ from pathlib import Path
 import librosa
 import numpy as np
 
+from avatar.frontend.alignment import Interval
 from avatar.frontend.audio import Audio, load_audio
 from avatar.frontend.features import ANALYSIS_FPS, F0_MAX, F0_MIN, HOP, extract_features
+from avatar.frontend.textgrid import load_alignment_textgrid
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEFAULT_WAV = DATA / "beat" / "wav" / "2_scott_0_1_1.wav"
@@ -42,21 +43,18 @@ def alignment_masks(wav: Path, n: int) -> dict[str, np.ndarray] | None:
     grid = wav.parent.parent / "textgrid" / f"{wav.stem}.TextGrid"
     if not grid.exists():
         return None
-    words, phones = grid.read_text().split('name = "phones"')
-    pattern = r'xmin = ([\d.]+)\s*\n\s*xmax = ([\d.]+)\s*\n\s*text = "(.*)"'
+    alignment = load_alignment_textgrid(grid)
     times = np.arange(n) / ANALYSIS_FPS
     masks = {name: np.zeros(n, dtype=bool) for name in ("vowel", "unvoiced_consonant", "pause")}
 
-    def mark(name: str, start: str, end: str) -> None:  # 20 ms in from each edge, to discount aligner slack
-        masks[name] |= (times >= float(start) + 0.02) & (times < float(end) - 0.02)
+    def mark(name: str, span: Interval) -> None:  # 20 ms in from each edge, to discount aligner slack
+        masks[name] |= (times >= span.start + 0.02) & (times < span.end - 0.02)
 
-    for start, end, label in re.findall(pattern, words):
-        if not label.strip():
-            mark("pause", start, end)
-    for start, end, label in re.findall(pattern, phones):
-        phone = re.sub(r"\d", "", label.strip().upper())
-        if phone in VOWELS or phone in UNVOICED:
-            mark("vowel" if phone in VOWELS else "unvoiced_consonant", start, end)
+    for pause in alignment.pauses():
+        mark("pause", pause)
+    for phone in alignment.phones:
+        if phone.label in VOWELS or phone.label in UNVOICED:
+            mark("vowel" if phone.label in VOWELS else "unvoiced_consonant", phone)
     return masks
 
 

@@ -100,3 +100,11 @@ def test_normalization():
 def test_transcript_without_words_is_a_clear_error():
     with pytest.raises(InputError, match="no words"):
         align(Audio(tone(200, 1.0)), "?! ...")
+
+
+def test_pauses_are_the_gaps_between_words():
+    from avatar.frontend.alignment import Alignment, Interval
+
+    words = (Interval(0.5, 1.0, "a"), Interval(1.2, 2.0, "b"), Interval(2.0, 3.0, "c"))
+    pauses = Alignment(words, (), 3.5, "a b c").pauses()
+    assert pauses == (Interval(0.0, 0.5, ""), Interval(1.0, 1.2, ""), Interval(3.0, 3.5, ""))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from avatar.errors import InputError
 from avatar.frontend import features as feats
+from avatar.frontend.alignment import Alignment, Interval
 from avatar.frontend.audio import Audio, load_audio
 from avatar.frontend.features import (
     FrameFeatures,
@@ -20,9 +20,9 @@ from avatar.frontend.features import (
     resample_to_clock,
 )
 from avatar.frontend.plot import plot_features
+from avatar.frontend.textgrid import load_alignment_textgrid
 
 SR = 16_000
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BEAT_TAKE = "2_scott_0_1_1"
 
 
@@ -180,49 +180,32 @@ def test_load_npz_of_another_file_is_an_input_error(tmp_path: Path) -> None:
 
 def test_plot_writes_a_png(tmp_path: Path) -> None:
     features = extract_features(Audio(np.concatenate([tone(150, 0.6), noise(0.4, 0.05)])), fps=30)
-    word = SimpleNamespace(start=0.1, end=0.6, label="hello")
-    phones = [SimpleNamespace(start=s, end=e, label=p) for s, e, p in [(0.1, 0.3, "HH"), (0.3, 0.6, "OW")]]
-    alignment = SimpleNamespace(words=[word], phones=phones)
+    phones = (Interval(0.1, 0.3, "HH"), Interval(0.3, 0.6, "OW"))
+    alignment = Alignment((Interval(0.1, 0.6, "hello"),), phones, 1.0, "hello")
     path = plot_features(features, tmp_path / "f.png", alignment, title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     plot_features(features, tmp_path / "bare.png")
     assert (tmp_path / "bare.png").stat().st_size > 10_000
 
 
-def read_textgrid(path: Path) -> SimpleNamespace:
-    """Words and phones of a BEAT TextGrid, duck-typed like an Alignment."""
-    words, phones = path.read_text().split('name = "phones"')
-    pattern = r'xmin = ([\d.]+)\s*\n\s*xmax = ([\d.]+)\s*\n\s*text = "(.*)"'
-
-    def tier(text: str) -> list[SimpleNamespace]:
-        found = re.findall(pattern, text)
-        return [SimpleNamespace(start=float(s), end=float(e), label=label) for s, e, label in found]
-
-    return SimpleNamespace(words=tier(words), phones=tier(phones))
-
-
-def test_real_speech(tmp_path: Path) -> None:
-    wav = DATA / "beat" / "wav" / f"{BEAT_TAKE}.wav"
-    grid = DATA / "beat" / "textgrid" / f"{BEAT_TAKE}.TextGrid"
-    if not (wav.exists() and grid.exists()):
-        pytest.skip(f"BEAT sample data not found under {DATA}")
-    audio = load_audio(wav)
+def test_real_speech(tmp_path: Path, beat_dir: Path) -> None:
+    audio = load_audio(beat_dir / "wav" / f"{BEAT_TAKE}.wav")
     features = extract_features(audio, fps=30)
     assert features.n_frames == frame_count(audio.duration, 30)
     voiced = features.f0_hz[:, 0] > 0
     assert 0.4 < voiced.mean() < 0.85
     assert 100 < np.median(features.f0_hz[voiced]) < 250  # an adult male speaker
-    alignment = read_textgrid(grid)
+    alignment = load_alignment_textgrid(beat_dir / "textgrid" / f"{BEAT_TAKE}.TextGrid")
     # Silence between words (the aligner's empty labels) is mostly unvoiced; vowels are mostly voiced.
     times = frame_times(features.n_frames, 30)
 
-    def share_voiced(intervals: list[SimpleNamespace]) -> float:
+    def share_voiced(intervals) -> float:
         inside = np.zeros(features.n_frames, dtype=bool)
         for i in intervals:
             inside |= (times >= i.start + 0.02) & (times < i.end - 0.02)
         return float(voiced[inside].mean())
 
-    assert share_voiced([w for w in alignment.words if not w.label.strip()]) < 0.15
+    assert share_voiced(alignment.pauses()) < 0.15
     assert share_voiced([p for p in alignment.phones if p.label[:2] in {"AA", "AE", "IY", "OW", "EH"}]) > 0.75
     path = plot_features(features, tmp_path / "beat.png", alignment, title=BEAT_TAKE, span=(1.0, 9.0))
     assert path.stat().st_size > 50_000

@@ -40,6 +40,11 @@ class Alignment:
     transcript_source: str = "given"
     notes: tuple[str, ...] = field(default=())
 
+    def pauses(self) -> tuple[Interval, ...]:
+        """The silent spans between words, and before the first and after the last."""
+        edges = [0.0] + [t for w in self.words for t in (w.start, w.end)] + [self.duration]
+        return tuple(Interval(a, b, "") for a, b in zip(edges[::2], edges[1::2], strict=True) if b > a)
+
     def summary(self) -> str:
         """A one-paragraph human-readable description."""
         lines = [

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from avatar.fileio import atomic_path
+from avatar.frontend.alignment import Alignment
 from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_times
 
 _MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000)
@@ -23,14 +24,13 @@ _MAX_LINES_PER_INCH = 12  # denser phone boundaries would only grey out the spec
 def plot_features(
     features: FrameFeatures,
     path: str | os.PathLike,
-    alignment: Any = None,
+    alignment: Alignment | None = None,
     title: str | None = None,
     span: tuple[float, float] | None = None,
 ) -> Path:
     """Write a PNG of log-mel, RMS, F0 with voicing and onset strength on one time axis.
 
-    `alignment` is anything with `.words` and `.phones` lists of intervals (`.start`, `.end`, `.label` in
-    seconds): words are labelled along the top, phone boundaries drawn over the spectrogram. `span`, a
+    With an `alignment`, words are labelled along the top and phone boundaries drawn over the spectrogram. `span`, a
     (start, end) in seconds, zooms in on part of a long take.
     """
     path = Path(path)
