@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from tqdm import tqdm
 
 from avatar import __version__
 from avatar.errors import InputError
@@ -94,7 +95,10 @@ def align(
     if output.suffix.lower() not in (".textgrid", ".json"):
         raise InputError(f"Output '{output}' must end in .TextGrid or .json.")
     transcript = _transcript(text, text_file)
-    alignment = run_alignment(load_audio(audio_path), transcript)
+    audio = load_audio(audio_path)
+    with tqdm(total=100, unit="%", desc="aligning", disable=None, leave=False,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+        alignment = run_alignment(audio, transcript, progress=lambda f: bar.update(round(100 * f) - bar.n))
     _save_alignment(alignment, output)
     typer.echo(alignment.summary())
     typer.echo(f"wrote {output}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,8 +13,12 @@ from avatar.frontend.audio import SAMPLE_RATE, Audio, check_audio
 from avatar.frontend.pronounce import guess_pronunciation, normalize_transcript
 
 FRAME_S = 0.01  # pocketsphinx analyses 100 frames a second
-# When the one-pass phone alignment fails, re-align in chunks of about this length, cut at pauses.
-CHUNK_S = 8.0
+# The phone pass's memory grows faster than the audio (64 s: 0.2 GB; 10 min: 9 GB), so longer inputs are
+# phone-aligned in pause-delimited chunks; a failed pass is retried in shorter chunks.
+ONE_PASS_MAX_S = 90.0
+LONG_CHUNK_S = 30.0
+RETRY_CHUNK_S = 8.0
+Progress = Callable[[float], None]
 _FILLERS = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")  # <sil>, <s>, [NOISE], ++garbage++
 _VOWELS = {"AA", "AE", "AH", "AO", "EH", "ER", "IH", "IY", "UH", "UW"}
 _DIPHTHONGS = {"AW", "AY", "EY", "OW", "OY"}
@@ -54,8 +59,12 @@ class Alignment:
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
-def align(audio: Audio, transcript: str | None = None) -> Alignment:
-    """Time the words and phones of `audio`; without a transcript, recognize one first and say so."""
+def align(audio: Audio, transcript: str | None = None, progress: Progress | None = None) -> Alignment:
+    """Time the words and phones of `audio`; without a transcript, recognize one first and say so.
+
+    `progress`, if given, is called with the fraction of the work done (0 to 1) as it goes.
+    """
+    report = progress or (lambda fraction: None)
     audio = check_audio(audio.resampled(SAMPLE_RATE))
     source = "given"
     if transcript is None:
@@ -70,6 +79,7 @@ def align(audio: Audio, transcript: str | None = None) -> Alignment:
         raise InputError(f"The transcript {transcript!r} has no words in it. Give the spoken words.")
     aligner = _Aligner(words)
     pcm = audio.int16_bytes()
+    report(0.2 if source == "given" else 0.4)
     word_spans = aligner.align_words(pcm, words)
     if word_spans is None:
         raise InputError(
@@ -77,12 +87,24 @@ def align(audio: Audio, transcript: str | None = None) -> Alignment:
             "speech. Check that the transcript is what is said (or leave it out to recognize it)."
         )
     notes: list[str] = []
-    try:
-        spans = aligner.align_phones(pcm, words, offset=0.0)
-    except RuntimeError:
-        spans = _align_phones_in_chunks(aligner, pcm, word_spans, notes)
+    if audio.duration <= ONE_PASS_MAX_S:
+        try:
+            spans = aligner.align_phones(pcm, words, offset=0.0)
+        except RuntimeError:
+            notes.append("the one-pass phone alignment failed; phones were aligned in pause-delimited chunks")
+            spans = _align_phones_in_chunks(aligner, pcm, word_spans, RETRY_CHUNK_S)
+    else:
+        report(0.6)
+        # The rest of the work is the chunks' passes, which go through the audio in order.
+        spans = _align_phones_in_chunks(aligner, pcm, word_spans, LONG_CHUNK_S,
+                                        lambda end_s: report(0.6 + 0.4 * min(end_s / audio.duration, 1.0)))
+    estimated = sum(phones is None for *_, phones in spans)
+    if estimated:
+        notes.append(f"phone timings of {estimated} words are estimated from their word timings")
+    spans = [(w, s, e, phones or _estimate_phones(aligner.pronunciations[w], s, e)) for w, s, e, phones in spans]
     word_tier = tuple(Interval(s, e, w) for w, s, e, _ in spans)
     phone_tier = tuple(p for *_, phones in spans for p in phones)
+    report(1.0)
     return Alignment(word_tier, phone_tier, audio.duration, transcript, source, tuple(notes))
 
 
@@ -110,7 +132,9 @@ class _Aligner:
     def __init__(self, words: list[str]):
         from pocketsphinx import Decoder
 
-        self.decoder = Decoder(samprate=SAMPLE_RATE, lm=None, loglevel="FATAL")
+        # bestpath off, as pocketsphinx's own aligner does: its lattice pass can end the word alignment with a
+        # one-frame "</s>" that the phone pass then fails to fit ("Failed to stop utterance processing").
+        self.decoder = Decoder(samprate=SAMPLE_RATE, lm=None, bestpath=False, loglevel="FATAL")
         self.pronunciations: dict[str, list[str]] = {}
         for word in set(words):
             phones = self.decoder.lookup_word(word)
@@ -156,10 +180,11 @@ class _Aligner:
         return spans
 
 
-def _align_phones_in_chunks(aligner: _Aligner, pcm: bytes, word_spans, notes: list[str]):
-    """Phone-align pause-delimited chunks one by one; a chunk that still fails gets estimated phones."""
-    spans, estimated = [], 0
-    for chunk in _chunks_at_pauses(word_spans, CHUNK_S):
+def _align_phones_in_chunks(aligner: _Aligner, pcm: bytes, word_spans, max_s: float, done: Progress | None = None):
+    """Phone-align pause-delimited chunks one by one; a failed chunk is retried in shorter chunks, and where
+    even those fail its words get None for phones."""
+    spans = []
+    for chunk in _chunks_at_pauses(word_spans, max_s):
         start = max(0.0, chunk[0][1] - 0.05)
         end = chunk[-1][2] + 0.05
         piece = pcm[2 * int(start * SAMPLE_RATE) : 2 * int(end * SAMPLE_RATE)]
@@ -169,11 +194,12 @@ def _align_phones_in_chunks(aligner: _Aligner, pcm: bytes, word_spans, notes: li
                 raise RuntimeError("chunk word pass failed")
             spans += aligner.align_phones(piece, words, offset=start)
         except RuntimeError:
-            estimated += len(chunk)
-            spans += [(w, s, e, _estimate_phones(aligner.pronunciations[w], s, e)) for w, s, e in chunk]
-    notes.append("the one-pass phone alignment failed; phones were aligned in pause-delimited chunks")
-    if estimated:
-        notes.append(f"phone timings of {estimated} words are estimated from word timings")
+            if max_s > RETRY_CHUNK_S:
+                spans += _align_phones_in_chunks(aligner, pcm, chunk, RETRY_CHUNK_S)
+            else:
+                spans += [(w, s, e, None) for w, s, e in chunk]
+        if done:
+            done(end)
     return spans
 
 
