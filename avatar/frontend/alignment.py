@@ -52,11 +52,9 @@ class Alignment:
 
     def summary(self) -> str:
         """A one-paragraph human-readable description."""
-        lines = [
-            f"{len(self.words)} words, {len(self.phones)} phones over {self.duration:.2f} s; "
-            f"transcript {self.transcript_source}: {self.transcript!r}"
-        ]
-        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+        head = (f"{len(self.words)} words, {len(self.phones)} phones over {self.duration:.2f} s; "
+                f"transcript {self.transcript_source}: {self.transcript!r}")
+        return "\n".join([head, *(f"note: {n}" for n in self.notes)])
 
 
 def align(audio: Audio, transcript: str | None = None, progress: Progress | None = None) -> Alignment:
