@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from avatar.fileio import atomic_path
 from avatar.frontend.alignment import Alignment
 from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_times
+from avatar.frontend.visemes import VISEMES, viseme_track
 
 _MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000)
 _DYNAMIC_RANGE = 60 / (10 / np.log(10))  # 60 dB in natural-log power units: the mel image's colour range
@@ -38,12 +39,15 @@ def plot_features(
     t = frame_times(n, fps)
     limits = span or (-0.5 / fps, (n - 0.5) / fps)
 
-    heights = ([0.45] if alignment is not None else []) + [3.0, 1.0, 1.4, 1.0]
-    fig = Figure(figsize=(12, 8), layout="constrained")
+    heights = ([0.45] if alignment is not None else []) + [3.0] + ([1.6] if alignment is not None else [])
+    heights += [1.0, 1.4, 1.0]
+    fig = Figure(figsize=(12, 9.5 if alignment is not None else 8), layout="constrained")
     axes = fig.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights})
     if alignment is not None:
         _draw_words(axes[0], alignment.words, limits)
-    ax_mel, ax_rms, ax_f0, ax_onset = axes[-4:]
+        _draw_visemes(axes[2], viseme_track(alignment.phones, fps, n), fps)
+    ax_mel = axes[1 if alignment is not None else 0]
+    ax_rms, ax_f0, ax_onset = axes[-3:]
 
     top = float(np.percentile(features.log_mel, 99.5))
     ax_mel.imshow(
@@ -114,3 +118,12 @@ def _draw_words(ax: Any, words: list[Any], limits: tuple[float, float]) -> None:
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.set_ylabel("words", rotation=0, ha="right", va="center")
+
+
+def _draw_visemes(ax: Any, track: np.ndarray, fps: float) -> None:
+    """The per-frame viseme shares as a grey image, one row per viseme."""
+    n = len(track)
+    ax.imshow(track.T, origin="lower", aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1,
+              extent=(-0.5 / fps, (n - 0.5) / fps, -0.5, len(VISEMES) - 0.5))
+    ax.set_yticks(range(len(VISEMES)), VISEMES, fontsize=6)
+    ax.set_ylabel("viseme")
