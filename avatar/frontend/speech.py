@@ -31,8 +31,8 @@ class SpeechContent:
 def analyze_speech(audio: Audio, transcript: str | None = None, fps: float = 30.0) -> SpeechContent:
     """Align `audio` (recognizing it when no transcript is given) and extract its frame features and visemes."""
     audio = audio.resampled(SAMPLE_RATE)
+    alignment = align(audio, transcript)  # checks the audio first, so bad input fails before any other work
     features = extract_features(audio, fps)
-    alignment = align(audio, transcript)
     return SpeechContent(audio, alignment, features, viseme_track(alignment.phones, fps, features.n_frames))
 
 
