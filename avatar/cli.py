@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -13,11 +14,13 @@ from tqdm import tqdm
 
 from avatar import __version__
 from avatar.errors import InputError
+from rigs.errors import RigInputError
 
 app = typer.Typer(
     name="avatar",
     help="Emotion-conditioned avatar engine: speech (or text) in; face, body and talking-head video out.\n\n"
-    "Commands land as capabilities do. Today: the speech front end (say, align, features).",
+    "Commands land as capabilities do. Today: the speech front end (say, align, features) and format conversion "
+    "(export).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -32,7 +35,7 @@ def _user_errors(command):
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except InputError as error:
+        except (InputError, RigInputError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
 
@@ -51,6 +54,8 @@ def main(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """Emotion-conditioned avatar engine."""
+    # Warnings about the user's files (e.g. a BVH header that disagrees with its rows) read as one plain line.
+    warnings.showwarning = lambda message, *_args, **_kwargs: typer.echo(f"warning: {message}", err=True)
 
 
 @app.command()
@@ -152,8 +157,8 @@ def _transcript(text: str | None, text_file: Path | None) -> str | None:
 def _save_alignment(alignment, output: Path) -> None:
     from dataclasses import asdict
 
-    from avatar.fileio import write_text_atomic
     from avatar.frontend.textgrid import save_alignment_textgrid
+    from rigs.fileio import write_text_atomic
 
     if output.suffix.lower() == ".json":
         write_text_atomic(output, json.dumps(asdict(alignment), indent=1))
@@ -163,3 +168,26 @@ def _save_alignment(alignment, output: Path) -> None:
 
 if __name__ == "__main__":
     sys.exit(app())
+
+
+@app.command("export")
+@_user_errors
+def export_tracks(
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="TRACK...", help="Face and/or body tracks: Live Link .csv, ARKit .json, .bvh or .glb.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into.")],
+    formats: Annotated[str | None, typer.Option(
+        "--formats", help="Comma-separated: csv (Live Link), json (ARKit, BEAT layout), a2f (Audio2Face JSON), "
+        "glb, bvh. Default: every format that fits the inputs.")] = None,
+    fps: Annotated[float | None, typer.Option("--fps", help="Resample to this frame rate first.")] = None,
+) -> None:
+    """Convert face and body tracks between file formats."""
+    from rigs.formats.export import FORMATS, export, read_track
+
+    tracks = [read_track(path) for path in inputs]
+    if fps is not None:
+        tracks = [track.resampled(fps) for track in tracks]
+    if formats is None:
+        formats = [name for name, writers in FORMATS.items() if any(type(t) in writers for t in tracks)]
+    for path in export(tracks, formats, output):
+        typer.echo(str(path))

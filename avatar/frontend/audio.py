@@ -11,7 +11,7 @@ import soundfile as sf
 import soxr
 
 from avatar.errors import InputError
-from avatar.fileio import atomic_path
+from rigs.fileio import atomic_path
 
 SAMPLE_RATE = 16_000
 MIN_DURATION_S = 0.3

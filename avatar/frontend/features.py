@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
 
 from avatar.errors import InputError
-from avatar.fileio import atomic_path
+from rigs.fileio import atomic_path
 from avatar.frontend.audio import SAMPLE_RATE, Audio
 
 MAX_FPS = 200.0

@@ -10,7 +10,7 @@ import librosa
 import numpy as np
 from matplotlib.figure import Figure
 
-from avatar.fileio import atomic_path
+from rigs.fileio import atomic_path
 from avatar.frontend.alignment import Alignment
 from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_times
 from avatar.frontend.visemes import VISEMES, viseme_track

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from avatar.errors import InputError
-from avatar.fileio import write_text_atomic
+from rigs.fileio import write_text_atomic
 from avatar.frontend.alignment import Alignment, Interval
 
 # Praat's text formats are a stream of numbers, quoted strings and flags; keys and "[n]" indices are decoration.

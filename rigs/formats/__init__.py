@@ -1,0 +1,1 @@
+"""File formats: BVH, Live Link Face CSV, ARKit JSON, glTF/GLB."""

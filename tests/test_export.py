@@ -1,0 +1,60 @@
+"""One call writes every format; `avatar export` converts between them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from avatar.cli import app
+from rigs.body.track import BodyTrack
+from rigs.errors import RigInputError
+from rigs.face.track import FaceTrack
+from rigs.formats.export import export, read_track
+from rigs.formats.sample import arm_wave, shape_tour
+
+
+def test_export_writes_every_format_that_fits(tmp_path):
+    face, body = shape_tour(0.1), arm_wave(1.0)
+    paths = export([face, body], ["csv", "json", "a2f", "glb", "bvh"], tmp_path)
+    assert sorted(p.name for p in paths) == sorted(
+        ["face.csv", "face.json", "face_a2f.json", "face.glb", "body.glb", "body.bvh"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # no temporary files left
+    for path in paths:
+        back = read_track(path)
+        expected = face if isinstance(back, FaceTrack) else body
+        assert back.n_frames == expected.n_frames and back.fps == expected.fps
+
+
+def test_export_refuses_a_format_the_tracks_cannot_fill(tmp_path):
+    with pytest.raises(RigInputError, match="bvh.*BodyTrack"):
+        export(shape_tour(0.1), "bvh", tmp_path)
+    with pytest.raises(RigInputError, match="unknown format"):
+        export(shape_tour(0.1), "fbx", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_converts_between_formats(tmp_path):
+    runner = CliRunner()
+    export(arm_wave(1.0), ["bvh"], tmp_path / "in")
+    result = runner.invoke(app, ["export", str(tmp_path / "in" / "body.bvh"), "-o", str(tmp_path / "out"),
+                                 "--formats", "glb", "--fps", "15"])
+    assert result.exit_code == 0, result.output
+    back = read_track(tmp_path / "out" / "body.glb")
+    assert isinstance(back, BodyTrack) and back.fps == 15 and back.n_frames == 15
+
+    export(shape_tour(0.1), ["json"], tmp_path / "in")
+    result = runner.invoke(app, ["export", str(tmp_path / "in" / "face.json"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert {"face.csv", "face.json", "face_a2f.json", "face.glb"} <= {p.name for p in (tmp_path / "out").iterdir()}
+    np.testing.assert_allclose(read_track(tmp_path / "out" / "face.csv").weights, shape_tour(0.1).weights, atol=1e-5)
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path):
+    runner = CliRunner()
+    (tmp_path / "take.txt").write_text("hello")
+    result = runner.invoke(app, ["export", str(tmp_path / "take.txt"), "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "error:" in result.output and ".bvh" in result.output
+    export(shape_tour(0.1), ["csv"], tmp_path)
+    result = runner.invoke(app, ["export", str(tmp_path / "face.csv"), "-o", str(tmp_path), "--formats", "bvh"])
+    assert result.exit_code == 2 and "BodyTrack" in result.output
