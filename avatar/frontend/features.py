@@ -25,8 +25,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
 
 from avatar.errors import InputError
-from rigs.fileio import atomic_path
 from avatar.frontend.audio import SAMPLE_RATE, Audio
+from rigs.fileio import atomic_path
 
 MAX_FPS = 200.0
 ANALYSIS_FPS = 100.0

@@ -10,10 +10,10 @@ import librosa
 import numpy as np
 from matplotlib.figure import Figure
 
-from rigs.fileio import atomic_path
 from avatar.frontend.alignment import Alignment
 from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_times
 from avatar.frontend.visemes import VISEMES, viseme_track
+from rigs.fileio import atomic_path
 
 _MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000)
 _DYNAMIC_RANGE = 60 / (10 / np.log(10))  # 60 dB in natural-log power units: the mel image's colour range

@@ -11,6 +11,7 @@ from avatar.frontend.audio import SAMPLE_RATE, Audio
 from avatar.frontend.features import FrameFeatures, extract_features
 from avatar.frontend.tts import Prosody, get_voice
 from avatar.frontend.visemes import viseme_track
+from generators.conditioning import Content, Segment
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,16 @@ class SpeechContent:
     def fps(self) -> float:
         """Frames per second of the frame clock."""
         return self.features.fps
+
+    def content(self) -> Content:
+        """The generators' view: timed words and phones with per-frame features."""
+        f = self.features
+        return Content(
+            fps=f.fps,
+            phones=tuple(Segment(p.start, p.end, p.label) for p in self.alignment.phones),
+            words=tuple(Segment(w.start, w.end, w.label) for w in self.alignment.words),
+            rms=f.rms[:, 0], f0_hz=f.f0_hz[:, 0], voiced=f.voiced_prob[:, 0], onset=f.onset[:, 0], log_mel=f.log_mel,
+        )
 
 
 def analyze_speech(audio: Audio, transcript: str | None = None, fps: float = 30.0) -> SpeechContent:

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from avatar.errors import InputError
-from rigs.fileio import write_text_atomic
 from avatar.frontend.alignment import Alignment, Interval
+from rigs.fileio import write_text_atomic
 
 # Praat's text formats are a stream of numbers, quoted strings and flags; keys and "[n]" indices are decoration.
 _TOKEN = re.compile(r'"(?:[^"]|"")*"|\[\s*\d+\s*\]|<exists>|<absent>|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
