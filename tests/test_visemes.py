@@ -52,3 +52,8 @@ def test_track_is_a_distribution_on_the_frame_clock(fps):
 def test_non_arpabet_phone_is_a_clear_error():
     with pytest.raises(InputError, match="not ARPAbet"):
         phone_visemes([Interval(0.0, 0.1, "ʃ")])
+
+
+def test_aligner_noise_labels_rest_the_mouth():
+    phones = [Interval(0.0, 0.3, "SPN"), Interval(0.3, 0.5, "AA1"), Interval(0.5, 0.7, "NSN")]
+    assert [v.label for v in phone_visemes(phones)] == ["sil", "aa", "sil"]

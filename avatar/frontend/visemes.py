@@ -39,6 +39,9 @@ VISEMES = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E
 
 PHONE_TO_VISEME = {
     "SIL": "sil", "SP": "sil",
+    # Aligners' non-speech labels (Montreal Forced Aligner's spoken and non-spoken noise, as in BEAT's TextGrids):
+    # no articulation to show, so the mouth rests.
+    "SPN": "sil", "NSN": "sil",
     "P": "PP", "B": "PP", "M": "PP",
     "F": "FF", "V": "FF",
     "TH": "TH", "DH": "TH",

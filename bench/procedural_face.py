@@ -1,0 +1,54 @@
+"""The procedural face on the real BEAT takes in ../shared/data/beat: the four quality measures and the speed.
+
+Input per take: its audio (frame features) and its TextGrid words and phones. Measures and their definitions are
+in bench/face_measures.py (bilabial closure, open-vowel jaw, blinks at neutral, emotion shows); speed is the
+face animation time alone (front end excluded), scaled to 60 s of speech at 30 fps, best of 5.
+Run: .venv/bin/python bench/procedural_face.py   (or python -m bench.procedural_face)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.face_measures import BEAT, BEAT_TAKES, beat_content, constant, measure  # noqa: E402
+from generators.procedural.face import animate_face  # noqa: E402
+
+
+def seconds_per_minute(content, repeats: int = 5) -> float:
+    """Face animation time for 60 s of this speech (best of `repeats`, neutral emotion)."""
+    emotion = constant("neutral", 0.8, content.n_frames)
+    animate_face(content, emotion)  # warm-up (imports, caches)
+    best = float("inf")
+    for seed in range(repeats):
+        started = time.perf_counter()
+        animate_face(content, emotion, seed=seed)
+        best = min(best, time.perf_counter() - started)
+    return best * 60.0 / content.duration
+
+
+def main() -> None:
+    if not BEAT.is_dir():
+        sys.exit(f"BEAT data not found at {BEAT}; this benchmark needs ../shared/data/beat.")
+    failed = False
+    for take in BEAT_TAKES:
+        content = beat_content(take)
+        figures = measure(lambda c, e: animate_face(c, e, seed=0), content)
+        print(f"{take} ({content.duration:.1f} s, {len(content.phones)} phones):")
+        for line in figures.lines():
+            print(f"  {line}")
+        print(f"  face animation: {seconds_per_minute(content):.3f} s per 60 s of speech at {content.fps:g} fps")
+        for failure in figures.failures():
+            failed = True
+            print(f"  MISSED: {failure}")
+    print("targets: closure >= 95 %; open-vowel jawOpen >= 0.25 and >= 3x P/B/M; 8-30 blinks/min of 100-400 ms; "
+          "defining shapes >= 0.3 at 0.8 and <= 0.1 at neutral; face well under 0.5 s per 60 s")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
