@@ -30,11 +30,8 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 render: $(STAMP)
-	mkdir -p out
-	$(BIN)/avatar say "$(EXAMPLE_TEXT)" -o out/example.wav
-	$(BIN)/avatar align out/example.wav --text "$(EXAMPLE_TEXT)" -o out/example.TextGrid
-	$(BIN)/avatar features out/example.wav --alignment out/example.TextGrid -o out/features.npz --plot out/features.png
-	@echo "Rendered into out/: example.wav, example.TextGrid, features.npz, features.png"
+	$(BIN)/avatar render --text "$(EXAMPLE_TEXT)" --emotion happiness --intensity 0.8 --seed 0 -o out
+	@echo "Rendered into out/: speech.wav, face.csv, face.json, face.glb, body.bvh, body.glb, preview.mp4, render.json"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,6 +46,9 @@ validate-gltf: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/alignment.py
 	$(BIN)/python bench/features.py
+	$(BIN)/python bench/procedural_face.py
+	$(BIN)/python bench/procedural_body.py
+	$(BIN)/python bench/render.py
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:

@@ -166,9 +166,6 @@ def _save_alignment(alignment, output: Path) -> None:
         save_alignment_textgrid(alignment, output)
 
 
-if __name__ == "__main__":
-    sys.exit(app())
-
 
 @app.command("export")
 @_user_errors
@@ -191,3 +188,70 @@ def export_tracks(
         formats = [name for name, writers in FORMATS.items() if any(type(t) in writers for t in tracks)]
     for path in export(tracks, formats, output):
         typer.echo(str(path))
+
+
+@app.command()
+@_user_errors
+def render(
+    audio_path: Annotated[Path | None, typer.Argument(
+        metavar="[AUDIO]", help="Speech: wav, flac, ogg or mp3. Or give --text instead.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into.")] = Path("out"),
+    text: Annotated[str | None, typer.Option(help="Text to speak with the offline voice instead of AUDIO.")] = None,
+    transcript: Annotated[str | None, typer.Option(
+        help="What AUDIO says (better timing); left out, it is recognized.")] = None,
+    emotion: Annotated[str, typer.Option(
+        help="neutral, happiness, anger, sadness, contempt, surprise, fear or disgust.")] = "neutral",
+    intensity: Annotated[float, typer.Option(help="Emotion intensity, 0 to 1.")] = 0.8,
+    seed: Annotated[int, typer.Option(help="Same input and seed give the same animation.")] = 0,
+    outputs: Annotated[str, typer.Option(
+        help="Comma-separated: face (face.csv, face.json, face.glb), body (body.bvh, body.glb), "
+        "preview (preview.mp4).")] = "face,body,preview",
+    fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
+    voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
+) -> None:
+    """Animate speech: face (ARKit-52 + head + gaze) and body (BEAT skeleton), a preview video and a report.
+
+    Examples: avatar render speech.wav --emotion anger --intensity 0.8 -o out/
+              avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
+    """
+    from avatar.emotion import check_emotion, check_intensity
+    from avatar.frontend.audio import load_audio, save_wav
+    from avatar.frontend.speech import analyze_speech
+    from avatar.frontend.tts import get_voice
+    from avatar.render import parse_outputs
+    from avatar.render import render as render_speech
+
+    if (audio_path is None) == (text is None):
+        raise InputError("give the speech once: an AUDIO file or --text, not both and not neither")
+    if text is not None and transcript is not None:
+        raise InputError("--transcript is for AUDIO; with --text the words are already known")
+    # Fail on bad options before the slow work.
+    check_emotion(emotion)
+    check_intensity(intensity)
+    parse_outputs(outputs)
+
+    stages = tqdm(total=None, desc="speech", disable=None, leave=False, bar_format="{desc} {elapsed}")
+    if text is not None:
+        audio = get_voice(voice).synthesize(text, seed=seed)
+        speech_file = output / "speech.wav"
+        save_wav(audio, speech_file)
+        transcript = text
+    else:
+        audio, speech_file = load_audio(audio_path), audio_path
+    stages.set_description("aligning")
+    speech = analyze_speech(audio, transcript, fps)
+
+    def progress(stage: str, fraction: float) -> None:
+        stages.set_description(f"{stage} {100 * fraction:3.0f}%")
+
+    inputs = {"audio": None if audio_path is None else str(audio_path), "text": text, "transcript": transcript,
+              "voice": voice if text is not None else None}
+    summary = render_speech(speech, output, emotion=emotion, intensity=intensity, seed=seed, outputs=outputs,
+                            audio_path=speech_file, inputs=inputs, progress=progress)
+    stages.close()
+    typer.echo(f"rendered {summary['duration_s']:.1f} s ({summary['frames']} frames at {fps:g} fps, "
+               f"{emotion} {intensity:g}, seed {seed}) into {output}/: {', '.join(summary['files'])}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from rigs.errors import RigInputError
-from rigs.face.arkit import INDEX, N_BLENDSHAPES
+from rigs.face.arkit import INDEX, N_BLENDSHAPES, head_rotation
 from rigs.face.mesh_parts import LEFT, RIGHT, assemble, reflect
 from rigs.face.shapes import blendshape_deltas
 
-__all__ = ["DATA_PATH", "N_LANDMARKS", "FaceMesh", "load_face_mesh", "reflect", "rotation_matrices"]
+__all__ = ["DATA_PATH", "N_LANDMARKS", "FaceMesh", "load_face_mesh", "reflect"]
 
 DATA_PATH = Path(__file__).with_name("data") / "face_topology.npz"
 N_LANDMARKS = 478
@@ -47,7 +47,11 @@ class FaceMesh:
         return len(self.vertices)
 
     def deform(self, weights, head=None, gaze=None) -> np.ndarray:
-        """Vertices (V, 3) or (T, V, 3) for weights (52,) or (T, 52), head yaw/pitch/roll (3,) and gaze (4,)."""
+        """Vertices (V, 3) or (T, V, 3) for weights (52,) or (T, 52), head yaw/pitch/roll (3,) and gaze (4,).
+
+        The eyeLook* shapes already turn the eyeballs, and ARKit tracks carry both them and the gaze angles: pass
+        `gaze` only for a track whose eyeLook weights are zero, or the eyes turn twice.
+        """
         weights = np.asarray(weights, np.float32)
         single = weights.ndim == 1
         if weights.shape[-1] != N_BLENDSHAPES or weights.ndim not in (1, 2):
@@ -60,11 +64,11 @@ class FaceMesh:
             gaze = _per_frame("gaze", gaze, 4, frames)
             for side, name, yaw, pitch in ((LEFT, "Left", 0, 1), (RIGHT, "Right", 2, 3)):
                 index = self._eye_index[name]
-                rotation = rotation_matrices(gaze[:, yaw], gaze[:, pitch], np.zeros(frames, np.float32))
+                rotation = head_rotation(gaze[:, yaw], gaze[:, pitch], 0.0).astype(np.float32)
                 out[:, index] = _rotate(out[:, index], rotation, self.eye_centers[side])
         if head is not None:
             head = _per_frame("head", head, 3, frames)
-            turned = _rotate(out, rotation_matrices(head[:, 0], head[:, 1], head[:, 2]), self.head_pivot)
+            turned = _rotate(out, head_rotation(*head.T).astype(np.float32), self.head_pivot)
             out += self.head_weight[:, None] * (turned - out)
         return out[0] if single else out
 
@@ -91,24 +95,6 @@ def _per_frame(name: str, values, width: int, frames: int) -> np.ndarray:
     if values.shape != (frames, width):
         raise RigInputError(f"{name} has shape {values.shape}; expected ({width},) or ({frames}, {width}) radians")
     return values
-
-
-def rotation_matrices(yaw, pitch, roll) -> np.ndarray:
-    """(T, 3, 3) rotations R = R_y(yaw) R_x(pitch) R_z(roll), with the signs of rigs.face.arkit."""
-    yaw, pitch, roll = (np.atleast_1d(np.asarray(a, np.float32)) for a in (yaw, pitch, roll))
-    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
-    # The product written out: R_y (turn toward +X), R_x (+pitch turns +Z toward -Y: looks down), R_z.
-    r = np.empty(yaw.shape + (3, 3), np.float32)
-    r[..., 0, 0] = cy * cr + sy * sp * sr
-    r[..., 0, 1] = -cy * sr + sy * sp * cr
-    r[..., 0, 2] = sy * cp
-    r[..., 1, 0] = cp * sr
-    r[..., 1, 1] = cp * cr
-    r[..., 1, 2] = -sp
-    r[..., 2, 0] = -sy * cr + cy * sp * sr
-    r[..., 2, 1] = sy * sr + cy * sp * cr
-    r[..., 2, 2] = cy * cp
-    return r
 
 
 def _rotate(points: np.ndarray, rotation: np.ndarray, center: np.ndarray) -> np.ndarray:
