@@ -97,7 +97,7 @@ def check_keyframes(keyframes: Sequence[Keyframe | tuple]) -> list[Keyframe]:
         if not (np.isfinite(key.time) and key.time >= 0):
             raise InputError(f"emotion keyframe time {key.time} must be a number of seconds >= 0")
         label = check_emotion(key.label)
-        intensity = check_intensity(key.intensity, f"intensity of the {label} keyframe at {key.time:g} s")
+        intensity = check_intensity(key.intensity, f"{label} keyframe at {key.time:g} s: intensity")
         if checked and key.time <= checked[-1].time:
             raise InputError(f"emotion keyframes are out of order: {key.time:g} s ({label}) comes after "
                              f"{checked[-1].time:g} s ({checked[-1].label}); list them by increasing time")
