@@ -19,8 +19,9 @@ from rigs.errors import RigInputError
 app = typer.Typer(
     name="avatar",
     help="Emotion-conditioned avatar engine: speech (or text) in; face, body and talking-head video out.\n\n"
-    "Commands land as capabilities do. Today: the speech front end (say, align, features) and format conversion "
-    "(export).",
+    "Commands land as capabilities do. Today: render (speech to face, body and a preview), analyze (emotion of "
+    "speech and text), the speech front end (say, align, features), format conversion (export) and training "
+    "(train).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -200,8 +201,14 @@ def render(
     transcript: Annotated[str | None, typer.Option(
         help="What AUDIO says (better timing); left out, it is recognized.")] = None,
     emotion: Annotated[str, typer.Option(
-        help="neutral, happiness, anger, sadness, contempt, surprise, fear or disgust.")] = "neutral",
-    intensity: Annotated[float, typer.Option(help="Emotion intensity, 0 to 1.")] = 0.8,
+        help="neutral, happiness, anger, sadness, contempt, surprise, fear, disgust, or auto (recognized from the "
+        "speech and its words).")] = "neutral",
+    intensity: Annotated[float, typer.Option(help="Emotion intensity, 0 to 1 (with auto: scales what is "
+                                                  "recognized).")] = 0.8,
+    keyframes: Annotated[str | None, typer.Option(
+        help="An emotion timeline, e.g. \"0 s neutral, 2 s anger 0.8, 5 s sadness 0.5\"; wins over --emotion.")] = None,
+    style_reference: Annotated[Path | None, typer.Option(
+        help="Another speech clip whose speaking style (pitch, rate, loudness, pauses) drives the motion.")] = None,
     seed: Annotated[int, typer.Option(help="Same input and seed give the same animation.")] = 0,
     outputs: Annotated[str, typer.Option(
         help="Comma-separated: face (face.csv, face.json, face.glb), body (body.bvh, body.glb), "
@@ -214,11 +221,11 @@ def render(
     Examples: avatar render speech.wav --emotion anger --intensity 0.8 -o out/
               avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
     """
-    from avatar.emotion import check_emotion, check_intensity
     from avatar.frontend.audio import load_audio, save_wav
+    from avatar.frontend.emotional_prosody import emotion_prosody
     from avatar.frontend.speech import analyze_speech
-    from avatar.frontend.tts import get_voice
-    from avatar.render import parse_outputs
+    from avatar.frontend.tts import Prosody, get_voice
+    from avatar.render import check_emotion_request, parse_outputs
     from avatar.render import render as render_speech
 
     if (audio_path is None) == (text is None):
@@ -226,13 +233,16 @@ def render(
     if text is not None and transcript is not None:
         raise InputError("--transcript is for AUDIO; with --text the words are already known")
     # Fail on bad options before the slow work.
-    check_emotion(emotion)
-    check_intensity(intensity)
+    emotion = check_emotion_request(emotion, intensity, keyframes)
     parse_outputs(outputs)
+    reference = load_audio(style_reference) if style_reference is not None else None
 
     stages = tqdm(total=None, desc="speech", disable=None, leave=False, bar_format="{desc} {elapsed}")
     if text is not None:
-        audio = get_voice(voice).synthesize(text, seed=seed)
+        # The voice takes on a held emotion (keyframed or recognized emotions leave it neutral).
+        colour = emotion not in ("auto", "neutral") and keyframes is None
+        prosody = emotion_prosody(emotion, intensity) if colour else Prosody()
+        audio = get_voice(voice).synthesize(text, prosody, seed=seed)
         speech_file = output / "speech.wav"
         save_wav(audio, speech_file)
         transcript = text
@@ -245,12 +255,82 @@ def render(
         stages.set_description(f"{stage} {100 * fraction:3.0f}%")
 
     inputs = {"audio": None if audio_path is None else str(audio_path), "text": text, "transcript": transcript,
-              "voice": voice if text is not None else None}
-    summary = render_speech(speech, output, emotion=emotion, intensity=intensity, seed=seed, outputs=outputs,
-                            audio_path=speech_file, inputs=inputs, progress=progress)
+              "voice": voice if text is not None else None,
+              "voice_prosody": vars(prosody) if text is not None else None,
+              "style_reference": None if style_reference is None else str(style_reference)}
+    summary = render_speech(speech, output, emotion=emotion, intensity=intensity, keyframes=keyframes,
+                            style_reference=reference, seed=seed, outputs=outputs, audio_path=speech_file,
+                            inputs=inputs, progress=progress)
     stages.close()
-    typer.echo(f"rendered {summary['duration_s']:.1f} s ({summary['frames']} frames at {fps:g} fps, "
-               f"{emotion} {intensity:g}, seed {seed}) into {output}/: {', '.join(summary['files'])}")
+    described = summary["emotion"]
+    what = ("keyframed emotion" if keyframes else f"auto: recognized {described['recognized']}" if emotion == "auto"
+            else f"{emotion} {intensity:g}")
+    typer.echo(f"rendered {summary['duration_s']:.1f} s ({summary['frames']} frames at {fps:g} fps, {what}, "
+               f"seed {seed}) into {output}/: {', '.join(summary['files'])}")
+
+
+@app.command()
+@_user_errors
+def analyze(
+    audio_path: Annotated[Path | None, typer.Argument(
+        metavar="[AUDIO]", help="Speech: wav, flac, ogg or mp3. Or give only --text.")] = None,
+    text: Annotated[str | None, typer.Option(
+        help="Text to read the emotion of; with AUDIO, what the audio says (its sentences get aligned times).")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the analysis as JSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Draw the emotion timeline to this PNG.")] = None,
+    fps: Annotated[float, typer.Option(help="Frames per second of the timeline.")] = 30.0,
+) -> None:
+    """The emotion of speech, text or both: an utterance label and a timeline (1.5 s windows, hop 0.5 s).
+
+    Examples: avatar analyze speech.wav --json emotion.json --plot emotion.png
+              avatar analyze --text "I can't believe you did that! Get out." --json emotion.json
+    """
+    from avatar.analysis import analyze_emotion, plot_analysis
+    from avatar.frontend.alignment import align as run_alignment
+    from avatar.frontend.audio import load_audio
+    from rigs.fileio import write_text_atomic
+
+    if audio_path is None and not (text and text.strip()):
+        raise InputError("nothing to analyze: give an AUDIO file, --text \"...\", or both")
+    audio = load_audio(audio_path) if audio_path is not None else None
+    alignment = run_alignment(audio, text) if audio is not None and text else None
+    analysis = analyze_emotion(audio, text, alignment, fps)
+    result = analysis.to_json()
+    u = result["utterance"]
+    typer.echo(f"utterance ({' + '.join(result['sources'])}): {u['label']} (confidence {u['confidence']:.2f}; "
+               f"valence {u['valence']:+.2f}, arousal {u['arousal']:+.2f}, dominance {u['dominance']:+.2f})")
+    for w in result["windows"]:
+        typer.echo(f"  {w['start']:6.1f}-{w['end']:6.1f} s  {w['label']:<9} {w['probs'][w['label']]:.2f}")
+    for s in (result["text"] or {}).get("sentences", []):
+        typer.echo(f"  sentence {s['index'] + 1} ({s['start_s']:.1f}-{s['end_s']:.1f} s): {s['label']} "
+                   f"{s['probs'][s['label']]:.2f}  {s['text']!r}")
+    if json_path is not None:
+        write_text_atomic(json_path, json.dumps(result, indent=1) + "\n")
+        typer.echo(f"wrote {json_path}")
+    if plot is not None:
+        plot_analysis(analysis, plot, title=f"Emotion of {audio_path.name if audio_path else 'the text'}")
+        typer.echo(f"wrote {plot}")
+
+
+train_app = typer.Typer(help="Train the engine's models and write checkpoints.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("ser")
+@_user_errors
+def train_ser(
+    data: Annotated[Path, typer.Option(help="EmoDB folder (with wav/ named SSTTTEV.wav).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint folder to write.")] = Path(
+        "checkpoints/ser-emodb"),
+) -> None:
+    """Train the speech emotion recognizer on EmoDB: leave-one-speaker-out evaluation, then all speakers.
+
+    Example: avatar train ser --data ../shared/data/emodb -o checkpoints/ser-emodb
+    """
+    from avatar.recognizers.train_ser import train_ser as run
+
+    results = run(data, output)
+    typer.echo(f"wrote {output}: leave-one-speaker-out UAR {100 * results['uar']:.1f} %")
 
 
 if __name__ == "__main__":
