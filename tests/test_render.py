@@ -75,3 +75,43 @@ def test_preview_face_follows_the_track():
     opened = renderer.face_frame(weights)
     assert closed.shape == (128, 128, 3)
     assert np.abs(opened.astype(int) - closed.astype(int)).sum(-1).astype(bool).mean() > 0.01
+
+
+def test_keyframes_and_a_style_reference_drive_the_animation(tmp_path, example_wav, spoken_example):
+    from generators.procedural.facs import defining_shapes
+    from rigs.face.arkit import INDEX
+
+    reference = tmp_path / "reference.wav"
+    from avatar.frontend.tts import Prosody, get_voice
+
+    save_wav(get_voice().synthesize(EXAMPLE_TEXT, Prosody(rate=1.4, pitch_semitones=3), seed=1), reference)
+    result = CliRunner().invoke(app, ["render", str(example_wav), "--transcript", EXAMPLE_TEXT, "--keyframes",
+                                      "0 s neutral, 3 s anger 0.9", "--style-reference", str(reference),
+                                      "--outputs", "face", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "render.json").read_text())
+    assert [k["label"] for k in report["emotion"]["keyframes"]] == ["neutral", "anger"]
+    assert report["style"]["source"] == "reference clip" and report["style"]["vector"]["f0_level"] > -1
+    face = read_track(tmp_path / "out" / "face.csv")
+    anger = face.weights[:, [INDEX[n] for n in defining_shapes("anger")]].mean(1)
+    assert anger[: int(2.5 * 30)].mean() < 0.1 < 0.3 < anger[int(3.5 * 30):].mean()
+
+
+def test_text_speech_takes_on_the_emotion(tmp_path):
+    durations = {}
+    for emotion in ("neutral", "sadness"):
+        out = tmp_path / emotion
+        result = CliRunner().invoke(app, ["render", "--text", EXAMPLE_TEXT, "--emotion", emotion, "--outputs", "face",
+                                          "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        report = json.loads((out / "render.json").read_text())
+        durations[emotion] = report["duration_s"]
+    assert report["inputs"]["voice_prosody"]["rate"] < 1 and report["inputs"]["voice_prosody"]["volume"] < 1
+    assert durations["sadness"] > 1.1 * durations["neutral"]  # sad speech is slower
+
+
+def test_bad_keyframes_fail_before_any_work(tmp_path, example_wav):
+    result = CliRunner().invoke(app, ["render", str(example_wav), "--keyframes", "0 s neutral, 2 s rage",
+                                      "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "choose one of" in result.output
+    assert not (tmp_path / "out").exists()
