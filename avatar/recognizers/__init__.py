@@ -1,0 +1,1 @@
+"""Emotion recognizers: speech, text (and later face motion and rendered frames)."""
