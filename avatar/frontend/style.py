@@ -62,6 +62,15 @@ class Style:
                         self.mean_pause_s])
         return ((raw - _CENTRE) / _SCALE).astype(np.float32)
 
+    @classmethod
+    def from_vector(cls, vector) -> Style:
+        """The style whose vector() is `vector` (six values; see STYLE_DIMS)."""
+        v = np.asarray(vector, np.float64) * _SCALE + _CENTRE
+        if v.shape != (len(STYLE_DIMS),) or not np.isfinite(v).all():
+            raise InputError(f"a style vector has {len(STYLE_DIMS)} finite values ({', '.join(STYLE_DIMS)})")
+        return cls(float(150.0 * 2 ** (v[0] / 12)), float(max(v[1], 0.0)), float(max(v[2], 0.5)),
+                   float(max(v[3], 0.0)), float(np.clip(v[4], 0.0, 0.9)), float(max(v[5], 0.0)))
+
     def as_dict(self) -> dict:
         """Natural units and the vector, for reports."""
         return {**{k: round(v, 4) for k, v in asdict(self).items()},

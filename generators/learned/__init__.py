@@ -1,0 +1,1 @@
+"""The learned (latent-diffusion) motion generators: representation, data, models, schedulers, pipeline, training."""
