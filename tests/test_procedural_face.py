@@ -208,3 +208,12 @@ def test_must_show_on_the_spoken_example(example_content):
     figures = measure(lambda c, e: animate_face(c, e, seed=0), example_content)
     _check_all(figures, blink_rate=False)
     assert len(intervals(example_content.phones, frozenset({"P", "B", "M"}))) >= 5
+
+
+def test_a_short_clip_without_any_blink_still_animates():
+    from avatar.frontend.speech import speak
+
+    content = speak("Hello there, nice to meet you.").content()
+    for seed in range(20):  # several of these seeds draw no blink in 2 s
+        track = animate_face(content, constant("neutral", 0.8, content.n_frames), seed=seed)
+        assert track.n_frames == content.n_frames

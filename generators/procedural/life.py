@@ -138,7 +138,7 @@ def blinks(n_frames: int, fps: float, arousal: np.ndarray, speaking: np.ndarray,
         nearest = snap_to[np.clip(np.searchsorted(snap_to, times), 0, len(snap_to) - 1)]
         times = np.where(np.abs(nearest - times) < 0.4, nearest, times)
     times = np.unique(np.round(times * fps)) / fps  # onsets on frames: the closed hold always covers a frame
-    times = times[np.concatenate([[True], np.diff(times) > 0.5])]  # no two blinks within 0.5 s
+    times = times[np.diff(times, prepend=-np.inf) > 0.5]  # no two blinks within 0.5 s (and none is fine)
     frame_of = np.clip(np.round(times * fps).astype(int), 0, n_frames - 1)
     durations = np.clip(BLINK_S * np.exp(0.2 * rng.standard_normal(len(times))) * (1 - 0.2 * arousal[frame_of]),
                         *BLINK_RANGE_S)
