@@ -215,6 +215,8 @@ def render(
         "preview (preview.mp4).")] = "face,body,preview",
     fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
     voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
+    generator: Annotated[str, typer.Option(
+        help="procedural (fast, explainable) or learned (the latent-diffusion checkpoint).")] = "procedural",
 ) -> None:
     """Animate speech: face (ARKit-52 + head + gaze) and body (BEAT skeleton), a preview video and a report.
 
@@ -225,7 +227,7 @@ def render(
     from avatar.frontend.emotional_prosody import emotion_prosody
     from avatar.frontend.speech import analyze_speech
     from avatar.frontend.tts import Prosody, get_voice
-    from avatar.render import check_emotion_request, parse_outputs
+    from avatar.render import check_emotion_request, load_generator, parse_outputs
     from avatar.render import render as render_speech
 
     if (audio_path is None) == (text is None):
@@ -235,6 +237,7 @@ def render(
     # Fail on bad options before the slow work.
     emotion = check_emotion_request(emotion, intensity, keyframes)
     parse_outputs(outputs)
+    load_generator(generator)
     reference = load_audio(style_reference) if style_reference is not None else None
 
     stages = tqdm(total=None, desc="speech", disable=None, leave=False, bar_format="{desc} {elapsed}")
@@ -260,7 +263,7 @@ def render(
               "style_reference": None if style_reference is None else str(style_reference)}
     summary = render_speech(speech, output, emotion=emotion, intensity=intensity, keyframes=keyframes,
                             style_reference=reference, seed=seed, outputs=outputs, audio_path=speech_file,
-                            inputs=inputs, progress=progress)
+                            inputs=inputs, generator=generator, progress=progress)
     stages.close()
     described = summary["emotion"]
     what = ("keyframed emotion" if keyframes else f"auto: recognized {described['recognized']}" if emotion == "auto"
@@ -331,6 +334,27 @@ def train_ser(
 
     results = run(data, output)
     typer.echo(f"wrote {output}: leave-one-speaker-out UAR {100 * results['uar']:.1f} %")
+
+
+@train_app.command("motion")
+@_user_errors
+def train_motion(
+    data: Annotated[Path, typer.Option(help="A corpus folder (python -m avatar.training.corpus) or BEAT takes.")],
+    output: Annotated[Path, typer.Option("-o", "--out", "--output", help="Checkpoint folder to write.")] = Path(
+        "checkpoints/motion-diffusion"),
+    max_minutes: Annotated[float, typer.Option(help="Wall-clock budget; the model is saved when it runs out.")] = 60.0,
+    vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 20_000,
+    denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Seed of the data order and initialisation.")] = 0,
+) -> None:
+    """Train the latent-diffusion face and body generator; resumes from OUT when a run was cut short.
+
+    Example: avatar train motion --data data/corpus --out checkpoints/motion-diffusion --max-minutes 60
+    """
+    from avatar.training.motion import train_motion as run
+
+    path = run(data, output, max_minutes, vae_steps, denoiser_steps, seed)
+    typer.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,27 @@ def emotion_curve(speech: SpeechContent, emotion: str, intensity: float, keyfram
     return constant_emotion(emotion, intensity, n), {"label": emotion, "intensity": intensity}, None
 
 
+GENERATORS = ("procedural", "learned")
+
+
+def load_generator(name: str) -> Callable:
+    """animate(content, emotion, seed, style) -> (face, body) of the named generator; clear errors."""
+    if name not in GENERATORS:
+        raise InputError(f"unknown generator {name!r}; choose one of: {', '.join(GENERATORS)}")
+    if name == "procedural":
+        return lambda content, emotion, seed, style: (
+            animate_face(content, emotion, seed, style and style.face_style()),
+            animate_body(content, emotion, seed, style and style.body_style()))
+    from generators.learned.animate import LearnedAnimator, MissingCheckpointError
+
+    try:
+        learned = LearnedAnimator.from_pretrained()
+    except MissingCheckpointError as error:
+        raise InputError(str(error)) from None
+    return lambda content, emotion, seed, style: learned.animate(content, emotion, seed,
+                                                                 None if style is None else style.vector())
+
+
 def speaking_style(speech: SpeechContent, reference: Audio | None = None) -> Style | None:
     """The reference clip's style (its errors are the user's), else the speech's own, else None (default knobs).
 
@@ -91,16 +112,17 @@ def speaking_style(speech: SpeechContent, reference: Audio | None = None) -> Sty
 def render(speech: SpeechContent, out_dir: str | Path, *, emotion: str = "neutral", intensity: float = 0.8,
            keyframes: str | None = None, style_reference: Audio | None = None, seed: int = 0,
            outputs: str | Iterable[str] = OUTPUTS, audio_path: str | Path | None = None, inputs: dict | None = None,
-           progress: Callable[[str, float], None] | None = None) -> dict:
+           generator: str = "procedural", progress: Callable[[str, float], None] | None = None) -> dict:
     """Animate `speech`, write the chosen outputs into out_dir and return the report.
 
-    `emotion` is a label or "auto"; `keyframes` ("0 s neutral, 2 s anger 0.8") win over it; `style_reference` is
-    another clip whose speaking style drives the animators (default: the speech's own). `audio_path` is the
-    speech file muxed into the preview; `inputs` describes the request for the report; `progress(stage,
-    fraction)` is called as the work goes on.
+    `generator` is "procedural" or "learned" (the latent-diffusion checkpoint); `emotion` is a label or "auto";
+    `keyframes` ("0 s neutral, 2 s anger 0.8") win over it; `style_reference` is another clip whose speaking style
+    drives the animators (default: the speech's own). `audio_path` is the speech file muxed into the preview;
+    `inputs` describes the request for the report; `progress(stage, fraction)` is called as the work goes on.
     """
     outputs = parse_outputs(outputs)
     emotion = check_emotion_request(emotion, intensity, keyframes)
+    animate = load_generator(generator)
     out = Path(out_dir)
     report = progress or (lambda stage, fraction: None)
     timings: dict[str, float] = {}
@@ -117,8 +139,7 @@ def render(speech: SpeechContent, out_dir: str | Path, *, emotion: str = "neutra
     emotion_frames, described, analysis = timed("emotion", lambda: emotion_curve(speech, emotion, intensity,
                                                                                  keyframes))
     style = timed("style", lambda: speaking_style(speech, style_reference))
-    face = timed("face", lambda: animate_face(content, emotion_frames, seed, style and style.face_style()))
-    body = timed("body", lambda: animate_body(content, emotion_frames, seed, style and style.body_style()))
+    face, body = timed("motion", lambda: animate(content, emotion_frames, seed, style))
     files: list[str] = []
     if analysis is not None:
         from avatar.analysis import plot_analysis
@@ -143,7 +164,7 @@ def render(speech: SpeechContent, out_dir: str | Path, *, emotion: str = "neutra
         files.insert(0, Path(audio_path).name)  # speech we synthesized into the folder
     summary = {
         "version": __version__,
-        "generator": "procedural",
+        "generator": generator,
         "inputs": inputs or {},
         "emotion": described,
         "style": ({"source": "reference clip" if style_reference is not None else "the speech", **style.as_dict()}

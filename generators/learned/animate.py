@@ -1,0 +1,50 @@
+"""The learned generator with the procedural animators' interface: Content + EmotionFrames in, tracks out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from generators.conditioning import Content, EmotionFrames
+from generators.learned import representation as rep
+from generators.learned.pipeline import MotionDiffusionPipeline
+from rigs.body.track import BodyTrack
+from rigs.face.track import FaceTrack
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "motion-diffusion"
+
+
+class MissingCheckpointError(FileNotFoundError):
+    """The learned generator's checkpoint folder is not there."""
+
+
+@dataclass
+class LearnedAnimator:
+    """Face and body from the latent-diffusion pipeline, on the same frame clock and emotion."""
+
+    pipe: MotionDiffusionPipeline
+    steps: int = 20
+    scheduler: str = "ddim"
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path = DEFAULT_CHECKPOINT, **kwargs) -> LearnedAnimator:
+        """Load the shipped (or another) checkpoint folder."""
+        path = Path(path)
+        if not ((path / "config.json").is_file() and (path / "denoiser").is_dir()):
+            raise MissingCheckpointError(
+                f"no learned motion checkpoint at '{path}'; train one with `avatar train motion --data data/corpus "
+                f"--out {path}` or use the procedural generator")
+        return cls(MotionDiffusionPipeline.from_pretrained(path), **kwargs)
+
+    def animate(self, content: Content, emotion: EmotionFrames, seed: int = 0, style: np.ndarray | None = None,
+                emotion_scale: float | None = None, style_scale: float | None = None) -> tuple[FaceTrack, BodyTrack]:
+        """Face and body tracks for the content under the emotion curve, with an optional style vector (6,)."""
+        if emotion.n_frames != content.n_frames:
+            raise ValueError(f"the emotion curve has {emotion.n_frames} frames but the content has "
+                             f"{content.n_frames}; build it on the content's frame clock")
+        face, body = self.pipe(rep.content_features(content), rep.emotion_features(emotion), style, seed=seed,
+                               steps=self.steps, scheduler=self.scheduler, emotion_scale=emotion_scale,
+                               style_scale=style_scale)
+        return rep.face_track(face, content.fps), rep.body_track(body, content.fps, stance=rep.stance_track())
