@@ -342,9 +342,9 @@ def train_motion(
     data: Annotated[Path, typer.Option(help="A corpus folder (python -m avatar.training.corpus) or BEAT takes.")],
     output: Annotated[Path, typer.Option("-o", "--out", "--output", help="Checkpoint folder to write.")] = Path(
         "checkpoints/motion-diffusion"),
-    max_minutes: Annotated[float, typer.Option(help="Wall-clock budget; the model is saved when it runs out.")] = 60.0,
-    vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 20_000,
-    denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 50_000,
+    max_minutes: Annotated[float, typer.Option(help="Wall-clock budget; the model is saved when it runs out.")] = 45.0,
+    vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 1_200,
+    denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 4_500,
     seed: Annotated[int, typer.Option(help="Seed of the data order and initialisation.")] = 0,
 ) -> None:
     """Train the latent-diffusion face and body generator; resumes from OUT when a run was cut short.
