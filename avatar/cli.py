@@ -343,8 +343,8 @@ def train_motion(
     output: Annotated[Path, typer.Option("-o", "--out", "--output", help="Checkpoint folder to write.")] = Path(
         "checkpoints/motion-diffusion"),
     max_minutes: Annotated[float, typer.Option(help="Wall-clock budget; the model is saved when it runs out.")] = 45.0,
-    vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 1_200,
-    denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 4_500,
+    vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 2_000,
+    denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 3_500,
     seed: Annotated[int, typer.Option(help="Seed of the data order and initialisation.")] = 0,
 ) -> None:
     """Train the latent-diffusion face and body generator; resumes from OUT when a run was cut short.
