@@ -34,9 +34,12 @@ _WORD = re.compile(r"[A-Za-z0-9']+")
 
 @cache
 def speech_recognizer():
-    """The shipped speech emotion recognizer, loaded once."""
-    from avatar.recognizers.speech_emotion import SpeechEmotionRecognizer
-
+    """The shipped speech emotion recognizer, loaded once (a clear error when this build has none)."""
+    try:
+        from avatar.recognizers.speech_emotion import SpeechEmotionRecognizer
+    except ImportError:
+        raise InputError("this build has no speech emotion recognizer yet; analyze --text works, and "
+                         "`avatar train ser --data ../shared/data/emodb` will train one") from None
     return SpeechEmotionRecognizer.from_pretrained()
 
 
