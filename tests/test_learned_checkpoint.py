@@ -1,0 +1,72 @@
+"""The shipped learned motion checkpoint: it loads, animates any speech on its clock, and `render` can use it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from avatar.cli import app
+from avatar.emotion import constant_emotion
+from bench.face_measures import bilabial_closure
+from generators.learned.animate import DEFAULT_CHECKPOINT, LearnedAnimator, MissingCheckpointError
+from tests.conftest import EXAMPLE_TEXT
+
+
+@pytest.fixture(scope="module")
+def learned():
+    return LearnedAnimator.from_pretrained(DEFAULT_CHECKPOINT, steps=10)
+
+
+@pytest.fixture(scope="module")
+def content():
+    from avatar.frontend.speech import speak
+
+    return speak(EXAMPLE_TEXT).content()
+
+
+def test_the_checkpoint_is_small_safetensors_with_a_model_card():
+    files = [p for p in DEFAULT_CHECKPOINT.rglob("*") if p.is_file() and "checkpoints" not in p.parts]
+    assert sum(p.stat().st_size for p in files) < 30 * 2**20
+    assert {p.suffix for p in files} <= {".json", ".safetensors", ".md", ".csv"}
+    card = (DEFAULT_CHECKPOINT / "README.md").read_text()
+    assert "avatar train motion" in card and "CC BY-NC 4.0" in card
+
+
+def test_animates_speech_on_its_clock_deterministically(learned, content):
+    emotion = constant_emotion("happiness", 0.8, content.n_frames)
+    face, body = learned.animate(content, emotion, seed=1)
+    again, _ = learned.animate(content, emotion, seed=1)
+    other, _ = learned.animate(content, emotion, seed=2)
+    assert face.n_frames == body.n_frames == content.n_frames and face.fps == body.fps == content.fps
+    assert np.array_equal(face.weights, again.weights) and not np.array_equal(face.weights, other.weights)
+    assert np.isfinite(body.rotations).all() and 0 <= face.weights.min() and face.weights.max() <= 1
+
+
+def test_the_jaw_speaks_and_the_lips_close(learned, content):
+    face, _ = learned.animate(content, constant_emotion("neutral", 0.8, content.n_frames), seed=0)
+    closure, _ = bilabial_closure(face, content.phones)
+    assert closure >= CLOSURE_FLOOR
+    speaking = np.zeros(content.n_frames, bool)
+    for start, end, label in content.phones:
+        if label.strip():
+            speaking[int(start * content.fps): int(end * content.fps)] = True
+    jaw = face["jawOpen"]
+    assert jaw[speaking].mean() > 2 * max(jaw[~speaking].mean(), 0.01)
+
+
+def test_render_with_the_learned_generator(tmp_path):
+    result = CliRunner().invoke(app, ["render", "--text", "Hello there, nice to meet you.", "--generator", "learned",
+                                      "--emotion", "anger", "--outputs", "face,body", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "render.json").read_text())["generator"] == "learned"
+
+
+def test_a_missing_checkpoint_says_how_to_make_one(tmp_path):
+    with pytest.raises(MissingCheckpointError, match="avatar train motion"):
+        LearnedAnimator.from_pretrained(tmp_path)
+
+
+CLOSURE_FLOOR = 0.3  # the shipped model closes about half the P/B/M on held-out speech (bench)
