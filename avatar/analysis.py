@@ -113,10 +113,17 @@ def analyze_emotion(audio: Audio | None = None, text: str | None = None, alignme
     speech_result = text_result = None
     if audio is not None:
         duration, timing = audio.duration, "audio"
-        speech_result = speech_recognizer().predict(audio)
+        try:
+            recognizer = speech_recognizer()
+        except InputError:
+            if not (text and text.strip()):
+                raise
+            recognizer = None  # no speech model in this build: the words alone carry the analysis
+        speech_result = recognizer.predict(audio) if recognizer is not None else None
+    if speech_result is not None:
         estimates += [TimedEstimate("speech", w.start, w.end, _categories(w), float(max(w.categories)),
                                     np.array([w.valence, w.arousal, _dominance(w)])) for w in speech_result.windows]
-    else:
+    if audio is None:
         duration, timing = len(text.strip()) / CHARS_PER_S, "estimated from text length"
     times: tuple[tuple[float, float], ...] = ()
     if text is not None and text.strip():
