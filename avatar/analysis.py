@@ -34,12 +34,9 @@ _WORD = re.compile(r"[A-Za-z0-9']+")
 
 @cache
 def speech_recognizer():
-    """The shipped speech emotion recognizer, loaded once (a clear error when this build has none)."""
-    try:
-        from avatar.recognizers.speech_emotion import SpeechEmotionRecognizer
-    except ImportError:
-        raise InputError("this build has no speech emotion recognizer yet; analyze --text works, and "
-                         "`avatar train ser --data ../shared/data/emodb` will train one") from None
+    """The shipped speech emotion recognizer, loaded once (an InputError naming the fix if its checkpoint is gone)."""
+    from avatar.recognizers.speech_emotion import SpeechEmotionRecognizer
+
     return SpeechEmotionRecognizer.from_pretrained()
 
 
@@ -118,11 +115,11 @@ def analyze_emotion(audio: Audio | None = None, text: str | None = None, alignme
         except InputError:
             if not (text and text.strip()):
                 raise
-            recognizer = None  # no speech model in this build: the words alone carry the analysis
+            recognizer = None  # the speech checkpoint is missing: the words alone carry the analysis
         speech_result = recognizer.predict(audio) if recognizer is not None else None
     if speech_result is not None:
         estimates += [TimedEstimate("speech", w.start, w.end, _categories(w), float(max(w.categories)),
-                                    np.array([w.valence, w.arousal, _dominance(w)])) for w in speech_result.windows]
+                                    np.array([w.valence, w.arousal, w.dominance])) for w in speech_result.windows]
     if audio is None:
         duration, timing = len(text.strip()) / CHARS_PER_S, "estimated from text length"
     times: tuple[tuple[float, float], ...] = ()
@@ -157,10 +154,6 @@ def sentence_times(text: str, spans, duration: float, alignment: Alignment | Non
 
 def _categories(window) -> np.ndarray:
     return np.asarray(window.categories, np.float64)
-
-
-def _dominance(window) -> float:
-    return float(getattr(window, "dominance", 0.0))
 
 
 def _named(probs) -> dict[str, float]:

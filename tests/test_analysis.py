@@ -11,6 +11,7 @@ from avatar.analysis import CHARS_PER_S, sentence_times
 from avatar.cli import app
 from avatar.frontend.alignment import Alignment, Interval
 from generators.conditioning import EMOTIONS
+from tests.conftest import SHARED_DATA
 
 TEXT = "The meeting is at three o'clock. I am so happy you are here. This is terrible, I am scared."
 
@@ -62,3 +63,37 @@ def test_sentences_get_times_from_the_aligned_words():
 def test_bad_input_is_one_clear_line(args, message):
     result = CliRunner().invoke(app, ["analyze", *args])
     assert result.exit_code == 2 and message in result.output
+
+
+EMODB_ANGER = SHARED_DATA / "emodb" / "wav" / "03a02Wb.wav"  # an anger clip all of EmoDB's listeners agreed on
+
+
+@pytest.fixture()
+def anger_clip():
+    if not EMODB_ANGER.is_file():
+        pytest.skip(f"EmoDB not found at {EMODB_ANGER.parent}")
+    return EMODB_ANGER
+
+
+def test_speech_timeline_reads_the_voice(anger_clip, tmp_path):
+    result = CliRunner().invoke(app, ["analyze", str(anger_clip), "--json", str(tmp_path / "e.json")])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "e.json").read_text())
+    check_shape(data)
+    assert data["sources"] == ["speech"] and data["timing"] == "audio"
+    assert data["utterance"]["label"] == "anger" and data["speech"]["utterance"]["label"] == "anger"
+    assert data["windows"][-1]["end"] == pytest.approx(data["duration_s"], abs=0.05)
+
+
+def test_speech_and_text_are_fused(anger_clip):
+    from avatar.analysis import analyze_emotion
+    from avatar.frontend.audio import load_audio
+
+    audio = load_audio(anger_clip)
+    analysis = analyze_emotion(audio, "I am furious, this is outrageous!")
+    data = analysis.to_json()
+    assert data["sources"] == ["speech", "text"]
+    assert data["utterance"]["label"] == "anger"
+    # Calm words pull the fused reading away from the angry voice: fusion weighs both sources.
+    calm = analyze_emotion(audio, "The weather is mild and the meeting is at noon.").to_json()
+    assert calm["utterance"]["probs"]["anger"] < data["utterance"]["probs"]["anger"]

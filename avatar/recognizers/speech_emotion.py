@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from avatar.emotion.vocabularies import EMODB_LABELS, from_emodb
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio, check_audio, load_audio
 from avatar.frontend.features import ANALYSIS_FPS
@@ -43,7 +44,6 @@ from avatar.recognizers.ser_features import (
 from generators.conditioning import EMOTIONS
 from rigs.fileio import atomic_path, write_text_atomic
 
-EMODB_LABELS = ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "ser-emodb"
 TRAIN_COMMAND = "avatar train ser --data ../shared/data/emodb -o checkpoints/ser-emodb"
 MODEL_TYPE = "ser-mlp-ensemble"
@@ -65,7 +65,7 @@ class SpeechEmotion:
     dominance: float
 
     @property
-    def vector(self) -> np.ndarray:
+    def categories(self) -> np.ndarray:
         """The eight category probabilities as float32 in EMOTIONS order."""
         return np.array([self.probs[name] for name in EMOTIONS], np.float32)
 
@@ -85,7 +85,7 @@ class SpeechEmotionResult:
     @property
     def matrix(self) -> np.ndarray:
         """Per-window category probabilities, float32 (n_windows, 8) in EMOTIONS order."""
-        return np.stack([w.vector for w in self.windows])
+        return np.stack([w.categories for w in self.windows])
 
     @property
     def times(self) -> np.ndarray:
@@ -185,11 +185,6 @@ class SpeechEmotionRecognizer:
 
 def _emotions(emodb_probs: np.ndarray, spans: list[tuple[float, float]]) -> list[SpeechEmotion]:
     """SpeechEmotion for each row of (N, 7) EmoDB probabilities, with its time span."""
-    from avatar.emotion.vocabularies import EMODB_LABELS as VOCABULARY_LABELS
-    from avatar.emotion.vocabularies import from_emodb
-
-    if tuple(VOCABULARY_LABELS) != EMODB_LABELS:
-        raise RuntimeError(f"EmoDB label order {VOCABULARY_LABELS} of the vocabulary is not the model's {EMODB_LABELS}")
     categories, vad = from_emodb(emodb_probs)
     out = []
     for p, c, v, (start, end) in zip(emodb_probs, categories, vad, spans, strict=True):
