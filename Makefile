@@ -49,6 +49,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/procedural_face.py
 	$(BIN)/python bench/procedural_body.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/text_emotion.py --threads 1
+	$(BIN)/python bench/speech_emotion.py
+	$(BIN)/python bench/learned_motion.py
+	$(BIN)/python bench/learned_speed.py
+	$(BIN)/python bench/face_expression.py
+	$(BIN)/python bench/face_motion.py
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:

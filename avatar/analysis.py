@@ -173,10 +173,8 @@ def plot_analysis(analysis: EmotionAnalysis, path: str | Path, title: str = "") 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    from avatar.frontend.plot import EMOTION_COLOURS as colours
     from rigs.fileio import atomic_path
-
-    colours = {"neutral": "0.75", "happiness": "gold", "anger": "tab:red", "sadness": "tab:blue",
-               "contempt": "tab:purple", "surprise": "tab:orange", "fear": "tab:green", "disgust": "tab:olive"}
     e, fps = analysis.fused.emotion, analysis.fused.fps
     t = np.arange(e.n_frames) / fps
     shown = e.categories * e.intensity[:, None]

@@ -1,6 +1,7 @@
 """The learned motion generator against its procedural teacher on held-out speech never seen in training.
 
 Run: .venv/bin/python bench/learned_motion.py [--checkpoint checkpoints/motion-diffusion] [--tts-items 40]
+     [--write-card]   (replaces the "## Results" section of the checkpoint's model card with the table printed)
 
 Input: BEAT take 2_scott_0_3_3 (held out of the corpus; its audio and TextGrid phones, 68 s, which also exercises
 the windowed long-sequence sampler) and, when data/corpus is there, held-out TTS sentences of its test split.
@@ -37,6 +38,7 @@ from bench.face_measures import BEAT, beat_content, bilabial_closure, measure, s
 from generators.procedural.body import animate_body  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.procedural.facs import defining_shapes  # noqa: E402
+from rigs.fileio import write_text_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKE = "2_scott_0_3_3"
@@ -99,6 +101,7 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "motion-diffusion")
     parser.add_argument("--tts-items", type=int, default=40)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--write-card", action="store_true", help="write the results into the model card")
     args = parser.parse_args()
     if not BEAT.is_dir():
         print(f"BEAT data not found at {BEAT}; this benchmark needs ../shared/data/beat", file=sys.stderr)
@@ -119,20 +122,22 @@ def main() -> int:
     teacher = figures(lambda c, e: animate_face(c, e, 0), lambda c, e: animate_body(c, e, 0), inputs)
     student = figures(lambda c, e: learned_tracks(c, e)[0], lambda c, e: learned_tracks(c, e)[1], inputs)
     seconds = sum(c.duration for _, c, _ in inputs)
-    print(f"held-out inputs: {len(inputs)} ({seconds:.0f} s of speech); checkpoint {args.checkpoint}; "
-          f"{args.steps} DDIM steps")
-    print(f"{'measure':<22}{'teacher':>10}{'learned':>10}   within 10 %?")
+    report = [f"Held-out inputs: {len(inputs)} ({seconds:.0f} s of speech: BEAT take {TAKE} and held-out TTS "
+              f"sentences); {args.steps} DDIM steps; `.venv/bin/python bench/learned_motion.py "
+              f"--tts-items {args.tts_items}`.", "",
+              "| measure | procedural (teacher) | learned | within 10 %? |", "|---|---|---|---|"]
     failed = False
     for key in ("closure", "open_jaw", "jaw_ratio", "blinks_per_min", "emotion_shows", "beat_align", "beats_per_s"):
         t, s = teacher[key], student[key]
         ok = abs(s - t) <= 0.1 * abs(t)
         failed |= not ok
-        print(f"{key:<22}{t:10.3f}{s:10.3f}   {'yes' if ok else 'NO'}")
-    print(f"{'neutral_shapes (max)':<22}{teacher['neutral_shapes']:10.3f}{student['neutral_shapes']:10.3f}")
+        report.append(f"| {key} | {t:.3f} | {s:.3f} | {'yes' if ok else 'NO'} |")
+    report.append(f"| neutral_shapes (max) | {teacher['neutral_shapes']:.3f} | {student['neutral_shapes']:.3f} | |")
     for name, f in (("teacher", teacher), ("learned", student)):
         speeds = ", ".join(f"{e} {f['wrist_speed'][e]:.1f}" for e in ORDER)
-        print(f"wrist speed (cm/s), {name}: {speeds}; ordered: {f['ordered']}")
+        report.append(f"| wrist speed (cm/s), {name} | {speeds} | ordered: {f['ordered']} | |")
     failed |= not student["ordered"] or student["closure"] < 0.9
+    report.append("")
 
     name, content, _ = inputs[0]
     neutral = constant("neutral", content.n_frames)
@@ -141,15 +146,23 @@ def main() -> int:
     wrists = [b.positions()[:, [b.skeleton.index("RightHand"), b.skeleton.index("LeftHand")]] for _, b in runs]
     pair = lambda xs: np.mean([np.sqrt(np.mean((a - b) ** 2)) for a, b in itertools.combinations(xs, 2)])  # noqa
     closures = [bilabial_closure(f, content.phones)[0] for f, _ in runs]
-    print(f"diversity over 5 seeds ({name}, neutral): face features RMS {pair(faces):.4f}, wrists RMS "
-          f"{pair(wrists):.2f} cm; closure per seed {', '.join(f'{c:.1%}' for c in closures)}")
+    report.append(f"Diversity over 5 seeds ({name}, neutral): face features RMS {pair(faces):.4f}, wrists RMS "
+                  f"{pair(wrists):.2f} cm; closure per seed {', '.join(f'{c:.1%}' for c in closures)}.")
     speech = speech_frames(content.phones, content.n_frames, content.fps)
     anger = constant("anger", content.n_frames)
     shapes = [learned.animate(content, anger, 0, emotion_scale=s)[0] for s in (0.0, 1.0, 2.0, 3.0)]
     means = [float(np.mean([t[n][speech].mean() for n in defining_shapes("anger")])) for t in shapes]
-    print("guidance (anger's defining shapes at emotion scale 0, 1, 2, 3): " + ", ".join(f"{m:.3f}" for m in means)
-          + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}")
+    report.append("Guidance (anger's defining shapes at emotion scale 0, 1, 2, 3): "
+                  + ", ".join(f"{m:.3f}" for m in means)
+                  + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}.")
+    print("\n".join(report))
     print(f"bench time {time.perf_counter() - started:.0f} s")
+    if args.write_card:
+        card = args.checkpoint / "README.md"
+        text = card.read_text(encoding="utf-8")
+        head = text[:text.index("## Results")] if "## Results" in text else text + "\n"
+        write_text_atomic(card, head + "## Results (procedural teacher vs learned)\n" + "\n".join(report) + "\n")
+        print(f"wrote the results into {card}")
     return 1 if failed else 0
 
 

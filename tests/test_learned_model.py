@@ -14,7 +14,7 @@ from generators.learned.representation import BODY_DIM, CONTENT_DIM, EMOTION_DIM
 from generators.learned.train import load_optimizer, save_optimizer, train_denoiser, train_vaes
 from generators.learned.vae import MotionVAE
 
-TINY_VAE = {"latent_dim": 4, "widths": (16, 16, 16)}
+TINY_VAE = {"latent_dim": 4, "widths": (16, 16, 16), "condition_dim": CONTENT_DIM}  # decoders read the content
 TINY_DENOISER = {"d_model": 32, "n_layers": 2, "n_heads": 2, "ff_mult": 2, "dropout": 0.0}
 
 
@@ -56,27 +56,39 @@ def _conditions(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def test_vae_shapes_and_4x_latent():
     vae = MotionVAE(FACE_DIM, **TINY_VAE)
-    x = torch.randn(2, 40, FACE_DIM)
+    x, content = torch.randn(2, 40, FACE_DIM), torch.randn(2, 40, CONTENT_DIM)
     mean, logvar = vae.encode(x)
     assert mean.shape == logvar.shape == (2, 10, 4)
-    assert vae.decode(mean).shape == (2, 40, FACE_DIM)
-    out = vae(x)
+    assert vae.decode(mean, content).shape == (2, 40, FACE_DIM)
+    out = vae(x, content)
     assert out["recon"].shape == x.shape and out["kl"].shape == (2, 10, 4)
     with pytest.raises(ValueError, match="multiple of 4"):
         vae.encode(torch.randn(1, 6, FACE_DIM))
+    with pytest.raises(ValueError, match="give a condition"):
+        vae.decode(mean)
+    with pytest.raises(ValueError, match="36 frames"):
+        vae.decode(mean, content[:, :36])
+    plain = MotionVAE(FACE_DIM, latent_dim=4, widths=(16, 16, 16))
+    assert plain.decode(mean).shape == (2, 40, FACE_DIM)
+    with pytest.raises(ValueError, match="do not give"):
+        plain.decode(mean, content)
 
 
 def test_vae_decoder_is_causal_and_local():
-    """What streaming relies on: later tokens never change earlier frames, and 10 tokens of left context suffice."""
+    """What streaming relies on: later tokens (and later content) never change earlier frames, and 10 tokens of
+    left context suffice."""
     torch.manual_seed(1)
     vae = MotionVAE(FACE_DIM, **TINY_VAE).eval()
-    z = torch.randn(1, 30, 4)
+    z, content = torch.randn(1, 30, 4), torch.randn(1, 120, CONTENT_DIM)
     with torch.no_grad():
-        full = vae.decode(z)
-        changed = z.clone()
+        full = vae.decode(z, content)
+        changed, later = z.clone(), content.clone()
         changed[:, 20:] = torch.randn(1, 10, 4)
-        torch.testing.assert_close(vae.decode(changed)[:, :80], full[:, :80], rtol=0, atol=0)
-        torch.testing.assert_close(vae.decode(z[:, 10:])[:, 40:], full[:, 80:], rtol=0, atol=1e-5)
+        later[:, 80:] = torch.randn(1, 40, CONTENT_DIM)
+        torch.testing.assert_close(vae.decode(changed, later)[:, :80], full[:, :80], rtol=0, atol=0)
+        torch.testing.assert_close(vae.decode(z[:, 10:], content[:, 40:])[:, 40:], full[:, 80:], rtol=0, atol=1e-5)
+        # The content reaches the frames: the decoder takes timing from it.
+        assert not torch.allclose(vae.decode(z, later)[:, 80:], full[:, 80:])
 
 
 def test_denoiser_forward_shapes():

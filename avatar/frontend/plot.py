@@ -15,6 +15,9 @@ from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_
 from avatar.frontend.visemes import VISEMES, viseme_track
 from rigs.fileio import atomic_path
 
+# One colour per emotion category, shared by every emotion plot.
+EMOTION_COLOURS = {"neutral": "0.75", "happiness": "gold", "anger": "tab:red", "sadness": "tab:blue",
+                   "contempt": "tab:purple", "surprise": "tab:orange", "fear": "tab:green", "disgust": "tab:olive"}
 _MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000)
 _DYNAMIC_RANGE = 60 / (10 / np.log(10))  # 60 dB in natural-log power units: the mel image's colour range
 _AXIS_INCHES = 10.5  # about the data width of the 12 in figure

@@ -106,8 +106,8 @@ def write_model_card(out: Path, corpus: Path, command: str) -> Path:
           for name, row in logs.items() if row],
         "",
         "## Results",
-        "See bench/learned_motion.py and the README's figures for the held-out measures against the procedural",
-        "teacher (`.venv/bin/python bench/learned_motion.py`).",
+        "Not measured yet: `.venv/bin/python bench/learned_motion.py --checkpoint THIS_FOLDER --write-card` measures",
+        "it against the procedural teacher on held-out speech and writes the table here.",
         "",
     ]
     return write_text_atomic(out / "README.md", "\n".join(lines))

@@ -158,11 +158,12 @@ class MotionDiffusionPipeline:
         body_z = self.body_vae.to_unit(self.body_vae.encode(body)[0])
         return torch.cat([face_z, body_z], dim=-1)
 
-    def decode(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unit-scale joint latent (B, N, L) -> raw face (B, 4N, 59) and body (B, 4N, 306)."""
+    def decode(self, latent: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unit-scale joint latent (B, N, L) and content (B, 4N, 84) -> raw face (B, 4N, 59) and body (B, 4N, 306);
+        the content reaches the decoders that take it (see generators/learned/vae.py)."""
         lf = self.face_latent_dim
-        return (self.face_vae.decode(self.face_vae.from_unit(latent[..., :lf])),
-                self.body_vae.decode(self.body_vae.from_unit(latent[..., lf:])))
+        return tuple(vae.decode(vae.from_unit(part), content if vae.condition is not None else None)
+                     for vae, part in ((self.face_vae, latent[..., :lf]), (self.body_vae, latent[..., lf:])))
 
     # ---- sampling -----------------------------------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ class MotionDiffusionPipeline:
             frames = slice(DOWNSAMPLE * start, DOWNSAMPLE * end)
             latent[:, start:end] = self.denoise(content_t[:, frames], emotion_t[:, frames], style, generator, steps,
                                                 scheduler, emotion_scale, style_scale, latent[:, start:end], known)
-        face, body = self.decode(latent)
+        face, body = self.decode(latent, content_t)
         return face[0, :n_frames].numpy().copy(), body[0, :n_frames].numpy().copy()
 
     @torch.no_grad()
@@ -292,7 +293,7 @@ class MotionDiffusionPipeline:
 
         def frames_until(stop: int) -> tuple[np.ndarray, np.ndarray]:
             first = max(emitted // DOWNSAMPLE - _DECODE_MARGIN, past.base)
-            face, body = self.decode(past.latent_from(first))
+            face, body = self.decode(past.latent_from(first), past.features(first, past.tokens)[0])
             window = slice(emitted - DOWNSAMPLE * first, stop - DOWNSAMPLE * first)
             past.trim(min(past.tokens - context_tokens, stop // DOWNSAMPLE - _DECODE_MARGIN))
             return face[0, window].numpy().copy(), body[0, window].numpy().copy()

@@ -37,13 +37,14 @@ from torch.utils.data import DataLoader, Dataset
 
 from generators.learned.denoiser import MotionDenoiser
 from generators.learned.pipeline import MotionDiffusionPipeline, training_scheduler
-from generators.learned.representation import BODY_DIM, FACE_DIM
+from generators.learned.representation import BODY_DIM, CONTENT_DIM, FACE_DIM
 from generators.learned.vae import DOWNSAMPLE, MotionVAE
 
 # Default sizes: the whole pipeline folder stays under 30 MB (7.2 M parameters).
-FACE_VAE = {"input_dim": FACE_DIM, "latent_dim": 32, "widths": (96, 192, 192)}
-BODY_VAE = {"input_dim": BODY_DIM, "latent_dim": 32, "widths": (96, 192, 192)}
-DENOISER = {"d_model": 256, "n_layers": 4, "n_heads": 4, "ff_mult": 2, "dropout": 0.1}
+# Both decoders read the speech content at the frame rate (see generators/learned/vae.py).
+FACE_VAE = {"input_dim": FACE_DIM, "latent_dim": 32, "widths": (96, 192, 192), "condition_dim": CONTENT_DIM}
+BODY_VAE = {"input_dim": BODY_DIM, "latent_dim": 32, "widths": (96, 192, 192), "condition_dim": CONTENT_DIM}
+DENOISER = {"d_model": 128, "n_layers": 6, "n_heads": 4, "ff_mult": 2, "dropout": 0.1}
 _KEYS = ("content", "emotion", "style", "face", "body", "face_present", "body_present")
 
 
@@ -124,10 +125,11 @@ def lr_factor(step: int, warmup: int, total: int, schedule: str = "cosine", floo
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def vae_loss(vae: MotionVAE, x: torch.Tensor, kl_weight: float, velocity_weight: float,
+def vae_loss(vae: MotionVAE, x: torch.Tensor, content: torch.Tensor, kl_weight: float, velocity_weight: float,
              generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-    """Reconstruction + velocity + KL loss of a VAE on raw windows (B, T, D), in normalised units."""
-    out = vae(x, generator=generator)
+    """Reconstruction + velocity + KL loss of a VAE on raw windows (B, T, D), in normalised units; content
+    (B, T, 84) is the decoder's condition when the VAE has one."""
+    out = vae(x, content if vae.condition is not None else None, generator=generator)
     target = vae.normalize(x)
     recon = F.mse_loss(out["recon_norm"], target)
     velocity = F.mse_loss(out["recon_norm"].diff(dim=1), target.diff(dim=1))
@@ -267,7 +269,8 @@ def train_vaes(dataset: Dataset, out_dir: str | Path, steps: int = 20_000, batch
         for vae, key in zip(vaes, ("face", "body"), strict=True):
             present = batch[f"{key}_present"]
             if present.any():
-                part, values = vae_loss(vae, batch[key][present], kl_weight, velocity_weight, generator)
+                part, values = vae_loss(vae, batch[key][present], batch["content"][present], kl_weight,
+                                        velocity_weight, generator)
                 loss = loss + part
                 parts.update({f"{key}_{k}": v for k, v in values.items()})
         if loss.requires_grad:

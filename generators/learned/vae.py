@@ -4,6 +4,11 @@ One instance encodes the face (59 dims), another the body (306 dims). Inputs are
 multiple of 4; the model normalises them with per-dim statistics it stores (buffers, set from the training data),
 and its latents are normalised to unit scale with latent statistics it also stores, so the denoiser sees
 zero-mean, unit-variance tokens whatever the modality.
+
+With `condition_dim` > 0 the decoder also reads frame-level features (the speech content) at the full frame rate,
+added after its last upsampling. A 4x latent holds a token per 133 ms, too coarse for a lip closure of two or three
+frames; the audio says exactly when the lips meet, so the decoder takes the timing from it and the latent carries
+what the audio does not say (emotion, style, the variation between seeds).
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class MotionVAE(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, input_dim: int = 59, latent_dim: int = 32, widths: tuple[int, ...] = (96, 192, 192),
-                 std_floor: float = 1e-2, causal_decoder: bool = True):
+                 std_floor: float = 1e-2, causal_decoder: bool = True, condition_dim: int = 0):
         super().__init__()
         w0, w1, w2 = tuple(widths)
         self.encoder = nn.Sequential(
@@ -82,6 +87,10 @@ class MotionVAE(ModelMixin, ConfigMixin):
             nn.Upsample(scale_factor=2, mode="nearest"), ResBlock1d(w2, w1, causal=c),
             nn.Upsample(scale_factor=2, mode="nearest"), ResBlock1d(w1, w0, causal=c),
             FrameNorm(w0), nn.SiLU(), PaddedConv1d(w0, input_dim, 3, causal=c))
+        # Frame features enter after the last upsampling (decoder[4]), where the decoder runs at the frame rate.
+        self.condition = nn.Sequential(
+            PaddedConv1d(condition_dim, w1, 3, causal=c), nn.SiLU(),
+            PaddedConv1d(w1, w1, 3, causal=c)) if condition_dim else None
         self.register_buffer("feature_mean", torch.zeros(input_dim))
         self.register_buffer("feature_std", torch.ones(input_dim))
         self.register_buffer("latent_mean", torch.zeros(latent_dim))
@@ -113,9 +122,24 @@ class MotionVAE(ModelMixin, ConfigMixin):
         mean, logvar = h.chunk(2, dim=-1)
         return mean, logvar.clamp(-30.0, 10.0)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent (B, N, latent_dim) -> raw motion (B, 4N, D)."""
-        return self.denormalize(self.decoder(z.transpose(1, 2)).transpose(1, 2))
+    def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """Latent (B, N, latent_dim) and, if the VAE takes them, frame features (B, 4N, C) -> raw motion (B, 4N, D)."""
+        return self.denormalize(self._decode_norm(z, condition))
+
+    def _decode_norm(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        """Latent -> standardised motion."""
+        if (condition is None) != (self.condition is None):
+            raise ValueError(f"MotionVAE.decode: this VAE takes condition_dim={self.config.condition_dim} frame "
+                             f"features; {'give' if condition is None else 'do not give'} a condition")
+        h = z.transpose(1, 2)
+        for index, layer in enumerate(self.decoder):
+            h = layer(h)
+            if index == 4 and condition is not None:
+                if condition.shape[1] != h.shape[2]:
+                    raise ValueError(f"MotionVAE.decode: condition has {condition.shape[1]} frames, the latent "
+                                     f"decodes to {h.shape[2]}")
+                h = h + self.condition(condition.transpose(1, 2))
+        return h.transpose(1, 2)
 
     def to_unit(self, z: torch.Tensor) -> torch.Tensor:
         """Latent -> the unit-scale latent the denoiser works in."""
@@ -125,13 +149,14 @@ class MotionVAE(ModelMixin, ConfigMixin):
         """Unit-scale latent -> latent."""
         return z * self.latent_std + self.latent_mean
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True) -> dict:
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                sample: bool = True) -> dict:
         """Reconstruct raw motion; returns recon (raw), recon_norm, mean, logvar and kl (per latent element)."""
         mean, logvar = self.encode(x)
         z = mean
         if sample:
             z = mean + torch.randn(mean.shape, generator=generator, device=mean.device) * torch.exp(0.5 * logvar)
-        recon_norm = self.decoder(z.transpose(1, 2)).transpose(1, 2)
+        recon_norm = self._decode_norm(z, condition)
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar)
         return {"recon": self.denormalize(recon_norm), "recon_norm": recon_norm, "mean": mean, "logvar": logvar,
                 "kl": kl}

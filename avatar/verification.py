@@ -1,0 +1,328 @@
+"""The emotion recognizer in the loop: read the generated face's affect, window by window, and re-generate the
+windows that do not show the emotion asked for.
+
+The face is cut into windows of WINDOW_S (a short tail joins the window before it). Each window's target is the
+category the emotion curve shows most there (categories x intensity averaged over the window; a window that
+shows less than NEUTRAL_BELOW of anything targets neutral). Readers give per-frame probabilities over the eight
+EMOTIONS: the face-motion recognizer on the track (always), FER on the rendered video (when there is one). A
+window is verified when its deciding reader's mean reading has the target as its top-1 with at least CONFIDENCE.
+The deciding reader is the first one that can see the target at all: FER2013 has no contempt, so contempt
+windows are decided by the face-motion recognizer, and the report says so.
+
+Attempts: attempt 0 is the face as first generated. While windows stay unverified and attempts are left, attempt
+k generates the whole face again with the intensity raised by INTENSITY_STEP x k (relative, capped at 1), the
+emotion guidance raised by GUIDANCE_STEP x k (learned generator) and seed + k; only the unverified windows are
+read again. Each window keeps its best attempt (the highest probability of its target; attempt 0 is a
+candidate, so no window ends worse than it began), and the chosen windows are stitched with a BLEND_S
+cross-fade. Windows whose reading after stitching fell below their first reading go back to attempt 0, so the
+loop never makes a window worse. The lips are the same in every attempt: the content does not change, only the
+emotion's strength and the seed, so stitching never cuts a word.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from avatar.errors import InputError
+from generators.conditioning import EMOTIONS, EmotionFrames
+from rigs.face.track import FaceTrack
+from rigs.fileio import atomic_path, write_text_atomic
+
+WINDOW_S = 2.0
+NEUTRAL_BELOW = 0.15  # a window showing less of every category than this targets neutral
+CONFIDENCE = 0.3  # the least mean probability of the target, besides being top-1, for a window to count verified
+INTENSITY_STEP = 0.25  # attempt k multiplies the intensity by 1 + INTENSITY_STEP * k (capped at 1)
+GUIDANCE_STEP = 1.0  # attempt k adds this x k to the learned generator's emotion guidance scale
+BLEND_S = 0.2  # cross-fade between windows taken from different attempts
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one attempt generates the face: its number, intensity factor, extra emotion guidance and seed."""
+
+    index: int
+    intensity_factor: float
+    guidance_boost: float
+    seed: int
+
+    @classmethod
+    def number(cls, k: int, seed: int) -> Attempt:
+        """The k-th attempt (0: as asked)."""
+        return cls(k, 1.0 + INTENSITY_STEP * k, GUIDANCE_STEP * k, seed + k)
+
+    def emotion(self, emotion: EmotionFrames) -> EmotionFrames:
+        """The emotion curve with this attempt's intensity."""
+        return replace(emotion, intensity=np.clip(emotion.intensity * self.intensity_factor, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A recognizer in the loop: per-frame probabilities (T, 8) over EMOTIONS of frames start..end of a track."""
+
+    name: str
+    read: Callable[[FaceTrack, int, int], np.ndarray]
+    sees: frozenset[str] = frozenset(EMOTIONS)  # the categories it can recognize at all
+
+
+@dataclass
+class WindowResult:
+    """What the loop did in one window."""
+
+    start: int  # frames
+    end: int
+    target: str
+    reader: str  # the deciding reader
+    attempts: list[dict] = field(default_factory=list)  # per attempt: its settings, label and target probability
+    chosen: int = 0
+    before: dict[str, dict] = field(default_factory=dict)  # reader -> {"label", "prob" (of the target), "probs"}
+    after: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        reading = self.after[self.reader]
+        return reading["label"] == self.target and reading["prob"] >= CONFIDENCE
+
+
+@dataclass
+class VerificationReport:
+    """The loop's record: windows, readers, and the per-frame readings of the final face (for the plot)."""
+
+    fps: float
+    windows: list[WindowResult]
+    readers: list[str]
+    target: np.ndarray  # (T, 8) shown emotion (categories x intensity)
+    final_readings: dict[str, np.ndarray]  # reader -> (T, 8)
+    first_readings: dict[str, np.ndarray]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return all(w.verified for w in self.windows)
+
+    def status(self) -> str:
+        """One plain line: how many windows hold, and which stayed unverified and why."""
+        bad = [w for w in self.windows if not w.verified]
+        line = f"emotion verified in {len(self.windows) - len(bad)} of {len(self.windows)} windows"
+        if bad:
+            line += "; unverified: " + "; ".join(
+                f"{w.start / self.fps:.1f}-{w.end / self.fps:.1f} s ({w.target} read as {w.after[w.reader]['label']} "
+                f"by {w.reader}, {w.target} {w.after[w.reader]['prob']:.2f})" for w in bad)
+        return line
+
+    def to_json(self) -> dict:
+        """The report as JSON-ready data."""
+        return {
+            "verified": self.verified,
+            "status": self.status(),
+            "readers": self.readers,
+            "confidence": CONFIDENCE,
+            "window_s": WINDOW_S,
+            "notes": self.notes,
+            "windows": [{
+                "start": round(w.start / self.fps, 3), "end": round(w.end / self.fps, 3), "target": w.target,
+                "reader": w.reader, "verified": w.verified, "chosen_attempt": w.chosen, "attempts": w.attempts,
+                "before": w.before, "after": w.after} for w in self.windows],
+        }
+
+    def save(self, json_path: str | Path, png_path: str | Path | None = None) -> None:
+        """Write report.json (and the plot) atomically."""
+        write_text_atomic(json_path, json.dumps(self.to_json(), indent=1) + "\n")
+        if png_path is not None:
+            plot_report(self, png_path)
+
+
+def windows(n_frames: int, fps: float, window_s: float = WINDOW_S) -> list[tuple[int, int]]:
+    """(start, end) frames of consecutive windows of window_s; a tail shorter than half a window joins the last."""
+    if n_frames < 1:
+        raise InputError("verification: the face track has no frames")
+    size = max(1, int(round(window_s * fps)))
+    edges = list(range(0, n_frames, size)) + [n_frames]
+    if len(edges) > 2 and edges[-1] - edges[-2] < size / 2:
+        del edges[-2]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def window_target(emotion: EmotionFrames, start: int, end: int) -> str:
+    """The category the curve shows most in frames start..end (neutral if it shows little of anything)."""
+    shown = (emotion.categories[start:end] * emotion.intensity[start:end, None]).mean(0)
+    best = int(np.argmax(shown))
+    return EMOTIONS[best] if shown[best] >= NEUTRAL_BELOW else "neutral"
+
+
+def _reading(probs: np.ndarray, target: str) -> dict:
+    mean = probs.mean(0)
+    return {"label": EMOTIONS[int(np.argmax(mean))], "prob": round(float(mean[EMOTIONS.index(target)]), 4),
+            "probs": {name: round(float(p), 4) for name, p in zip(EMOTIONS, mean, strict=True)}}
+
+
+def _stitch(tracks: Sequence[FaceTrack], choice: Sequence[int], spans: Sequence[tuple[int, int]],
+            blend: int) -> FaceTrack:
+    """One face from per-window chosen attempts, cross-faded over `blend` frames where the attempt changes."""
+    n = tracks[0].n_frames
+    mix = np.zeros((len(tracks), n))
+    for k, (a, b) in zip(choice, spans, strict=True):
+        mix[k, a:b] = 1.0
+    if blend > 1:  # a moving average of the one-hot choice: linear ramps across each change, sums stay 1
+        kernel = np.ones(blend) / blend
+        mix = np.stack([np.convolve(np.pad(row, (blend // 2, blend - 1 - blend // 2), mode="edge"), kernel, "valid")
+                        for row in mix])
+    weights = sum(m[:, None] * t.weights for m, t in zip(mix, tracks, strict=True))
+    head = sum(m[:, None] * t.head for m, t in zip(mix, tracks, strict=True))
+    gaze = sum(m[:, None] * t.gaze for m, t in zip(mix, tracks, strict=True))
+    return FaceTrack(np.clip(weights, 0, 1).astype(np.float32), tracks[0].fps, head.astype(np.float32),
+                     gaze.astype(np.float32))
+
+
+def verify_face(face: FaceTrack, emotion: EmotionFrames, generate: Callable[[Attempt], FaceTrack],
+                readers: Sequence[Reader], max_attempts: int = MAX_ATTEMPTS, seed: int = 0,
+                window_s: float = WINDOW_S,
+                progress: Callable[[str, float], None] | None = None) -> tuple[FaceTrack, VerificationReport]:
+    """Check `face` against `emotion` window by window and re-generate what does not hold (see the module doc).
+
+    generate(attempt) makes the whole face for an Attempt (attempt 0 is `face` itself and is never asked for).
+    Returns the final face and the report.
+    """
+    if max_attempts < 1:
+        raise InputError(f"max attempts is {max_attempts}; give 1 (check only) or more")
+    if not readers:
+        raise InputError("verification needs at least one recognizer")
+    if emotion.n_frames != face.n_frames:
+        raise InputError(f"the emotion curve has {emotion.n_frames} frames, the face {face.n_frames}")
+    step = progress or (lambda stage, fraction: None)
+    spans = windows(face.n_frames, face.fps, window_s)
+    results, notes = [], []
+    for a, b in spans:
+        target = window_target(emotion, a, b)
+        reader = next((r for r in readers if target in r.sees), None)
+        if reader is None:
+            raise InputError(f"no recognizer in the loop can see {target}; add the face-motion recognizer")
+        if reader is not readers[0]:
+            notes.append(f"{a / face.fps:.1f}-{b / face.fps:.1f} s: {target} is decided by {reader.name}: "
+                         f"{readers[0].name} has no {target} class")
+        results.append(WindowResult(a, b, target, reader.name))
+    by_name = {r.name: r for r in readers}
+
+    def read_all(track: FaceTrack, which: Sequence[int]) -> dict[str, dict[int, np.ndarray]]:
+        out: dict[str, dict[int, np.ndarray]] = {r.name: {} for r in readers}
+        for r in readers:
+            for i in which:
+                out[r.name][i] = np.asarray(r.read(track, *spans[i]), np.float64)
+        return out
+
+    tracks = [face]
+    first = read_all(face, range(len(spans)))
+    for i, w in enumerate(results):
+        w.before = {name: _reading(first[name][i], w.target) for name in first}
+        w.attempts.append({**_describe(Attempt.number(0, seed)), "label": w.before[w.reader]["label"],
+                           "prob": w.before[w.reader]["prob"]})
+        w.after = w.before
+    step("verify", 1 / max_attempts)
+    for k in range(1, max_attempts):
+        open_windows = [i for i, w in enumerate(results) if not _holds(w.attempts[w.chosen], w.target)]
+        if not open_windows:
+            break
+        attempt = Attempt.number(k, seed)
+        track = generate(attempt)
+        if track.n_frames != face.n_frames:
+            raise RuntimeError(f"attempt {k} made {track.n_frames} frames instead of {face.n_frames}")
+        tracks.append(track)
+        for i in open_windows:
+            w = results[i]
+            reading = _reading(np.asarray(by_name[w.reader].read(track, *spans[i]), np.float64), w.target)
+            w.attempts.append({**_describe(attempt), "label": reading["label"], "prob": reading["prob"]})
+            if reading["prob"] > w.attempts[w.chosen]["prob"]:
+                w.chosen = len(w.attempts) - 1
+        step("verify", (k + 1) / max_attempts)
+
+    # Attempt numbers of the chosen entries map to tracks: window i tried attempt 0 and then every later attempt.
+    choice = [w.attempts[w.chosen]["attempt"] for w in results]
+    blend = max(1, int(round(BLEND_S * face.fps)))
+    final = _stitch(tracks, choice, spans, blend) if any(choice) else face
+    after = read_all(final, range(len(spans)))
+    worse = [i for i, w in enumerate(results) if choice[i] and _reading(after[w.reader][i], w.target)["prob"]
+             < w.before[w.reader]["prob"]]
+    if worse:  # the cross-fade cost more than the attempt gained there: back to the first face in those windows
+        for i in worse:
+            choice[i], results[i].chosen = 0, 0
+        final = _stitch(tracks, choice, spans, blend) if any(choice) else face
+        after = read_all(final, range(len(spans)))
+    for i, w in enumerate(results):
+        w.after = {name: _reading(after[name][i], w.target) for name in after}
+    shown = emotion.categories * emotion.intensity[:, None]
+    frames = lambda readings: {name: np.concatenate([readings[name][i] for i in range(len(spans))])  # noqa: E731
+                               for name in readings}
+    report = VerificationReport(face.fps, results, [r.name for r in readers], shown, frames(after), frames(first),
+                                notes)
+    return final, report
+
+
+def _holds(attempt: dict, target: str) -> bool:
+    return attempt["label"] == target and attempt["prob"] >= CONFIDENCE
+
+
+def _describe(attempt: Attempt) -> dict:
+    return {"attempt": attempt.index, "seed": attempt.seed, "intensity_factor": round(attempt.intensity_factor, 3),
+            "guidance_boost": attempt.guidance_boost}
+
+
+def plot_report(report: VerificationReport, path: str | Path) -> Path:
+    """PNG: per reader, the target's share over time against what the reader recognized, windows marked."""
+    from matplotlib.figure import Figure
+
+    from avatar.frontend.plot import EMOTION_COLOURS
+
+    n = len(report.target)
+    t = np.arange(n) / report.fps
+    fig = Figure(figsize=(11, 2.2 * (len(report.readers) + 1)), dpi=90)
+    axes = fig.subplots(len(report.readers) + 1, 1, sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for j, name in enumerate(EMOTIONS):
+        if report.target[:, j].max() > 0.01:
+            axes[0].plot(t, report.target[:, j], color=EMOTION_COLOURS[name], lw=2, label=name)
+    axes[0].set_ylabel("target")
+    axes[0].set_ylim(0, 1.05)
+    axes[0].legend(loc="upper right", fontsize=7, ncol=4)
+    for ax, reader in zip(axes[1:], report.readers, strict=True):
+        final, first = report.final_readings[reader], report.first_readings[reader]
+        for j, name in enumerate(EMOTIONS):
+            if final[:, j].max() > 0.05 or first[:, j].max() > 0.05:
+                ax.plot(t, final[:, j], color=EMOTION_COLOURS[name], lw=1.3, label=name)
+                ax.plot(t, first[:, j], color=EMOTION_COLOURS[name], lw=0.8, ls=":")
+        ax.set_ylabel(reader)
+        ax.set_ylim(0, 1.05)
+        ax.legend(loc="upper right", fontsize=7, ncol=4)
+    for w in report.windows:
+        a, b = w.start / report.fps, w.end / report.fps
+        for ax in axes[1:]:
+            ax.axvspan(a, b, color="tab:green" if w.verified else "tab:red", alpha=0.08, lw=0)
+            ax.axvline(a, color="0.7", lw=0.5)
+        axes[0].text((a + b) / 2, 1.0, f"{w.target}\n{len(w.attempts)} att., took {w.chosen}", ha="center",
+                     va="top", fontsize=6)
+    axes[-1].set_xlabel("seconds (solid: final; dotted: first attempt; green/red: verified or not)")
+    fig.suptitle(report.status(), fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return path
+
+
+def face_motion_reader() -> Reader:
+    """The face-motion recognizer (FACS on the ARKit track) as a loop reader; sees all eight categories."""
+    from avatar.recognizers.face_motion import FaceMotionRecognizer
+
+    recognizer, last = FaceMotionRecognizer(), {}
+
+    def read(track: FaceTrack, start: int, end: int) -> np.ndarray:
+        # Read the whole track once (its filters need context beyond a window's edges), then slice.
+        if last.get("track") is not track:
+            last.update(track=track, probs=recognizer.predict(track).frame_probs)
+        return last["probs"][start:end]
+
+    return Reader("face motion", read)

@@ -1,0 +1,118 @@
+"""The recognizer in the loop: windows, targets, re-generation of what does not hold, stitching, the report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from avatar.emotion import constant_emotion, from_keyframes
+from avatar.errors import InputError
+from avatar.verification import (
+    CONFIDENCE,
+    Attempt,
+    Reader,
+    face_motion_reader,
+    verify_face,
+    window_target,
+    windows,
+)
+from generators.conditioning import EMOTIONS
+from generators.procedural.face import animate_face
+from tests.test_procedural_face import synthetic_content
+
+CONTENT = synthetic_content(8.0, seed=4)
+N = CONTENT.n_frames
+
+
+def test_windows_partition_the_track():
+    assert windows(240, 30.0) == [(0, 60), (60, 120), (120, 180), (180, 240)]
+    assert windows(250, 30.0)[-1] == (180, 250)  # a short tail joins the last window
+    assert windows(280, 30.0)[-1] == (240, 280)  # a tail of at least half a window is its own
+    assert windows(20, 30.0) == [(0, 20)]
+    with pytest.raises(InputError, match="no frames"):
+        windows(0, 30.0)
+
+
+def test_window_targets_follow_the_curve():
+    curve = from_keyframes("0 s neutral, 4 s anger 0.8", N, CONTENT.fps)
+    assert window_target(curve, 0, 60) == "neutral"
+    assert window_target(curve, 180, 240) == "anger"
+    assert window_target(constant_emotion("sadness", 0.1, N), 0, 60) == "neutral"  # too faint to count
+
+
+def test_attempts_raise_intensity_and_change_seed():
+    emotion = constant_emotion("fear", 0.6, 10)
+    first, second = Attempt.number(0, 5), Attempt.number(2, 5)
+    assert (first.seed, second.seed) == (5, 7) and second.guidance_boost == 2.0
+    np.testing.assert_allclose(first.emotion(emotion).intensity, 0.6)
+    np.testing.assert_allclose(second.emotion(emotion).intensity, 0.9)
+    assert Attempt.number(3, 0).emotion(emotion).intensity.max() == 1.0  # capped
+
+
+def test_a_face_that_shows_its_emotion_needs_no_second_attempt():
+    emotion = constant_emotion("anger", 0.8, N)
+    calls = []
+    face = animate_face(CONTENT, emotion, 0)
+    final, report = verify_face(face, emotion, lambda a: calls.append(a), [face_motion_reader()])
+    assert report.verified and not calls and final is face
+    assert all(w.target == "anger" and w.after["face motion"]["label"] == "anger" for w in report.windows)
+
+
+def test_weak_windows_are_regenerated_and_none_gets_worse():
+    # The first face shows the anger only faintly (a generator that under-delivers); attempts raise the intensity.
+    emotion = constant_emotion("anger", 0.8, N)
+    faint = animate_face(CONTENT, constant_emotion("anger", 0.1, N), 0)
+    tried = []
+
+    def generate(attempt: Attempt):
+        tried.append(attempt.index)
+        return animate_face(CONTENT, attempt.emotion(emotion), attempt.seed)
+
+    final, report = verify_face(faint, emotion, generate, [face_motion_reader()], max_attempts=3)
+    assert tried == [1]  # attempt 1 fixed every window, so attempt 2 was never made
+    assert report.verified, report.status()
+    for w in report.windows:
+        assert w.before["face motion"]["label"] != "anger" and w.chosen == 1
+        assert w.after["face motion"]["prob"] >= w.before["face motion"]["prob"]
+    assert final.n_frames == N and not np.allclose(final.weights, faint.weights)
+    # The content is the same in every attempt, so the lips are too: jaw motion is kept.
+    assert np.corrcoef(final["jawOpen"], faint["jawOpen"])[0, 1] > 0.9
+
+
+def test_windows_that_stay_unverified_are_reported(tmp_path):
+    emotion = from_keyframes("0 s neutral, 4 s sadness 0.9", N, CONTENT.fps)
+    neutral = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
+    final, report = verify_face(neutral, emotion, lambda a: neutral, [face_motion_reader()], max_attempts=2)
+    assert not report.verified
+    bad = [w for w in report.windows if not w.verified]
+    assert bad and all(w.target == "sadness" for w in bad) and all(len(w.attempts) == 2 for w in bad)
+    assert "unverified" in report.status() and "sadness read as neutral" in report.status()
+    report.save(tmp_path / "report.json", tmp_path / "report.png")
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["verified"] is False and data["confidence"] == CONFIDENCE
+    assert [w["target"] for w in data["windows"]][:2] == ["neutral", "neutral"]
+    assert set(data["windows"][0]["after"]["face motion"]["probs"]) == set(EMOTIONS)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_a_reader_blind_to_the_target_does_not_decide():
+    # A reader that cannot see contempt (as FER2013 cannot) hands contempt windows to the next reader.
+    motion = face_motion_reader()
+    blind = Reader("no contempt", motion.read, frozenset(EMOTIONS) - {"contempt"})
+    emotion = constant_emotion("contempt", 0.8, N)
+    face = animate_face(CONTENT, emotion, 0)
+    _, report = verify_face(face, emotion, lambda a: face, [blind, motion])
+    assert {w.reader for w in report.windows} == {"face motion"}
+    assert report.notes and "no contempt" in report.notes[0]
+    with pytest.raises(InputError, match="can see contempt"):
+        verify_face(face, emotion, lambda a: face, [blind])
+
+
+def test_bad_requests():
+    face = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
+    with pytest.raises(InputError, match="max attempts"):
+        verify_face(face, constant_emotion("anger", 0.8, N), lambda a: face, [face_motion_reader()], max_attempts=0)
+    with pytest.raises(InputError, match="frames"):
+        verify_face(face, constant_emotion("anger", 0.8, N - 1), lambda a: face, [face_motion_reader()])
