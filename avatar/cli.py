@@ -315,6 +315,123 @@ def analyze(
         typer.echo(f"wrote {plot}")
 
 
+TRACK_SUFFIXES = (".csv", ".json", ".glb")
+
+
+@app.command()
+@_user_errors
+def stream(
+    livelink: Annotated[str, typer.Option(
+        "--livelink", metavar="HOST[:PORT]", help="Where to send Live Link Face packets (UDP): the machine running "
+        "Unreal, e.g. 192.168.1.20:11111; the port defaults to 11111, the Live Link Face app's.")],
+    source: Annotated[Path | None, typer.Argument(
+        metavar="[INPUT]", help="A face track (face.csv, face.json or face.glb, as `avatar render` writes), or "
+        "speech (wav, flac, ogg, mp3) to animate first with the procedural face. Or give --text.")] = None,
+    text: Annotated[str | None, typer.Option(help="Text to speak with the offline voice and animate.")] = None,
+    transcript: Annotated[str | None, typer.Option(help="What speech INPUT says (better lip timing).")] = None,
+    emotion: Annotated[str, typer.Option(help="For speech: neutral, happiness, anger, sadness, contempt, surprise, "
+                                              "fear, disgust, or auto.")] = "neutral",
+    intensity: Annotated[float, typer.Option(help="For speech: emotion intensity, 0 to 1.")] = 0.8,
+    keyframes: Annotated[str | None, typer.Option(
+        help="For speech: an emotion timeline, e.g. \"0 s neutral, 2 s anger 0.8\"; wins over --emotion.")] = None,
+    seed: Annotated[int, typer.Option(help="For speech: same input and seed give the same animation.")] = 0,
+    fps: Annotated[float | None, typer.Option(
+        help="Frames per second sent: a track is resampled to it; speech is animated at it (default 30).")] = None,
+    voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
+    subject: Annotated[str, typer.Option(help="Live Link subject name shown in Unreal.")] = "Avatar",
+    device_id: Annotated[str, typer.Option(help="Device id in each packet (Unreal tells senders apart by it).")] = (
+        "avatar-engine"),
+    realtime: Annotated[bool, typer.Option("--realtime/--no-realtime", help="Pace packets at the track's fps, or "
+                                           "send them as fast as possible.")] = True,
+    loop: Annotated[bool, typer.Option("--loop", help="Repeat the track until Ctrl-C.")] = False,
+) -> None:
+    """Stream a face track live to Unreal as the Live Link Face app does (UDP, one packet per frame).
+
+    Examples: avatar stream out/face.csv --livelink 192.168.1.20:11111 --subject Avatar --loop
+              avatar stream --text "Hello there!" --emotion happiness --livelink 127.0.0.1
+    """
+    from avatar.livelink import check_name, parse_address, resolve, stream_track
+
+    host, port = parse_address(livelink)
+    check_name(subject, "--subject")
+    check_name(device_id, "--device-id")
+    if (source is None) == (text is None):
+        raise InputError("give one input: a face track or speech file, or --text, not both and not neither")
+    if source is not None and not source.is_file():
+        raise InputError(f"input '{source}' does not exist or is not a file; give a face track (face.csv, "
+                         "face.json, face.glb) or a speech file (wav, flac, ogg, mp3)")
+    is_track = source is not None and source.suffix.lower() in TRACK_SUFFIXES
+    if is_track and (transcript is not None or keyframes is not None):
+        raise InputError(f"--transcript and --keyframes are for speech input; '{source}' is already a face track")
+    if source is not None and source.suffix.lower() == ".bvh":
+        raise InputError(f"'{source}' is a body track (BVH); Live Link Face streams faces: give face.csv, face.json "
+                         "or face.glb")
+    resolve(host, port)  # an unknown host fails here, before any slow work
+    track = _stream_face_track(source, is_track, text, transcript, emotion, intensity, keyframes, seed, fps, voice)
+
+    typer.echo(f"streaming {track.n_frames} frames ({track.duration:.1f} s at {track.fps:g} fps) to {host}:{port} "
+               f"as Live Link subject '{subject}'" + ("; looping, Ctrl-C stops" if loop else ""))
+    bar = tqdm(total=None if loop else track.n_frames, unit="frame", desc="streaming", disable=None, leave=False)
+    sent = [0]
+
+    def advance(count: int) -> None:
+        sent[0] = count
+        bar.update(1)
+
+    try:
+        stream_track(track, host, port, subject=subject, device_id=device_id, realtime=realtime, loop=loop,
+                     on_frame=advance)
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+    finally:
+        bar.close()
+    typer.echo(f"sent {sent[0]} packets to {host}:{port} (subject '{subject}', device id '{device_id}')")
+
+
+def _stream_face_track(source: Path | None, is_track: bool, text: str | None, transcript: str | None, emotion: str,
+                       intensity: float, keyframes: str | None, seed: int, fps: float | None, voice: str):
+    """The face track to stream: read from a track file, or animated from speech with the procedural face."""
+    from rigs.face.track import FaceTrack
+    from rigs.formats.export import read_track
+    from rigs.formats.livelink import read_livelink_csv
+
+    if is_track:
+        try:
+            track = read_track(source)
+        except RigInputError as error:
+            # A Live Link CSV under a second long does not reveal its frame rate: --fps names it.
+            if source.suffix.lower() != ".csv":
+                raise
+            if fps is None:
+                raise InputError(f"{error} (here: --fps)") from None
+            return read_livelink_csv(source, fps=fps)
+        if not isinstance(track, FaceTrack):
+            raise InputError(f"'{source}' holds a body track; Live Link Face streams faces: give face.csv, "
+                             "face.json or face.glb")
+        return track if fps is None else track.resampled(fps)
+
+    from avatar.frontend.audio import load_audio
+    from avatar.frontend.emotional_prosody import emotion_prosody
+    from avatar.frontend.speech import analyze_speech
+    from avatar.frontend.tts import Prosody, get_voice
+    from avatar.render import check_emotion_request, emotion_curve, speaking_style
+    from generators.procedural.face import animate_face
+
+    emotion = check_emotion_request(emotion, intensity, keyframes)
+    if text is not None:
+        if transcript is not None:
+            raise InputError("--transcript is for speech INPUT; with --text the words are already known")
+        colour = emotion not in ("auto", "neutral") and keyframes is None
+        prosody = emotion_prosody(emotion, intensity) if colour else Prosody()
+        audio, transcript = get_voice(voice).synthesize(text, prosody, seed=seed), text
+    else:
+        audio = load_audio(source)
+    speech = analyze_speech(audio, transcript, 30.0 if fps is None else fps)
+    curve, _, _ = emotion_curve(speech, emotion, intensity, keyframes)
+    style = speaking_style(speech)
+    return animate_face(speech.content(), curve, seed, style and style.face_style())
+
+
 train_app = typer.Typer(help="Train the engine's models and write checkpoints.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 

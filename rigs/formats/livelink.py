@@ -37,17 +37,23 @@ def timecode(frame: int, fps: float) -> str:
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.000"
 
 
+def livelink_angles(track: FaceTrack) -> np.ndarray:
+    """The nine Live Link angle columns (T, 9) of a track, in ``LIVE_LINK_ANGLES`` order, radians; eye roll is 0."""
+    angles = np.zeros((track.n_frames, len(LIVE_LINK_ANGLES)), np.float32)
+    for slot, (array, column) in _ANGLE_SLOTS.items():
+        angles[:, slot] = getattr(track, array)[:, column]
+    return angles
+
+
 def write_livelink_csv(track: FaceTrack, path: str | os.PathLike) -> None:
     """Write a face track as a Live Link Face CSV take."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     order = [INDEX[canonical_name(name)] for name in LIVE_LINK_BLENDSHAPES]
+    angles = livelink_angles(track).tolist()
     for i in range(track.n_frames):
-        angles = [0.0] * len(LIVE_LINK_ANGLES)
-        for slot, (array, column) in _ANGLE_SLOTS.items():
-            angles[slot] = float(getattr(track, array)[i, column])
-        values = [*track.weights[i, order].tolist(), *angles]
+        values = [*track.weights[i, order].tolist(), *angles[i]]
         writer.writerow([timecode(i, track.fps), len(LIVE_LINK_BLENDSHAPES) + len(LIVE_LINK_ANGLES)]
                         + [f"{v:.6g}" for v in values])
     write_text_atomic(path, out.getvalue())
