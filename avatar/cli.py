@@ -19,9 +19,9 @@ from rigs.errors import RigInputError
 app = typer.Typer(
     name="avatar",
     help="Emotion-conditioned avatar engine: speech (or text) in; face, body and talking-head video out.\n\n"
-    "Commands land as capabilities do. Today: render (speech to face, body and a preview), analyze (emotion of "
-    "speech and text), the speech front end (say, align, features), format conversion (export) and training "
-    "(train).",
+    "Commands land as capabilities do. Today: render (speech to face, body, a preview and a talking-head video, "
+    "with the recognizer in the loop), analyze (emotion of speech and text), stream (Live Link to Unreal), the "
+    "speech front end (say, align, features), format conversion (export) and training (train).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -212,64 +212,44 @@ def render(
     seed: Annotated[int, typer.Option(help="Same input and seed give the same animation.")] = 0,
     outputs: Annotated[str, typer.Option(
         help="Comma-separated: face (face.csv, face.json, face.glb), body (body.bvh, body.glb), "
-        "preview (preview.mp4).")] = "face,body,preview",
+        "preview (preview.mp4: 3-D face and body), video (video.mp4: the portrait talking).")] = "face,body,preview",
+    portrait: Annotated[Path | None, typer.Option(
+        help="Photo (jpg/png) for the video output; default: the bundled public-domain grace_hopper.jpg.")] = None,
+    verify: Annotated[bool, typer.Option(
+        help="Check the rendered affect with the recognizers and re-generate windows that miss the emotion; "
+        "writes report.json and report.png.")] = True,
+    max_attempts: Annotated[int, typer.Option(help="Attempts per window for --verify (1: check only).")] = 3,
     fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
     voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
     generator: Annotated[str, typer.Option(
         help="procedural (fast, explainable) or learned (the latent-diffusion checkpoint).")] = "procedural",
 ) -> None:
-    """Animate speech: face (ARKit-52 + head + gaze) and body (BEAT skeleton), a preview video and a report.
+    """Animate speech: face (ARKit-52 + head + gaze), body (BEAT skeleton), videos and a report.
 
     Examples: avatar render speech.wav --emotion anger --intensity 0.8 -o out/
               avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
+              avatar render speech.wav --emotion sadness --outputs video --portrait photo.jpg -o out/
     """
-    from avatar.frontend.audio import load_audio, save_wav
-    from avatar.frontend.emotional_prosody import emotion_prosody
-    from avatar.frontend.speech import analyze_speech
-    from avatar.frontend.tts import Prosody, get_voice
-    from avatar.render import check_emotion_request, load_generator, parse_outputs
-    from avatar.render import render as render_speech
+    from avatar.pipeline import AvatarPipeline
 
-    if (audio_path is None) == (text is None):
-        raise InputError("give the speech once: an AUDIO file or --text, not both and not neither")
-    if text is not None and transcript is not None:
-        raise InputError("--transcript is for AUDIO; with --text the words are already known")
-    # Fail on bad options before the slow work.
-    emotion = check_emotion_request(emotion, intensity, keyframes)
-    parse_outputs(outputs)
-    load_generator(generator)
-    reference = load_audio(style_reference) if style_reference is not None else None
-
+    pipe = AvatarPipeline(generator, fps=fps, voice=voice)
     stages = tqdm(total=None, desc="speech", disable=None, leave=False, bar_format="{desc} {elapsed}")
-    if text is not None:
-        # The voice takes on a held emotion (keyframed or recognized emotions leave it neutral).
-        colour = emotion not in ("auto", "neutral") and keyframes is None
-        prosody = emotion_prosody(emotion, intensity) if colour else Prosody()
-        audio = get_voice(voice).synthesize(text, prosody, seed=seed)
-        speech_file = output / "speech.wav"
-        save_wav(audio, speech_file)
-        transcript = text
-    else:
-        audio, speech_file = load_audio(audio_path), audio_path
-    stages.set_description("aligning")
-    speech = analyze_speech(audio, transcript, fps)
 
     def progress(stage: str, fraction: float) -> None:
         stages.set_description(f"{stage} {100 * fraction:3.0f}%")
 
-    inputs = {"audio": None if audio_path is None else str(audio_path), "text": text, "transcript": transcript,
-              "voice": voice if text is not None else None,
-              "voice_prosody": vars(prosody) if text is not None else None,
-              "style_reference": None if style_reference is None else str(style_reference)}
-    summary = render_speech(speech, output, emotion=emotion, intensity=intensity, keyframes=keyframes,
-                            style_reference=reference, seed=seed, outputs=outputs, audio_path=speech_file,
-                            inputs=inputs, generator=generator, progress=progress)
+    result = pipe(audio_path, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                  emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait, seed=seed,
+                  outputs=outputs, verify=verify, max_attempts=max_attempts, progress=progress)
+    summary = result.save(output, progress=progress)
     stages.close()
     described = summary["emotion"]
-    what = ("keyframed emotion" if keyframes else f"auto: recognized {described['recognized']}" if emotion == "auto"
-            else f"{emotion} {intensity:g}")
+    what = ("keyframed emotion" if keyframes else f"auto: recognized {described['recognized']}"
+            if described.get("label") == "auto" else f"{described['label']} {intensity:g}")
     typer.echo(f"rendered {summary['duration_s']:.1f} s ({summary['frames']} frames at {fps:g} fps, {what}, "
                f"seed {seed}) into {output}/: {', '.join(summary['files'])}")
+    if result.report is not None:
+        typer.echo(result.report.status())
 
 
 @app.command()

@@ -11,8 +11,10 @@ windows are decided by the face-motion recognizer, and the report says so.
 
 Attempts: attempt 0 is the face as first generated. While windows stay unverified and attempts are left, attempt
 k generates the whole face again with the intensity raised by INTENSITY_STEP x k (relative, capped at 1), the
-emotion guidance raised by GUIDANCE_STEP x k (learned generator) and seed + k; only the unverified windows are
-read again. Each window keeps its best attempt (the highest probability of its target; attempt 0 is a
+emotion guidance raised by GUIDANCE_STEP x k (learned generator), seed + k, and the emotion's share of the face
+amplified by 1 + GAIN_STEP x k (`amplify`: the face's difference from the same speech animated at neutral, so the
+lips stay as they were and only the expression grows, past what intensity 1 gives); only the unverified windows
+are read again. Each window keeps its best attempt (the highest probability of its target; attempt 0 is a
 candidate, so no window ends worse than it began), and the chosen windows are stitched with a BLEND_S
 cross-fade. Windows whose reading after stitching fell below their first reading go back to attempt 0, so the
 loop never makes a window worse. The lips are the same in every attempt: the content does not change, only the
@@ -38,6 +40,7 @@ NEUTRAL_BELOW = 0.15  # a window showing less of every category than this target
 CONFIDENCE = 0.3  # the least mean probability of the target, besides being top-1, for a window to count verified
 INTENSITY_STEP = 0.25  # attempt k multiplies the intensity by 1 + INTENSITY_STEP * k (capped at 1)
 GUIDANCE_STEP = 1.0  # attempt k adds this x k to the learned generator's emotion guidance scale
+GAIN_STEP = 0.4  # attempt k amplifies the expression (the face minus its neutral twin) by 1 + GAIN_STEP * k
 BLEND_S = 0.2  # cross-fade between windows taken from different attempts
 MAX_ATTEMPTS = 3
 
@@ -50,11 +53,12 @@ class Attempt:
     intensity_factor: float
     guidance_boost: float
     seed: int
+    expression_gain: float = 1.0
 
     @classmethod
     def number(cls, k: int, seed: int) -> Attempt:
         """The k-th attempt (0: as asked)."""
-        return cls(k, 1.0 + INTENSITY_STEP * k, GUIDANCE_STEP * k, seed + k)
+        return cls(k, 1.0 + INTENSITY_STEP * k, GUIDANCE_STEP * k, seed + k, 1.0 + GAIN_STEP * k)
 
     def emotion(self, emotion: EmotionFrames) -> EmotionFrames:
         """The emotion curve with this attempt's intensity."""
@@ -135,6 +139,15 @@ class VerificationReport:
         write_text_atomic(json_path, json.dumps(self.to_json(), indent=1) + "\n")
         if png_path is not None:
             plot_report(self, png_path)
+
+
+def amplify(face: FaceTrack, neutral: FaceTrack, gain: float) -> FaceTrack:
+    """The face with its expression (its difference from `neutral`, the same speech animated at neutral with the
+    same seed) multiplied by gain; head and gaze as in `face`. Weights stay in [0, 1]."""
+    if neutral.n_frames != face.n_frames:
+        raise ValueError(f"amplify: the neutral face has {neutral.n_frames} frames, the face {face.n_frames}")
+    weights = neutral.weights + gain * (face.weights - neutral.weights)
+    return FaceTrack(np.clip(weights, 0.0, 1.0).astype(np.float32), face.fps, face.head.copy(), face.gaze.copy())
 
 
 def windows(n_frames: int, fps: float, window_s: float = WINDOW_S) -> list[tuple[int, int]]:
@@ -268,7 +281,7 @@ def _holds(attempt: dict, target: str) -> bool:
 
 def _describe(attempt: Attempt) -> dict:
     return {"attempt": attempt.index, "seed": attempt.seed, "intensity_factor": round(attempt.intensity_factor, 3),
-            "guidance_boost": attempt.guidance_boost}
+            "guidance_boost": attempt.guidance_boost, "expression_gain": round(attempt.expression_gain, 3)}
 
 
 def plot_report(report: VerificationReport, path: str | Path) -> Path:

@@ -28,8 +28,11 @@ def test_render_writes_the_documented_files(tmp_path, example_wav):
                                       "--intensity", "0.8", "--seed", "3", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     names = {p.name for p in tmp_path.iterdir()}
-    assert names == {"face.csv", "face.json", "face.glb", "body.bvh", "body.glb", "preview.mp4", "render.json"}
+    assert names == {"face.csv", "face.json", "face.glb", "body.bvh", "body.glb", "preview.mp4", "render.json",
+                     "report.json", "report.png"}  # report.*: the recognizer in the loop (on by default)
     report = json.loads((tmp_path / "render.json").read_text())
+    assert report["verification"].startswith("emotion verified in")
+    assert "emotion verified in" in result.output
     assert report["emotion"] == {"label": "anger", "intensity": 0.8} and report["seed"] == 3
     assert set(report["files"]) == names and report["transcript_source"] == "given"
     face, body = read_track(tmp_path / "face.csv"), read_track(tmp_path / "body.bvh")
@@ -58,7 +61,7 @@ def test_render_text_with_chosen_outputs_is_deterministic(tmp_path, spoken_examp
 @pytest.mark.parametrize("args, message", [
     (["--emotion", "joy"], "choose one of"),
     (["--intensity", "1.5"], "intensity"),
-    (["--outputs", "face,video"], "unknown output"),
+    (["--outputs", "face,hologram"], "unknown output"),
     (["--text", "hello there"], "not both"),
 ])
 def test_render_bad_options_fail_before_any_work(tmp_path, example_wav, args, message):

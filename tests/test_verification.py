@@ -116,3 +116,19 @@ def test_bad_requests():
         verify_face(face, constant_emotion("anger", 0.8, N), lambda a: face, [face_motion_reader()], max_attempts=0)
     with pytest.raises(InputError, match="frames"):
         verify_face(face, constant_emotion("anger", 0.8, N - 1), lambda a: face, [face_motion_reader()])
+
+
+def test_amplify_grows_the_expression_and_keeps_the_lips():
+    from avatar.verification import amplify
+
+    angry = animate_face(CONTENT, constant_emotion("anger", 0.8, N), 0)
+    calm = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
+    stronger = amplify(angry, calm, 1.8)
+    grown = (stronger["browDownLeft"] - calm["browDownLeft"]).mean()
+    shown = (angry["browDownLeft"] - calm["browDownLeft"]).mean()
+    assert grown > 1.3 * shown > 0  # 1.8x, less where the weights reach 1
+    assert stronger.weights.max() <= 1.0 and stronger.weights.min() >= 0.0
+    np.testing.assert_allclose(amplify(angry, calm, 1.0).weights, angry.weights, atol=1e-6)
+    # Where the emotion leaves a shape alone, the amplified face has the neutral twin's value: the lips follow speech.
+    still = np.abs(angry["mouthClose"] - calm["mouthClose"]) < 1e-6
+    np.testing.assert_allclose(stronger["mouthClose"][still], calm["mouthClose"][still], atol=1e-6)

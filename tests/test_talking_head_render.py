@@ -1,0 +1,202 @@
+"""The talking-head renderer: identity and stillness at rest, the mouth, blinks, gaze, head turns, the neutralized
+smile, lip closure on a procedural speech track, and the warp's pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generators.talking_head import Portrait, TalkingHeadRenderer
+from generators.talking_head.animate import landmark_loops
+from generators.talking_head.eyes import polygon_area, polygon_mask
+from generators.talking_head.mouth import inner_lip_gap, smooth_loop
+from generators.talking_head.warp import hole_strip, push_pull, rasterize
+from rigs.face.arkit import INDEX
+from rigs.face.track import FaceTrack
+
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@pytest.fixture(scope="module")
+def hopper() -> TalkingHeadRenderer:
+    return TalkingHeadRenderer(Portrait.load(None))
+
+
+@pytest.fixture(scope="module")
+def astronaut_portrait() -> Portrait:
+    import skimage.data
+
+    return Portrait.load(skimage.data.astronaut())
+
+
+@pytest.fixture(scope="module")
+def astronaut(astronaut_portrait) -> TalkingHeadRenderer:
+    return TalkingHeadRenderer(astronaut_portrait)
+
+
+def pose(head=(0.0, 0.0, 0.0), gaze=(0.0, 0.0, 0.0, 0.0), frames: int = 1, **named) -> FaceTrack:
+    """A still track of named ARKit weights, head angles and gaze angles."""
+    weights = np.zeros((frames, 52), np.float32)
+    for name, value in named.items():
+        weights[:, INDEX[name]] = value
+    return FaceTrack(weights, 30.0, np.tile(np.float32(head), (frames, 1)), np.tile(np.float32(gaze), (frames, 1)))
+
+
+def _region(points: np.ndarray) -> np.ndarray:
+    return polygon_mask(points, (0, 0), (512, 512)) > 0.99
+
+
+def test_a_neutral_track_is_the_photo_and_holds_still(hopper):
+    rendered = hopper.render(pose(frames=6))
+    assert rendered.frames.shape == (6, 512, 512, 3) and rendered.frames.dtype == np.uint8
+    assert rendered.landmarks.shape == (6, 478, 2)
+    assert (rendered.frames == rendered.frames[0]).all()  # no flicker at rest
+    photo = hopper.portrait
+    assert np.abs(rendered.landmarks[0] - photo.landmarks[:, :2]).mean() < 0.05  # identity: 2 px is the target
+    assert np.abs(rendered.frames[0].astype(int) - photo.image).mean() < 0.5
+
+
+def test_the_same_track_gives_the_same_frames(hopper):
+    track = pose(frames=3, jawOpen=0.4, mouthSmileLeft=0.5, head=(0.1, 0.05, 0.02))
+    a, b = hopper.render(track), hopper.render(track)
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.landmarks, b.landmarks)
+    assert np.array_equal(hopper.landmarks(track), a.landmarks)  # the cheap path draws the same landmarks
+
+
+def test_an_open_jaw_shows_a_dark_mouth_with_teeth(hopper):
+    rendered = hopper.render(pose(jawOpen=0.6))
+    points = rendered.landmarks[0]
+    assert inner_lip_gap(points) > 12 and inner_lip_gap(hopper.portrait.landmarks) < 2
+    inside = _region(smooth_loop(points[landmark_loops()["lips_inner"]].astype(np.float64)))
+    luma = rendered.frames[0][inside] @ LUMA
+    assert np.mean(luma < 60) > 0.35  # the cavity
+    assert np.mean(luma > 150) > 0.05  # the teeth
+    chin = points[152, 1] - hopper.portrait.landmarks[152, 1]
+    assert chin > 10  # the jaw drops
+
+
+def test_a_blink_covers_the_eye_with_skin(hopper, astronaut):
+    loops = landmark_loops()
+    for renderer in (hopper, astronaut):
+        closed = renderer.render(pose(eyeBlinkLeft=1.0, eyeBlinkRight=1.0))
+        for side in ("left", "right"):
+            loop = loops[f"eye_{side}"]
+            photo_eye = _region(renderer.portrait.landmarks[loop, :2])
+            opening = polygon_area(closed.landmarks[0][loop])  # the shoelace area of any closed polygon
+            assert opening < 0.03 * polygon_area(renderer.portrait.landmarks[loop, :2])
+            before = renderer.portrait.image[photo_eye] @ LUMA
+            after = closed.frames[0][photo_eye] @ LUMA
+            # Where the dark iris and lashes were, lid skin now is.
+            assert np.mean(after < np.percentile(before, 25)) < 0.1
+
+
+def test_gaze_moves_the_irises_inside_still_lids(astronaut):
+    photo = astronaut.portrait
+    eye = landmark_loops()["eye_left"]
+    opening = _region(photo.landmarks[eye, :2])
+    dark = np.percentile(photo.image[opening] @ LUMA, 30)
+
+    def iris_x(frame):
+        ys, xs = np.nonzero(opening & (frame @ LUMA < dark))
+        return xs.mean()
+
+    looking = astronaut.render(pose(eyeLookOutLeft=0.8, eyeLookInRight=0.8))
+    moved = looking.landmarks[0, 473] - photo.landmarks[473, :2]
+    assert moved[0] > 3 and abs(moved[1]) < 1  # to the character's left: the image's right
+    assert iris_x(looking.frames[0]) - iris_x(photo.image) > 2
+    assert np.abs(looking.landmarks[0, eye] - photo.landmarks[eye, :2]).max() < 1.5  # the lids stay
+    # A track with gaze angles and no eyeLook shapes turns the irises by the angles.
+    angles = astronaut.render(pose(gaze=(0.3, 0.0, 0.3, 0.0)))
+    assert angles.landmarks[0, 473, 0] - photo.landmarks[473, 0] > 2
+
+
+def test_a_head_turn_moves_the_face_and_keeps_the_background(hopper):
+    turned = hopper.render(pose(head=(np.radians(15), 0.0, 0.0)))
+    photo = hopper.portrait
+    assert turned.landmarks[0, 1, 0] - photo.landmarks[1, 0] > 20  # the nose turns to the character's left
+    frame = turned.frames[0].astype(int)
+    for corner in (frame[:60, :60] - photo.image[:60, :60], frame[:60, -60:] - photo.image[:60, -60:]):
+        assert np.abs(corner).max() <= 2
+    # No tearing: the flow is continuous, so neighbouring pixels stay neighbours (no row jumps by much more than
+    # the photo's own contrast).
+    jumps = np.abs(np.diff(frame, axis=1)).max(-1)
+    own = np.abs(np.diff(photo.image.astype(int), axis=1)).max(-1)
+    assert np.percentile(jumps, 99.5) <= np.percentile(own, 99.5) + 10
+
+
+def test_a_smiling_photo_is_neutralized_and_can_look_sad(astronaut, astronaut_portrait):
+    photo = astronaut_portrait.landmarks[:, :2]
+    neutral = astronaut.render(pose()).landmarks[0]
+    corners = [61, 291]
+    assert (neutral[corners, 1] - photo[corners, 1]).mean() > 2  # the smile's raised corners come down
+    assert inner_lip_gap(photo) > 5 and inner_lip_gap(neutral) < 1.0  # the photo's open smile closes
+    sad = astronaut.render(pose(mouthFrownLeft=0.7, mouthFrownRight=0.7, browInnerUp=0.6)).landmarks[0]
+    assert (sad[corners, 1] - neutral[corners, 1]).mean() > 2
+    kept = TalkingHeadRenderer(astronaut_portrait, neutralize=False).render(pose())
+    assert np.abs(kept.landmarks[0] - photo).max() < 0.01
+    assert np.abs(kept.frames[0].astype(int) - astronaut_portrait.image).mean() < 1.0
+
+
+def test_lips_close_on_bilabials_of_a_procedural_track(hopper):
+    from bench.face_measures import BILABIALS, OPEN_VOWELS, constant, intervals
+    from generators.procedural.face import animate_face
+    from tests.test_procedural_face import synthetic_content
+
+    content = synthetic_content(8.0)
+    track = animate_face(content, constant("neutral", 0.8, content.n_frames), seed=1)
+    gap = inner_lip_gap(hopper.landmarks(track))
+    millimetre = hopper.rig.fit.pixels_per_mm
+    closures = []
+    for start, end, _ in intervals(content.phones, BILABIALS):
+        a, b = max(0, int(start * 30) - 1), min(track.n_frames, int(np.ceil(end * 30)) + 2)
+        closures.append(gap[a:b].min())
+    vowels = np.concatenate([gap[int(s * 30): max(int(s * 30) + 1, int(e * 30))]
+                             for s, e, _ in intervals(content.phones, OPEN_VOWELS)])
+    # The track closes P/B/M to within its own tolerance (jawOpen - mouthClose <= 0.05 and a little funnel),
+    # which the mesh turns into well under 1.5 mm between the lips; open vowels are many times wider.
+    assert np.mean(np.array(closures) < 1.5 * millimetre) >= 0.85
+    assert np.mean(closures) < 1.0 * millimetre and vowels.mean() > 5 * np.mean(closures)
+
+
+def test_rasterize_interpolates_and_keeps_the_nearest():
+    xy = np.array([[0, 0], [10, 0], [0, 10], [0, 0], [10, 0], [0, 10]], np.float32)
+    depth = np.array([0, 0, 0, 1, 1, 1], np.float32)
+    values = np.array([[0.0], [10.0], [0.0], [5.0], [5.0], [5.0]], np.float32)
+    out = np.full((12, 12, 1), -1.0, np.float32)
+    zbuffer = np.full((12, 12), -np.inf, np.float32)
+    rasterize(xy, depth, np.array([[0, 1, 2]], np.int32), values, out, zbuffer)
+    assert out[2, 4, 0] == pytest.approx(4.0) and out[11, 11, 0] == -1.0  # linear inside, untouched outside
+    rasterize(xy, depth, np.array([[3, 4, 5]], np.int32), values, out, zbuffer)
+    assert out[2, 4, 0] == pytest.approx(5.0)  # the nearer triangle wins
+    culled = np.full((12, 12, 1), -1.0, np.float32)
+    rasterize(xy, depth, np.array([[0, 1, 2]], np.int32), values, culled, np.full((12, 12), -np.inf, np.float32),
+              True)
+    assert (culled == -1).all()  # clockwise on screen (y down) is a back face
+
+
+def test_holes_and_fill():
+    loop = np.arange(8)
+    triangles = hole_strip(loop)
+    assert len(triangles) == 6 and set(triangles.ravel()) == set(loop)
+    image = np.zeros((16, 16, 3), np.float32)
+    image[:, :8] = 100.0
+    known = np.zeros((16, 16), np.float32)
+    known[:, :4] = 1.0
+    filled = push_pull(image, known)
+    assert np.allclose(filled[:, :4], 100.0) and filled[:, 12:].min() > 50  # holes take the known colour
+
+
+def test_the_pixels_show_what_the_landmarks_say(hopper, astronaut):
+    """MediaPipe, run again on rendered frames, finds the mouth open or shut as it was posed."""
+    from generators.talking_head.portrait import detect_faces
+
+    def seen_gap(frame):
+        faces = detect_faces(frame, 1)
+        assert faces, "MediaPipe lost the face in a rendered frame"
+        return float(inner_lip_gap(faces[0]))
+
+    opened = hopper.render(pose(jawOpen=0.5))
+    assert seen_gap(opened.frames[0]) > 0.6 * inner_lip_gap(opened.landmarks[0]) > 6
+    shut = pose(jawOpen=0.1, mouthClose=0.1)  # a P/B/M: the jaw a little open behind sealed lips
+    for renderer in (hopper, astronaut):  # the astronaut's photo shows her teeth: closing must hide them
+        assert seen_gap(renderer.render(shut).frames[0]) < 1.5
