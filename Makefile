@@ -8,7 +8,7 @@ GLTF_VALIDATOR := 2.0.0-dev.3.10
 EXAMPLE_TEXT := $(shell cat demos/example/sentence.txt)
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup render test bench validate-gltf lock clean
+.PHONY: setup render serve test bench validate-gltf lock clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,13 @@ $(STAMP): requirements.lock pyproject.toml
 render: $(STAMP)
 	$(BIN)/avatar render --text "$(EXAMPLE_TEXT)" --emotion happiness --intensity 0.8 --seed 0 -o out
 	@echo "Rendered into out/: speech.wav, face.csv, face.json, face.glb, body.bvh, body.glb, preview.mp4, render.json"
+
+# The Gradio page at http://$(HOST):$(PORT) (127.0.0.1: this machine only); Ctrl-C stops it.
+# `make serve HOST=0.0.0.0 PORT=8080` overrides these; a HOST or PORT in the environment does not.
+HOST := 127.0.0.1
+PORT := 7860
+serve: $(STAMP)
+	$(BIN)/avatar serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

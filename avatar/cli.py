@@ -20,8 +20,9 @@ app = typer.Typer(
     name="avatar",
     help="Emotion-conditioned avatar engine: speech (or text) in; face, body and talking-head video out.\n\n"
     "Commands land as capabilities do. Today: render (speech to face, body, a preview and a talking-head video, "
-    "with the recognizer in the loop), analyze (emotion of speech and text), stream (Live Link to Unreal), the "
-    "speech front end (say, align, features), format conversion (export) and training (train).",
+    "with the recognizer in the loop), batch (a manifest of renders, in processes or on Ray), analyze (emotion of "
+    "speech and text), stream (Live Link to Unreal), the speech front end (say, align, features), format "
+    "conversion (export) and training (train).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -254,6 +255,58 @@ def render(
 
 @app.command()
 @_user_errors
+def batch(
+    manifest: Annotated[Path, typer.Argument(
+        metavar="MANIFEST", help="CSV, one job per row: id, audio or text, and optionally emotion, intensity, "
+        "portrait, seed, outputs, transcript, keyframes, style_reference, generator, verify, max_attempts.")],
+    address: Annotated[str | None, typer.Argument(
+        metavar="ADDRESS", help="With --ray: the cluster (host:6379, ray://host:10001 or auto); left out, a "
+        "local Ray is started.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into: one folder per job id, "
+                                         "summary.json and summary.csv.")] = Path("out/batch"),
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (default 1: jobs run one by one in this process); with --ray, the local Ray's "
+        "CPUs, or the most jobs in flight on a cluster.")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run the jobs as Ray tasks: on a local Ray, or on the "
+                                      "cluster at ADDRESS.")] = False,
+    fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
+    voice: Annotated[str, typer.Option(help="Voice for text rows (available: joe).")] = "joe",
+) -> None:
+    """Render every row of a manifest CSV; re-running skips finished jobs and retries failed ones.
+
+    \b
+    Examples: avatar batch demos/batch/manifest.csv -o out/batch
+              avatar batch manifest.csv -o out/batch --workers 2
+              avatar batch manifest.csv -o out/batch --ray 10.0.0.5:6379
+    """
+    from avatar.batch import run_batch
+
+    if address is not None and not ray:
+        raise InputError(f"'{address}' is an extra argument; a Ray address goes after --ray (avatar batch MANIFEST "
+                         "--ray ADDRESS), and one manifest is read per run")
+    if address is not None and address.lower().endswith(".csv"):
+        raise InputError(f"the Ray address '{address}' looks like a manifest; give the manifest first: avatar "
+                         "batch MANIFEST -o OUT --ray ADDRESS")
+    try:
+        summary = run_batch(manifest, output, workers=workers, ray=(address or True) if ray else None, fps=fps,
+                            voice=voice)
+    except KeyboardInterrupt:
+        typer.echo(f"stopped; what finished is kept, and {output / 'summary.json'} says which (run again to go "
+                   "on)", err=True)
+        raise typer.Exit(130) from None
+    for job in summary["jobs"]:
+        if job["status"] == "failed":
+            typer.echo(f"failed {job['id']} (line {job['line']}): {job['error']}", err=True)
+    counts, backend = summary["counts"], summary["backend"]
+    where = "" if backend == "nothing to run" else f" on {backend}"
+    typer.echo(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped (finished before) in "
+               f"{summary['seconds']:.1f} s{where}; summary: {output / 'summary.json'}, {output / 'summary.csv'}")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_user_errors
 def analyze(
     audio_path: Annotated[Path | None, typer.Argument(
         metavar="[AUDIO]", help="Speech: wav, flac, ogg or mp3. Or give only --text.")] = None,
@@ -410,6 +463,40 @@ def _stream_face_track(source: Path | None, is_track: bool, text: str | None, tr
     curve, _, _ = emotion_curve(speech, emotion, intensity, keyframes)
     style = speaking_style(speech)
     return animate_face(speech.content(), curve, seed, style and style.face_style())
+
+
+@app.command()
+@_user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind: 127.0.0.1 serves this machine only; 0.0.0.0 "
+                                           "serves the network (the page has no login).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+) -> None:
+    """Serve the Gradio page (demos/app.py): speech or text in, the talking head, previews and downloads out.
+
+    Example: avatar serve --port 7860, then open http://127.0.0.1:7860
+    """
+    import importlib.util
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port {port} is not a port; give a number from 1 to 65535, such as 7860")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # a taken port: one line, not gradio's trace
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise InputError(f"cannot listen on {host}:{port} ({error.strerror}); give another --port or "
+                             "--host") from None
+    # The page lives beside the package in the checkout (demos/ is not an installed package).
+    path = Path(__file__).resolve().parents[1] / "demos" / "app.py"
+    if not path.is_file():
+        raise InputError(f"the page's code {path} is missing; run `avatar serve` from a checkout of the repository")
+    spec = importlib.util.spec_from_file_location("avatar_page", path)
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    typer.echo(f"serving the page at http://{host}:{port} (Ctrl-C stops)")
+    page.serve(host, port, quiet=True)
 
 
 train_app = typer.Typer(help="Train the engine's models and write checkpoints.", no_args_is_help=True)

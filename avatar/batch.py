@@ -1,0 +1,497 @@
+"""Batch rendering: one AvatarPipeline job per manifest row, in this process, in worker processes or on Ray.
+
+    from avatar.batch import run_batch
+
+    summary = run_batch("demos/batch/manifest.csv", "out/batch", workers=2)   # or ray=True / ray="host:6379"
+    summary["counts"]                                                          # {"ok": 3, "failed": 0, ...}
+
+The manifest is a CSV whose first line names the columns (any order, any case):
+  id              the job's folder name under the output folder (letters, digits, '.', '_', '-'); required
+  audio | text    the speech: a file (wav, flac, ogg, mp3), or words the offline voice speaks; one per row
+  emotion         neutral (default), happiness, anger, sadness, contempt, surprise, fear, disgust, or auto
+  intensity       0 to 1 (default 0.8)
+  portrait        a photo for the video output (default: the bundled grace_hopper.jpg)
+  seed            a whole number (default 0)
+  outputs         face, body, preview, video, comma-separated inside quotes (default "face,body")
+  transcript      what the audio says (better lip timing; left empty, the words are recognized)
+  keyframes       an emotion timeline, "0 s neutral, 2 s anger 0.8" (wins over emotion)
+  style_reference another clip whose speaking style drives the motion
+  generator       procedural (default) or learned
+  verify          true (default) or false: the recognizer in the loop
+  max_attempts    attempts per window with verify (default 3)
+Empty cells take the defaults; relative paths are read from the manifest's folder.
+
+Each job writes `<outdir>/<id>/` (the files of `avatar render`) into a hidden sibling folder first and renames it
+into place when complete, so a job folder with render.json is always a finished job; re-running skips those.
+`<outdir>/summary.json` and `summary.csv` say, per job, ok / failed / skipped, the error, seconds and files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import difflib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from avatar.errors import InputError
+
+# Heavy modules (the pipeline, torch, numba, ray) are imported inside functions: a spawned worker imports this
+# module before its initializer can limit threads, and `avatar batch --help` stays fast.
+
+REQUIRED = ("id",)
+SPEECH = ("audio", "text")
+OPTIONAL = ("emotion", "intensity", "portrait", "seed", "outputs", "transcript", "keyframes", "style_reference",
+            "generator", "verify", "max_attempts")
+COLUMNS = REQUIRED + SPEECH + OPTIONAL
+PATH_COLUMNS = ("audio", "portrait", "style_reference")
+DEFAULT_OUTPUTS = ("face", "body")
+SUMMARY_FILES = ("summary.json", "summary.csv")
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+PARTIAL = ".partial-"  # marks a job folder still being written: `.<id>.partial-<random>`
+TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+RAY_INSTALL = "pip install ray==2.60.0 (or `make setup`, which installs the pinned requirements.lock)"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One manifest row: its id, where it is in the file, and the pipeline's arguments (or why it cannot run)."""
+
+    id: str
+    line: int
+    request: dict = field(default_factory=dict)  # keyword arguments of AvatarPipeline.__call__, paths resolved
+    generator: str = "procedural"
+    error: str | None = None  # a bad cell: the job is recorded as failed without running
+
+
+def read_manifest(path: str | os.PathLike) -> list[Job]:
+    """The jobs of a manifest CSV; header and id problems raise InputError, bad cells mark their job failed."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"manifest '{path}' does not exist or is not a file; give a CSV whose first line names "
+                         f"the columns, e.g. {','.join(COLUMNS[:8])}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets often start UTF-8 CSVs with a BOM
+    except UnicodeDecodeError as error:
+        raise InputError(f"manifest '{path}' is not UTF-8 text ({error.reason} at byte {error.start}); save it "
+                         "from your spreadsheet as 'CSV UTF-8'") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError(f"manifest '{path}' is empty; its first line must name the columns, e.g. "
+                             f"{','.join(COLUMNS[:8])}")
+        columns = _check_header(path, [name.strip().lower() for name in header])
+        rows, line = [], reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num  # a quoted cell may span lines: report where the row starts
+            if any(cell.strip() for cell in cells):  # rows of empty cells are blank lines to a spreadsheet
+                rows.append((start, cells))
+    except csv.Error as error:
+        raise InputError(f"manifest '{path}' line {reader.line_num} is not valid CSV ({error}); quote cells that "
+                         "contain commas, quotes or line breaks") from None
+    if not rows:
+        raise InputError(f"manifest '{path}' has a header but no jobs; add one row per job below it")
+    root = path.resolve().parent
+    jobs = [_job(path, root, columns, line, cells) for line, cells in rows]
+    _check_ids(path, jobs)
+    return jobs
+
+
+def _check_header(path: Path, columns: list[str]) -> list[str]:
+    """The header's column names, checked: id and audio or text present, every name known, none twice."""
+    for index, name in enumerate(columns):
+        if not name:
+            raise InputError(f"manifest '{path}' header: column {index + 1} has no name; name it (one of "
+                             f"{', '.join(COLUMNS)}) or remove the extra comma")
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise InputError(f"manifest '{path}' header: unknown column '{name}'; {hint}the columns are "
+                             f"{', '.join(COLUMNS)} (the first line must be the header)")
+        if columns.index(name) != index:
+            raise InputError(f"manifest '{path}' header: column '{name}' appears twice; keep one")
+    if "id" not in columns:
+        raise InputError(f"manifest '{path}' header has no 'id' column; add one (each job's folder name), e.g. "
+                         f"{','.join(COLUMNS[:8])}")
+    if not set(SPEECH) & set(columns):
+        raise InputError(f"manifest '{path}' header has neither an 'audio' nor a 'text' column; add one of them "
+                         "(the speech of each job)")
+    return columns
+
+
+def _check_ids(path: Path, jobs: list[Job]) -> None:
+    """Every id is a safe folder name and unique (also ignoring case, as macOS and Windows do)."""
+    seen: dict[str, Job] = {}
+    for job in jobs:
+        if not job.id:
+            raise InputError(f"manifest '{path}' line {job.line}: the id is empty; give each row an id (its "
+                             "output folder's name)")
+        if not SAFE_ID.fullmatch(job.id) or job.id.lower() in SUMMARY_FILES:
+            fix = re.sub(r"[^A-Za-z0-9._-]+", "_", job.id).lstrip("._-")[:100] or "job1"
+            if fix.lower() in SUMMARY_FILES:
+                fix = "job_" + fix
+            raise InputError(f"manifest '{path}' line {job.line}: id '{job.id}' is not a safe folder name; use "
+                             f"letters, digits, '.', '_' and '-' (starting with a letter or digit, at most 100, "
+                             f"not summary.json or summary.csv), e.g. '{fix}'")
+        other = seen.get(job.id.lower())
+        if other is not None:
+            same = f"id '{job.id}'" if other.id == job.id else f"ids '{other.id}' and '{job.id}' (one folder " \
+                "where case is ignored)"
+            raise InputError(f"manifest '{path}' lines {other.line} and {job.line} have the same {same}; give "
+                             "each row its own id")
+        seen[job.id.lower()] = job
+
+
+def _job(path: Path, root: Path, columns: list[str], line: int, cells: list[str]) -> Job:
+    """One row as a Job; a bad cell becomes the job's error (one line), not an exception."""
+    values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
+    job_id = values.get("id", "")
+    if len(cells) > len(columns):
+        return Job(job_id, line, error=f"the row has {len(cells)} cells but the header {len(columns)}; put "
+                   "quotes around cells that contain commas (such as text or outputs)")
+    try:
+        request, generator = _request(values, root)
+    except InputError as error:
+        return Job(job_id, line, error=str(error))
+    return Job(job_id, line, request, generator)
+
+
+def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
+    """The pipeline's keyword arguments for one row's cells, checked, and the generator's name."""
+    from avatar.render import GENERATORS, check_emotion_request, parse_outputs
+
+    cell = {name: values.get(name) or None for name in COLUMNS}
+    if (cell["audio"] is None) == (cell["text"] is None):
+        raise InputError("give the speech once: an audio file in the audio cell or words in the text cell, "
+                         f"{'not both' if cell['audio'] else 'this row has neither'}")
+    for name in PATH_COLUMNS:
+        if cell[name] is not None:
+            cell[name] = str(root / Path(cell[name]).expanduser())  # an absolute path stays as it is
+    intensity = _number(cell["intensity"], "intensity", float, 0.8, "a number from 0 to 1, such as 0.8")
+    seed = _number(cell["seed"], "seed", int, 0, "a whole number, such as 3")
+    max_attempts = _number(cell["max_attempts"], "max_attempts", int, 3, "a whole number of 1 or more")
+    emotion = check_emotion_request(cell["emotion"] or "neutral", intensity, cell["keyframes"])
+    outputs = parse_outputs(cell["outputs"]) if cell["outputs"] else DEFAULT_OUTPUTS
+    verify = (cell["verify"] or "true").lower()
+    if verify not in TRUE + FALSE:
+        raise InputError(f"verify '{cell['verify']}' is not true or false; give true or false (or leave it empty "
+                         "for true)")
+    generator = (cell["generator"] or "procedural").lower()
+    if generator not in GENERATORS:
+        raise InputError(f"unknown generator '{cell['generator']}'; choose one of: {', '.join(GENERATORS)}")
+    if cell["transcript"] is not None and cell["text"] is not None:
+        raise InputError("the transcript cell is for audio rows; with text the words are already known")
+    request = {"audio": cell["audio"], "text": cell["text"], "transcript": cell["transcript"], "emotion": emotion,
+               "intensity": intensity, "emotion_keyframes": cell["keyframes"],
+               "style_reference": cell["style_reference"], "portrait": cell["portrait"], "seed": seed,
+               "outputs": outputs, "verify": verify in TRUE, "max_attempts": max_attempts}
+    return request, generator
+
+
+def _number(value: str | None, name: str, kind: type, default, what: str):
+    """A cell as an int or float (its default when empty), with an error naming the cell."""
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise InputError(f"{name} '{value}' is not {what}") from None
+
+
+def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: int | None = None,
+              ray: bool | str | None = None, fps: float = 30.0, voice: str = "joe", progress: bool = True) -> dict:
+    """Render every unfinished job of the manifest into outdir/<id>/ and write summary.json/csv; returns it.
+
+    workers: processes (None or 1: this process); with ray, the local Ray's CPUs or the jobs in flight on a
+    cluster. ray: True starts a local Ray, a string is a cluster address ("auto", "host:6379", "ray://host:10001").
+    """
+    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+        raise InputError(f"workers is {workers!r}; give 1 or more worker processes")
+    if not (isinstance(fps, int | float) and 1 <= fps <= 240):
+        raise InputError(f"fps is {fps!r}; give a frame rate between 1 and 240, such as 30")
+    jobs = read_manifest(manifest)
+    out = Path(outdir).resolve()  # absolute: Ray workers do not share this process's working folder
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder '{outdir}' is a file; give a folder (it is created if missing)")
+    connect = _ray_connect(ray, workers) if ray else None  # a missing ray fails here, before any work
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_partials(out)
+
+    started = time.perf_counter()
+    results: dict[str, dict] = {}
+    todo: list[Job] = []
+    for job in jobs:
+        done = out / job.id / "render.json"
+        if done.is_file():
+            results[job.id] = _skipped(job, done)
+        elif job.error is not None:
+            results[job.id] = _record(job, "failed", job.error)
+        else:
+            todo.append(job)
+    processes = min(workers or 1, len(todo))
+    backend = None
+    bar = _progress_bar(len(jobs), len(jobs) - len(todo), progress)
+    try:
+        def finished(result: dict) -> None:
+            results[result["id"]] = result
+            bar.update(1)
+            bar.set_postfix_str(_counts_text(results.values()), refresh=False)
+
+        bar.set_postfix_str(_counts_text(results.values()), refresh=False)
+        if not todo:
+            backend = "nothing to run"
+        elif connect is not None:
+            ray_module, started_here, backend, in_flight = connect()
+            _run_ray(ray_module, started_here, in_flight, todo, out, fps, voice, finished)
+        elif processes == 1:
+            backend = "this process"
+            for job in todo:
+                bar.set_description(f"batch {job.id}")
+                finished(render_job(job, str(out), fps, voice))
+            bar.set_description("batch")
+        else:
+            backend = f"{processes} worker processes"
+            _run_processes(todo, out, fps, voice, processes, finished)
+    finally:
+        bar.close()
+        # An interrupted run still says what it did: a job whose folder made it into place is ok (a worker can
+        # finish one after the interrupt), the others are "not run".
+        for job in jobs:
+            if job.id not in results:
+                done = out / job.id / "render.json"
+                results[job.id] = ({**_skipped(job, done), "status": "ok"} if done.is_file() else
+                                   _record(job, "not run", "the batch was stopped before this job finished"))
+        summary = _summary(manifest, out, backend, jobs, results, time.perf_counter() - started)
+        _write_summary(out, summary)
+    return summary
+
+
+def render_job(job: Job, outdir: str, fps: float = 30.0, voice: str = "joe", threads: int | None = None) -> dict:
+    """Run one job into outdir/<job.id>/ atomically; returns its summary row and never raises for a job's fault."""
+    from rigs.errors import RigInputError
+
+    if threads:
+        _limit_threads(threads)
+    started = time.perf_counter()
+    out = Path(outdir)
+    partial = out / f".{job.id}{PARTIAL}{uuid.uuid4().hex[:8]}"
+    try:
+        result = _pipeline(job.generator, fps, voice)(**job.request)
+        summary = result.save(partial)
+        _move_into_place(partial, out / job.id)
+        return _record(job, "ok", None, time.perf_counter() - started, summary["files"], summary["verification"])
+    except (InputError, RigInputError) as error:
+        return _record(job, "failed", _one_line(str(error)), time.perf_counter() - started)
+    except Exception as error:  # a bug or a broken install: record it with its type, and go on with the others
+        return {**_record(job, "failed", _one_line(f"{type(error).__name__}: {error}"),
+                          time.perf_counter() - started), "traceback": traceback.format_exc()}
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+_PIPELINES: dict[tuple, object] = {}
+
+
+def _pipeline(generator: str, fps: float, voice: str):
+    """This process's pipeline for a generator, loaded on first use (models, voice and portraits stay loaded)."""
+    key = (generator, fps, voice)
+    if key not in _PIPELINES:
+        from avatar.pipeline import AvatarPipeline
+
+        _PIPELINES[key] = AvatarPipeline(generator, fps=fps, voice=voice)
+    return _PIPELINES[key]
+
+
+def _move_into_place(partial: Path, final: Path) -> None:
+    """Rename the complete job folder to its name; an unfinished folder already there (no render.json) goes."""
+    if final.exists():
+        stale = final.with_name(f".{final.name}{PARTIAL}stale-{uuid.uuid4().hex[:8]}")
+        os.rename(final, stale)
+        os.rename(partial, final)
+        shutil.rmtree(stale, ignore_errors=True)
+    else:
+        os.rename(partial, final)
+
+
+def _remove_partials(out: Path) -> None:
+    """Delete job folders a crashed or killed run left half-written."""
+    for path in out.glob(f".*{PARTIAL}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _limit_threads(threads: int) -> None:
+    """One worker, `threads` threads: the workers share the cores instead of each taking all of them."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)  # read when torch, numba and BLAS load, which is later in a fresh worker
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    if "numba" in sys.modules:
+        with contextlib.suppress(ValueError):
+            sys.modules["numba"].set_num_threads(threads)
+
+
+def _run_processes(jobs: list[Job], out: Path, fps: float, voice: str, workers: int, finished) -> None:
+    """The jobs on a pool of spawned worker processes, each loading the pipeline once."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn, not fork: a forked copy of a process that already runs torch or onnxruntime threads can deadlock.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start,
+                             initargs=(1,)) as pool:
+        futures = {pool.submit(render_job, job, str(out), fps, voice): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                try:
+                    finished(future.result())
+                except BrokenProcessPool as error:  # a worker was killed (out of memory, a signal)
+                    finished(_record(futures[future], "failed", _one_line(
+                        f"BrokenProcessPool: a worker process died while this job ran or waited ({error}); "
+                        "try fewer --workers")))
+        except BaseException:  # Ctrl-C: stop the workers now, not after the jobs they hold (half-written
+            # folders are removed by the next run)
+            for future in futures:
+                future.cancel()
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _worker_start(threads: int) -> None:
+    """A pool worker's set-up: few threads, and Ctrl-C left to the parent (it stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
+
+
+def _ray_connect(ray_option: bool | str, workers: int | None):
+    """A function that starts or joins Ray; ray's absence fails now, with the fix, before any work."""
+    try:
+        import ray
+    except ImportError as error:
+        raise InputError(f"--ray needs Ray, which is not importable here ({error}); install it: "
+                         f"{RAY_INSTALL}") from None
+    address = None if ray_option is True or ray_option == "local" else str(ray_option)
+
+    def connect() -> tuple[object, bool, str, int | None]:
+        """(ray, whether this call started it, a description, the most jobs in flight or None for no cap)."""
+        if ray.is_initialized():  # the caller's own ray.init: use it, and leave it running
+            return ray, False, "Ray (initialized by the caller)", workers
+        try:
+            if address is None:
+                # A fresh local Ray even when RAY_ADDRESS names a cluster: the user asked for a local one. Its
+                # CPUs (workers, default all) cap the jobs that run at once.
+                ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING)
+                return ray, True, f"local Ray ({workers or os.cpu_count()} CPUs)", None
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except ConnectionError as error:
+            raise InputError(f"could not connect to the Ray cluster at '{address}' ({_one_line(str(error))}); "
+                             "start one with `ray start --head` and give its address (host:6379, "
+                             "ray://host:10001 or auto), or give --ray alone to start a local Ray") from None
+        return ray, True, f"Ray cluster at {address}", workers
+
+    return connect
+
+
+def _run_ray(ray, started_here: bool, in_flight: int | None, jobs: list[Job], out: Path, fps: float, voice: str,
+             finished) -> None:
+    """The jobs as Ray tasks (one CPU each), gathered with ray.wait as they finish."""
+    # One task per job; Ray schedules them on free CPUs. A task whose worker dies is retried once elsewhere.
+    task = ray.remote(num_cpus=1, max_retries=1)(render_job)
+    waiting, pending = list(jobs), {}
+    try:
+        while waiting or pending:
+            while waiting and len(pending) < (in_flight or len(jobs)):
+                job = waiting.pop(0)
+                pending[task.remote(job, str(out), fps, voice, 1)] = job
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(ready[0])
+            try:
+                finished(ray.get(ready[0]))
+            except Exception as error:  # the task itself was lost (its worker died, and again on the retry)
+                finished(_record(job, "failed", _one_line(f"{type(error).__name__}: {error}")))
+    except BaseException:
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _record(job: Job, status: str, error: str | None, seconds: float = 0.0, files: list[str] | None = None,
+            verification: str | None = None) -> dict:
+    """One job's summary row."""
+    return {"id": job.id, "line": job.line, "status": status, "error": error, "seconds": round(seconds, 2),
+            "files": files or [], "verification": verification}
+
+
+def _skipped(job: Job, render_json: Path) -> dict:
+    """The summary row of a job an earlier run finished, with the files its render.json lists."""
+    try:
+        done = json.loads(render_json.read_text(encoding="utf-8"))
+        files, verification = list(done.get("files", [])), done.get("verification")
+    except (OSError, ValueError):  # readable or not, the folder was renamed into place complete
+        files, verification = [], None
+    return _record(job, "skipped", None, 0.0, files, verification)
+
+
+def _one_line(text: str) -> str:
+    """An error as one readable line."""
+    return " ".join(text.split())
+
+
+def _counts(results) -> dict[str, int]:
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
+    for result in results:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return counts
+
+
+def _counts_text(results) -> str:
+    return ", ".join(f"{n} {status}" for status, n in _counts(results).items() if n)
+
+
+def _progress_bar(total: int, done: int, show: bool):
+    from tqdm import tqdm
+
+    # disable=None: a bar on a terminal, nothing in logs and pipes.
+    return tqdm(total=total, initial=done, unit="job", desc="batch", disable=None if show else True,
+                dynamic_ncols=True)
+
+
+def _summary(manifest, out: Path, backend: str | None, jobs: list[Job], results: dict, seconds: float) -> dict:
+    """The run's summary: where, how, the counts and one row per job in manifest order."""
+    rows = [results[job.id] for job in jobs]
+    return {"manifest": str(Path(manifest).resolve()), "outdir": str(out), "backend": backend,
+            "seconds": round(seconds, 2), "counts": _counts(rows), "jobs": rows}
+
+
+def _write_summary(out: Path, summary: dict) -> None:
+    """summary.json (everything) and summary.csv (one line per job), each written atomically."""
+    from rigs.fileio import write_text_atomic
+
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["id", "status", "error", "seconds", "files", "line", "verification"])
+    for row in summary["jobs"]:
+        writer.writerow([row["id"], row["status"], row["error"] or "", row["seconds"], " ".join(row["files"]),
+                         row["line"], row["verification"] or ""])
+    write_text_atomic(out / "summary.csv", table.getvalue())
