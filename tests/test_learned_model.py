@@ -273,6 +273,25 @@ def test_training_smoke_run_decreases_the_loss_and_saves_a_pipeline(tmp_path):
     assert len(_losses(tmp_path / "denoiser_log.csv")) == 22
 
 
+def test_decoder_refinement_keeps_the_latent_space(tmp_path):
+    from generators.learned.train import _fingerprint, degrade_latents, refine_decoder
+
+    data = _TinyMotion()
+    vaes = train_vaes(data, tmp_path, steps=6, lr=3e-3, face_config=TINY_VAE, body_config=TINY_VAE, batch_size=8,
+                      stats_windows=16, log_every=1, warmup=2)
+    before = {k: v.clone() for k, v in vaes[0].state_dict().items()}
+    refined = refine_decoder(data, tmp_path, "face", steps=8, batch_size=8, log_every=1)
+    after = refined.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(("decoder.", "condition.")) for k in changed)  # encoder and stats kept
+    assert _fingerprint((refined, vaes[1])) == _fingerprint(vaes)  # a denoiser trained on these latents stays valid
+    assert len(_losses(tmp_path / "face_decoder_log.csv")) == 8
+    z = torch.randn(4, 10, 4)
+    degraded = degrade_latents(z, torch.Generator().manual_seed(0), share=1.0)
+    assert degraded.shape == z.shape and not torch.allclose(degraded, z)
+    torch.testing.assert_close(degrade_latents(z, torch.Generator().manual_seed(0), share=0.0), z)
+
+
 def test_optimizer_state_round_trips_without_pickle(tmp_path):
     model = torch.nn.Linear(3, 2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)

@@ -298,6 +298,78 @@ def train_vaes(dataset: Dataset, out_dir: str | Path, steps: int = 20_000, batch
     return vaes
 
 
+def degrade_latents(z: torch.Tensor, generator: torch.Generator, share: float = 0.75,
+                    noise: float = 0.5) -> torch.Tensor:
+    """Posterior means (B, N, L) made as blurred and noisy as sampled ones can be: for `share` of the batch, a box
+    blur over 3 or 5 tokens plus Gaussian noise of up to `noise` x each channel's spread over the batch."""
+    b = z.shape[0]
+    width = 3 if torch.rand((), generator=generator) < 0.5 else 5
+    blurred = F.avg_pool1d(z.transpose(1, 2), width, 1, width // 2, count_include_pad=False).transpose(1, 2)
+    spread = z.std(dim=(0, 1), keepdim=True)
+    level = noise * torch.rand((b, 1, 1), generator=generator)
+    degraded = blurred + level * spread * torch.randn(z.shape, generator=generator)
+    pick = (torch.rand((b, 1, 1), generator=generator) < share).to(z.dtype)
+    return pick * degraded + (1 - pick) * z
+
+
+def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", steps: int = 600,
+                   batch_size: int = 32, lr: float = 3e-4, velocity_weight: float = 0.5,
+                   max_minutes: float | None = None, seed: int = 0, num_threads: int | None = 1,
+                   log_every: int = 20) -> MotionVAE:
+    """Fine-tune a content-conditioned decoder on degraded latents (stage 1b); the encoder stays frozen.
+
+    A VAE trained on clean posterior means leaves its decoder free to ignore the content: the latent already says
+    when the lips meet. Sampled latents are blurrier than that, and a lip closure lasts two or three frames, so the
+    decoder is taught here to restore that timing from the speech (`degrade_latents`). The encoder and the latent
+    statistics do not change, so a denoiser trained on this VAE's latents stays valid. Writes vae_dir/<key>_vae.
+    """
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    deadline = _deadline(max_minutes)
+    folder = Path(vae_dir) / f"{key}_vae"
+    vae = _load(MotionVAE, folder)
+    if vae.condition is None:
+        raise ValueError(f"{folder}: this VAE's decoder takes no content; nothing to refine")
+    vae.train()
+    vae.encoder.requires_grad_(False)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, 20, steps))
+    generator = torch.Generator().manual_seed(seed + 7)
+    log, averager = _Log(Path(vae_dir) / f"{key}_decoder_log.csv"), _Averager()
+    data, step, started = batches(dataset, batch_size, seed + 7), 0, time.monotonic()
+    while step < steps and time.monotonic() < deadline:
+        batch = next(data)
+        present = batch[f"{key}_present"]
+        if not present.any():
+            continue
+        x, content = batch[key][present], batch["content"][present]
+        with torch.no_grad():
+            z = degrade_latents(vae.encode(x)[0], generator)
+        recon = vae._decode_norm(z, content)
+        target = vae.normalize(x)
+        loss_recon = F.mse_loss(recon, target)
+        loss_velocity = F.mse_loss(recon.diff(dim=1), target.diff(dim=1))
+        loss = loss_recon + velocity_weight * loss_velocity
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        averager.add({"loss": loss.item(), "recon": loss_recon.item(), "velocity": loss_velocity.item()})
+        if step % log_every == 0 or step == steps:
+            elapsed = time.monotonic() - started
+            log.write({"step": step, "elapsed_s": elapsed, "lr": scheduler.get_last_lr()[0],
+                       "steps_per_s": step / max(elapsed, 1e-9), **averager.pop()})
+    vae.eval().requires_grad_(False)
+    tmp = folder.with_name(f".{folder.name}.saving")
+    shutil.rmtree(tmp, ignore_errors=True)
+    vae.save_pretrained(tmp)
+    _swap_in(tmp, folder)
+    return vae
+
+
 # ---- stage 2: the denoiser -----------------------------------------------------------------------------------------
 
 class EMA:
@@ -314,10 +386,13 @@ class EMA:
 
 
 def _fingerprint(vaes: tuple[MotionVAE, MotionVAE]) -> str:
-    """A hash of the VAEs' weights and statistics: a denoiser checkpoint only resumes on the VAEs it was trained on."""
+    """A hash of what the denoiser learns from, the VAEs' encoders and statistics: a denoiser checkpoint only
+    resumes on the latent space it was trained in (a refined decoder does not change it)."""
     digest = hashlib.sha1()
     for vae in vaes:
         for name, tensor in sorted(vae.state_dict().items()):
+            if name.startswith(("decoder.", "condition.")):
+                continue
             digest.update(name.encode())
             digest.update(tensor.detach().contiguous().numpy().tobytes())
     return digest.hexdigest()
