@@ -62,6 +62,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/learned_speed.py
 	$(BIN)/python bench/face_expression.py
 	$(BIN)/python bench/face_motion.py
+	$(BIN)/python bench/talking_head.py
+	$(BIN)/python bench/verification_loop.py
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:

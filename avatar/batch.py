@@ -18,7 +18,7 @@ The manifest is a CSV whose first line names the columns (any order, any case):
   style_reference another clip whose speaking style drives the motion
   generator       procedural (default) or learned
   verify          true (default) or false: the recognizer in the loop
-  max_attempts    attempts per window with verify (default 3)
+  max_attempts    attempts per window with verify (default avatar.verification.MAX_ATTEMPTS, 5)
 Empty cells take the defaults; relative paths are read from the manifest's folder.
 
 Each job writes `<outdir>/<id>/` (the files of `avatar render`) into a hidden sibling folder first and renames it
@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar.errors import InputError
+from avatar.verification import MAX_ATTEMPTS
 
 # Heavy modules (the pipeline, torch, numba, ray) are imported inside functions: a spawned worker imports this
 # module before its initializer can limit threads, and `avatar batch --help` stays fast.
@@ -182,7 +183,7 @@ def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
             cell[name] = str(root / Path(cell[name]).expanduser())  # an absolute path stays as it is
     intensity = _number(cell["intensity"], "intensity", float, 0.8, "a number from 0 to 1, such as 0.8")
     seed = _number(cell["seed"], "seed", int, 0, "a whole number, such as 3")
-    max_attempts = _number(cell["max_attempts"], "max_attempts", int, 3, "a whole number of 1 or more")
+    max_attempts = _number(cell["max_attempts"], "max_attempts", int, MAX_ATTEMPTS, "a whole number of 1 or more")
     emotion = check_emotion_request(cell["emotion"] or "neutral", intensity, cell["keyframes"])
     outputs = parse_outputs(cell["outputs"]) if cell["outputs"] else DEFAULT_OUTPUTS
     verify = (cell["verify"] or "true").lower()

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from avatar import __version__
 from avatar.errors import InputError
+from avatar.verification import MAX_ATTEMPTS
 from rigs.errors import RigInputError
 
 app = typer.Typer(
@@ -219,7 +220,7 @@ def render(
     verify: Annotated[bool, typer.Option(
         help="Check the rendered affect with the recognizers and re-generate windows that miss the emotion; "
         "writes report.json and report.png.")] = True,
-    max_attempts: Annotated[int, typer.Option(help="Attempts per window for --verify (1: check only).")] = 3,
+    max_attempts: Annotated[int, typer.Option(help="Attempts per window for --verify (1: check only).")] = MAX_ATTEMPTS,
     fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
     voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
     generator: Annotated[str, typer.Option(

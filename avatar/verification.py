@@ -16,8 +16,9 @@ amplified by 1 + GAIN_STEP x k (`amplify`: the face's difference from the same s
 lips stay as they were and only the expression grows, past what intensity 1 gives); only the unverified windows
 are read again. Each window keeps its best attempt (the highest probability of its target; attempt 0 is a
 candidate, so no window ends worse than it began), and the chosen windows are stitched with a BLEND_S
-cross-fade. Windows whose reading after stitching fell below their first reading go back to attempt 0, so the
-loop never makes a window worse. The lips are the same in every attempt: the content does not change, only the
+cross-fade inside the window that changed. Every window is read again after stitching; one that fell below its
+first reading goes back to attempt 0 (or, if it kept attempt 0, its changed neighbours do), until none is worse:
+the loop never makes a window worse. The lips are the same in every attempt: the content does not change, only the
 emotion's strength and the seed, so stitching never cuts a word.
 """
 
@@ -40,9 +41,9 @@ NEUTRAL_BELOW = 0.15  # a window showing less of every category than this target
 CONFIDENCE = 0.3  # the least mean probability of the target, besides being top-1, for a window to count verified
 INTENSITY_STEP = 0.25  # attempt k multiplies the intensity by 1 + INTENSITY_STEP * k (capped at 1)
 GUIDANCE_STEP = 1.0  # attempt k adds this x k to the learned generator's emotion guidance scale
-GAIN_STEP = 0.4  # attempt k amplifies the expression (the face minus its neutral twin) by 1 + GAIN_STEP * k
+GAIN_STEP = 0.5  # attempt k amplifies the expression (the face minus its neutral twin) by 1 + GAIN_STEP * k
 BLEND_S = 0.2  # cross-fade between windows taken from different attempts
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 5  # the first face and four more: by attempt 2 the defining shapes reach 1, later ones try other seeds
 
 
 @dataclass(frozen=True)
@@ -176,15 +177,26 @@ def _reading(probs: np.ndarray, target: str) -> dict:
 
 def _stitch(tracks: Sequence[FaceTrack], choice: Sequence[int], spans: Sequence[tuple[int, int]],
             blend: int) -> FaceTrack:
-    """One face from per-window chosen attempts, cross-faded over `blend` frames where the attempt changes."""
+    """One face from per-window chosen attempts, cross-faded over `blend` frames where the attempt changes.
+
+    Each ramp lies inside the window that takes a new attempt (the later one when both do), so a window that
+    keeps the first face keeps it frame for frame.
+    """
     n = tracks[0].n_frames
     mix = np.zeros((len(tracks), n))
     for k, (a, b) in zip(choice, spans, strict=True):
         mix[k, a:b] = 1.0
-    if blend > 1:  # a moving average of the one-hot choice: linear ramps across each change, sums stay 1
-        kernel = np.ones(blend) / blend
-        mix = np.stack([np.convolve(np.pad(row, (blend // 2, blend - 1 - blend // 2), mode="edge"), kernel, "valid")
-                        for row in mix])
+    for i in range(1, len(spans)):
+        left, right = choice[i - 1], choice[i]
+        if left == right:
+            continue
+        edge = spans[i][0]
+        width = max(1, min(blend, (spans[i][1] - spans[i][0]) // 2, (spans[i - 1][1] - spans[i - 1][0]) // 2))
+        frames = np.arange(edge, edge + width) if right else np.arange(edge - width, edge)
+        rise = (np.arange(width) + 1) / (width + 1)  # the right window's attempt fades in over the ramp
+        mix[:, frames] = 0.0
+        mix[left, frames] += 1 - rise
+        mix[right, frames] += rise
     weights = sum(m[:, None] * t.weights for m, t in zip(mix, tracks, strict=True))
     head = sum(m[:, None] * t.head for m, t in zip(mix, tracks, strict=True))
     gaze = sum(m[:, None] * t.gaze for m, t in zip(mix, tracks, strict=True))
@@ -258,11 +270,14 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames, generate: Callable[[Att
     blend = max(1, int(round(BLEND_S * face.fps)))
     final = _stitch(tracks, choice, spans, blend) if any(choice) else face
     after = read_all(final, range(len(spans)))
-    worse = [i for i, w in enumerate(results) if choice[i] and _reading(after[w.reader][i], w.target)["prob"]
-             < w.before[w.reader]["prob"]]
-    if worse:  # the cross-fade cost more than the attempt gained there: back to the first face in those windows
-        for i in worse:
-            choice[i], results[i].chosen = 0, 0
+    while True:  # ends: choices only go back to 0, and with all at 0 the final face is the first one
+        worse = [i for i, w in enumerate(results)
+                 if _reading(after[w.reader][i], w.target)["prob"] < w.before[w.reader]["prob"]]
+        if not worse:
+            break
+        for i in worse:  # a new attempt that lost ground, or a neighbour's whose context cost this window
+            for j in ([i] if choice[i] else [j for j in (i - 1, i + 1) if 0 <= j < len(spans) and choice[j]]):
+                choice[j], results[j].chosen = 0, 0
         final = _stitch(tracks, choice, spans, blend) if any(choice) else face
         after = read_all(final, range(len(spans)))
     for i, w in enumerate(results):

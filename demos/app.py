@@ -29,6 +29,7 @@ import gradio as gr  # noqa: E402
 from avatar.emotion import check_vad  # noqa: E402
 from avatar.errors import InputError  # noqa: E402
 from avatar.pipeline import AvatarPipeline  # noqa: E402
+from avatar.verification import MAX_ATTEMPTS  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
 from rigs.errors import RigInputError  # noqa: E402
 
@@ -258,7 +259,7 @@ def build() -> gr.Blocks:
                     with gr.Row():
                         verify = gr.Checkbox(value=True, label="Verify the emotion (re-generate windows that miss "
                                              "it)", elem_id="verify")
-                        max_attempts = gr.Slider(1, 5, value=3, step=1, label="Attempts per window")
+                        max_attempts = gr.Slider(1, 8, value=MAX_ATTEMPTS, step=1, label="Attempts per window")
                 go = gr.Button("Generate", variant="primary", elem_id="generate")
                 gr.Examples([[EXAMPLE_TEXT], ["Hurry, we are going to be late for the show!"]], inputs=[text],
                             label="Example text")

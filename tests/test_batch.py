@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from avatar.batch import read_manifest, run_batch
 from avatar.cli import app
 from avatar.frontend.audio import save_wav
+from avatar.verification import MAX_ATTEMPTS
 
 SHORT = "Good morning to you."  # about 1.5 s of speech: the jobs stay quick
 HEADER = ["id", "audio", "text", "emotion", "intensity", "portrait", "seed", "outputs", "transcript", "verify"]
@@ -139,7 +140,7 @@ def test_read_manifest_defaults_and_paths(inputs):
     assert plain.request == {"audio": str(inputs / "speech.wav"), "text": None, "transcript": None,
                              "emotion": "neutral", "intensity": 0.8, "emotion_keyframes": None,
                              "style_reference": None, "portrait": None, "seed": 0, "outputs": ("face", "body"),
-                             "verify": True, "max_attempts": 3}
+                             "verify": True, "max_attempts": MAX_ATTEMPTS}
     assert wide.id == "wide" and "has 5 cells but the header 4" in wide.error
 
 

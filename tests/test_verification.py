@@ -132,3 +132,18 @@ def test_amplify_grows_the_expression_and_keeps_the_lips():
     # Where the emotion leaves a shape alone, the amplified face has the neutral twin's value: the lips follow speech.
     still = np.abs(angry["mouthClose"] - calm["mouthClose"]) < 1e-6
     np.testing.assert_allclose(stronger["mouthClose"][still], calm["mouthClose"][still], atol=1e-6)
+
+
+def test_stitching_leaves_windows_that_keep_the_first_face_untouched():
+    from avatar.verification import _stitch
+
+    first = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
+    other = animate_face(CONTENT, constant_emotion("anger", 0.8, N), 1)
+    spans = windows(N, CONTENT.fps)
+    choice = [1, 0, 1, 1][: len(spans)]
+    stitched = _stitch([first, other], choice, spans, blend=6)
+    a, b = spans[1]
+    np.testing.assert_array_equal(stitched.weights[a:b], first.weights[a:b])  # the ramps are in the changed windows
+    np.testing.assert_allclose(stitched.weights[: spans[0][1] - 6], other.weights[: spans[0][1] - 6], atol=1e-6)
+    ramp = stitched["browDownLeft"][spans[0][1] - 6: spans[0][1]]
+    assert np.all(np.diff(ramp - first["browDownLeft"][spans[0][1] - 6: spans[0][1]]) <= 1e-6)  # fades out

@@ -85,15 +85,17 @@ def write_model_card(out: Path, corpus: Path, command: str) -> Path:
     """README.md beside the weights: what it learned from, the command, steps and final losses, the results."""
     info = json.loads((corpus / "corpus.json").read_text())
     sources = sorted(info.get("splits", {}).get("train", {}).get("sources", {})) or ["beat"]
-    logs = {name: _last_row(path) for name, path in (("VAEs", out / "vae_log.csv"),
-                                                   ("denoiser", out / "denoiser_log.csv"))}
+    logs = {name: _last_row(out / file) for name, file in (
+        ("VAEs", "vae_log.csv"), ("face decoder refinement", "face_decoder_log.csv"),
+        ("body decoder refinement", "body_decoder_log.csv"), ("denoiser", "denoiser_log.csv"))}
     lines = [
         "# motion-diffusion: latent-diffusion generator of face (ARKit-52 + head + gaze) and body (BEAT) motion",
         "",
-        "A face VAE and a body VAE (4x downsampling in time) and one transformer denoiser over their joint latents,",
-        "conditioned on frame-level speech features, the emotion curve (categories x intensity + VAD) and the style",
-        "vector, with classifier-free guidance per condition. Load it with",
-        "`generators.learned.pipeline.MotionDiffusionPipeline.from_pretrained(path)`.",
+        "A face VAE and a body VAE (4x downsampling in time; their decoders also read the speech features at the",
+        "frame rate, refined on degraded latents so the lip timing comes from the speech) and one transformer",
+        "denoiser over their joint latents, conditioned on frame-level speech features, the emotion curve",
+        "(categories x intensity + VAD) and the style vector, with classifier-free guidance per condition.",
+        "Load it with `generators.learned.pipeline.MotionDiffusionPipeline.from_pretrained(path)`.",
         "",
         "## Data",
         f"Corpus `{corpus}` ({info.get('kind', 'unknown')}): motion by {info.get('motion', 'real capture')}.",

@@ -5,7 +5,8 @@
     write_video("talking_head.mp4", rendered.frames, face_track.fps, audio="speech.wav")
 
 Modules: portrait (read, detect, crop, segment), fit (camera, expression, identity), animate (landmarks from the
-track), warp (mesh to dense flow, background), eyes, mouth, renderer (a frame), video (MP4).
+track, with the emotion-bearing shapes' expressiveness), texture (a smiling photo's folds smoothed out), warp (mesh
+to dense flow, background), shading (the creases of the action units), eyes, mouth, renderer (a frame), video (MP4).
 """
 
 from generators.talking_head.portrait import Portrait, PortraitError, default_portrait_path

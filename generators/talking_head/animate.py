@@ -21,11 +21,21 @@ from rigs.face.mesh import DATA_PATH, N_LANDMARKS, FaceMesh, load_face_mesh
 from rigs.face.mesh_parts import enclosed
 from rigs.face.track import FaceTrack
 
-__all__ = ["MOUTH_PARTS", "FacePoses", "FaceRig", "landmark_loops"]
+__all__ = ["EXPRESSIVENESS", "MOUTH_PARTS", "FacePoses", "FaceRig", "expressiveness_gains", "landmark_loops"]
 
 MOUTH_PARTS = ("mouthCavity", "teethUpper", "teethLower", "tongue")
 UPPER_TEETH_DROP_MM = 1.5
 EYE_LOOK = tuple(INDEX[f"eyeLook{d}{s}"] for d in ("Down", "In", "Out", "Up") for s in ("Left", "Right"))
+# How much further than the mesh the emotion-bearing shapes move a portrait's landmarks (by name prefix). A warped
+# photo under-reads the same motion on a lit 3-D face: no shading or parallax follows it, and the face is small in
+# the frame (about 1.4 px per mm at 512^2), so a 5 mm brow move is a few pixels. The shapes speech is made of (jaw,
+# lip opening, press, roll, shrug, rounding, closure), blinks and gaze keep the mesh's motion: lip-sync and identity
+# are measured on them. mouthStretch is both fear's lip stretcher and the spread of EE; it takes the gain, which
+# costs 0.06 px of lip gap at P/B/M next to an EE (bench/talking_head.py).
+EXPRESSIVENESS: dict[str, float] = {
+    "brow": 1.8, "eyeWide": 1.5, "eyeSquint": 1.3, "cheekSquint": 1.8, "noseSneer": 1.4, "mouthSmile": 1.5,
+    "mouthFrown": 1.6, "mouthDimple": 1.5, "mouthStretch": 1.5,
+}
 
 
 @functools.cache
@@ -50,7 +60,8 @@ class FacePoses:
 class FaceRig:
     """The face mesh fitted to one portrait, ready to pose for any face track."""
 
-    def __init__(self, fit: PortraitFit, mesh: FaceMesh | None = None, neutralize: bool = True):
+    def __init__(self, fit: PortraitFit, mesh: FaceMesh | None = None, neutralize: bool = True,
+                 expressiveness: float = 1.0):
         mesh = mesh or load_face_mesh()
         self.fit, self.mesh, self.neutralize = fit, mesh, neutralize
         neutral = mesh.vertices[:N_LANDMARKS].astype(np.float64)
@@ -73,7 +84,7 @@ class FaceRig:
         mouth[upper, 1] -= UPPER_TEETH_DROP_MM * 1e-3
         self.index = np.concatenate([np.arange(N_LANDMARKS), mouth_index])
         self.base = np.vstack([base, mouth]).astype(np.float32)
-        deltas = mesh.deltas[:, self.index].astype(np.float32)
+        deltas = mesh.deltas[:, self.index].astype(np.float32) * expressiveness_gains(expressiveness)[:, None, None]
         # Lids close as far as this person's eyes are open: a blink that shuts the mesh's eye would leave a wider
         # eye a slit.
         for side, name in (("right", "Right"), ("left", "Left")):
@@ -121,6 +132,17 @@ class FaceRig:
             vertices += self.head_weight[None, :, None] * (turned - vertices)
         image = self.fit.to_image(vertices).astype(np.float32)
         return FacePoses(image[:, :N_LANDMARKS], image[:, N_LANDMARKS:])
+
+
+def expressiveness_gains(strength: float = 1.0) -> np.ndarray:
+    """(52,) factors on the mesh's shape deltas: 1 + strength (EXPRESSIVENESS - 1) for the emotion-bearing shapes
+    (strength 0: the mesh's own motion), 1 for the others."""
+    gains = np.ones(N_BLENDSHAPES, np.float32)
+    for name, index in INDEX.items():
+        for prefix, gain in EXPRESSIVENESS.items():
+            if name.startswith(prefix):
+                gains[index] = 1.0 + strength * (gain - 1.0)
+    return gains
 
 
 def _lid_opening(points: np.ndarray, loop: np.ndarray) -> float:

@@ -1,8 +1,9 @@
 """The talking-head renderer: a portrait animated by a face track, frame by frame, on the CPU.
 
 Everything constant per portrait is built once (the fitted face rig, the warp mesh, the background plate, the
-eyeballs, the toned mouth parts); a frame is then: pose the landmarks, rasterize the warp into a backward flow,
-resample the photo over the background, draw the eyeballs inside the lids and the inner mouth inside the lips.
+photo's skin with its own smile's folds smoothed out, the eyeballs, the toned mouth parts); a frame is then: pose
+the landmarks, rasterize the warp into a backward flow, resample the photo over the background, shade the creases
+the track's action units raise, draw the eyeballs inside the lids and the inner mouth inside the lips.
 A given track gives the same frames every time (no randomness, no state carried between frames).
 """
 
@@ -17,6 +18,8 @@ from generators.talking_head.animate import FaceRig, landmark_loops
 from generators.talking_head.eyes import EyeLayer
 from generators.talking_head.mouth import MouthLayer
 from generators.talking_head.portrait import CHIN, FOREHEAD, Portrait, PortraitError
+from generators.talking_head.shading import ShadingLayer
+from generators.talking_head.texture import neutral_texture
 from generators.talking_head.warp import Rings, background_plate, composite, hole_strip, rasterize, ring_strip
 from rigs.face.arkit import head_rotation
 from rigs.face.mesh import N_LANDMARKS
@@ -44,14 +47,16 @@ class TalkingHeadRenderer:
 
     With neutralize (the default) the photo's own expression is taken out, so a track's weights are the face
     shown (a smiling photo can frown); without, they add to the photo's face (a neutral track is the photo).
+    expressiveness scales the calibrated extra motion of the emotion-bearing shapes (animate.EXPRESSIVENESS;
+    0 gives the mesh's own motion).
     """
 
-    def __init__(self, portrait: Portrait, neutralize: bool = True):
+    def __init__(self, portrait: Portrait, neutralize: bool = True, expressiveness: float = 1.0):
         if portrait.fit is None:
             raise PortraitError(f"{portrait.source} has no face fit; make it with Portrait.load")
         self.portrait = portrait
         self.size = portrait.size
-        self.rig = FaceRig(portrait.fit, neutralize=neutralize)
+        self.rig = FaceRig(portrait.fit, neutralize=neutralize, expressiveness=expressiveness)
         fit, loops = portrait.fit, landmark_loops()
         photo = portrait.landmarks.astype(np.float64) * [1.0, 1.0, -1.0]  # x, y, nearness (MediaPipe z is away)
         self.oval = loops["face_oval"]
@@ -77,10 +82,14 @@ class TalkingHeadRenderer:
         # The photo's outline in the mesh frame (with its own expression): its rigid motion is the rotation alone.
         self.oval_mesh = fit.from_image(photo[self.oval])
         image = np.ascontiguousarray(portrait.image)
-        self.image, self.person = image, np.ascontiguousarray(portrait.person, np.float32)
+        self.person = np.ascontiguousarray(portrait.person, np.float32)
         self.background = background_plate(image, self.person)
+        # What the warp moves: the photo, with the folds of its own smile smoothed out when that smile is.
+        skin = neutral_texture(image, photo, portrait.expression, fit.pixels_per_mm) if neutralize else image
+        self.image = np.ascontiguousarray(skin)
         self.eyes = [EyeLayer(image, photo, side) for side in ("right", "left")]
         self.mouth = MouthLayer(self.rig, image, photo)
+        self.shading = ShadingLayer(self.rig.mesh, fit.pixels_per_mm)
         yy, xx = np.mgrid[0:self.size, 0:self.size].astype(np.float32)
         self.identity = np.ascontiguousarray(np.stack([xx, yy], -1))
 
@@ -112,12 +121,14 @@ class TalkingHeadRenderer:
 
     # ----- pixels -----
 
-    def _frame(self, points: np.ndarray, depth: np.ndarray, landmarks: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    def _frame(self, points: np.ndarray, depth: np.ndarray, landmarks: np.ndarray, mouth: np.ndarray,
+               weights: np.ndarray) -> np.ndarray:
         flow = self.identity.copy()
         zbuffer = np.full((self.size, self.size), -np.inf, np.float32)
         rasterize(points, depth, self.triangles, self.source, flow, zbuffer)
         out = np.empty_like(self.image)
         composite(self.image, self.person, self.background, flow, out)
+        self.shading.draw(out, landmarks, weights)  # under the eyes and the mouth: creases are on the skin
         for eye in self.eyes:
             eye.draw(out, landmarks)
         self.mouth.draw(out, landmarks, mouth)
@@ -128,8 +139,9 @@ class TalkingHeadRenderer:
         _check(track)
         for start in range(0, track.n_frames, CHUNK):
             poses, points, depth = self._warp_points(track, slice(start, start + CHUNK))
+            weights = track.weights[start:start + CHUNK]
             for t in range(len(points)):
-                yield (self._frame(points[t], depth[t], poses.landmarks[t], poses.mouth[t]),
+                yield (self._frame(points[t], depth[t], poses.landmarks[t], poses.mouth[t], weights[t]),
                        poses.landmarks[t, :, :2].copy())
 
     def render(self, track: FaceTrack) -> Rendered:
