@@ -90,10 +90,10 @@ class AvatarResult:
         step = progress or (lambda stage, fraction: None)
         timings = dict(self.timings)
         files: list[str] = []
-        if self.speech_file is None or "preview" in formats or "video" in formats:
-            speech_file = self.speech_file or save_wav(self.speech.audio, out / "speech.wav")
-            if self.speech_file is None:
-                files.append("speech.wav")
+        speech_file = self.speech_file  # what the videos carry as their sound
+        if speech_file is None:
+            speech_file = save_wav(self.speech.audio, out / "speech.wav")
+            files.append("speech.wav")
         started = time.perf_counter()
         if self.analysis is not None:
             from avatar.analysis import plot_analysis
@@ -176,7 +176,7 @@ class AvatarPipeline:
             step(stage, 1.0)
             return value
 
-        reference = _audio(style_reference, "style reference") if style_reference is not None else None
+        reference = _audio(style_reference) if style_reference is not None else None
         talking_head = timed("portrait", lambda: self._talking_head(portrait)) if "video" in outputs else None
         speech_file = Path(audio) if isinstance(audio, str | os.PathLike) else None
         prosody = None
@@ -190,7 +190,7 @@ class AvatarPipeline:
             speech_audio = timed("speech", lambda: get_voice(self.voice).synthesize(text, prosody, seed=seed))
             transcript = text
         else:
-            speech_audio = _audio(audio, "audio")
+            speech_audio = _audio(audio)
         speech = timed("alignment", lambda: analyze_speech(speech_audio, transcript, self.fps))
         n = speech.features.n_frames
         if vad is not None and emotion_keyframes is None:
@@ -264,6 +264,6 @@ class AvatarPipeline:
         return Reader("FER", read, frozenset(EMOTIONS) - {"contempt"})
 
 
-def _audio(source, what: str) -> Audio:
+def _audio(source) -> Audio:
     """An Audio from a path or an Audio, checked."""
     return load_audio(source) if isinstance(source, str | os.PathLike) else check_audio(source)

@@ -34,8 +34,6 @@ from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack
 
 OUTPUTS: tuple[str, ...] = ("face", "body", "preview", "video")
-FILES = {"face": ("face.csv", "face.json", "face.glb"), "body": ("body.bvh", "body.glb"), "preview": ("preview.mp4",),
-         "video": ("video.mp4",)}
 
 
 def parse_outputs(outputs: str | Iterable[str]) -> tuple[str, ...]:
