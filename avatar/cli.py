@@ -129,7 +129,7 @@ def features(
     from avatar.frontend.audio import load_audio
     from avatar.frontend.features import extract_features
     from avatar.frontend.textgrid import load_alignment_textgrid
-    from avatar.frontend.visemes import VISEMES, viseme_track
+    from generators.visemes import VISEMES, viseme_track
 
     frames = extract_features(load_audio(audio_path), fps)
     alignment = load_alignment_textgrid(alignment_path) if alignment_path else None

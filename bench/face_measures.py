@@ -200,7 +200,7 @@ def beat_content(take: str, beat: Path = BEAT, fps: float = 30.0) -> Content:
     from avatar.frontend.features import extract_features
     from avatar.frontend.speech import SpeechContent
     from avatar.frontend.textgrid import load_alignment_textgrid
-    from avatar.frontend.visemes import viseme_track
+    from generators.visemes import viseme_track
 
     audio = load_audio(beat / "wav" / f"{take}.wav")
     alignment = load_alignment_textgrid(beat / "textgrid" / f"{take}.TextGrid")

@@ -100,7 +100,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "motion-diffusion")
     parser.add_argument("--tts-items", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--scheduler", choices=("dpm", "ddim"), default="dpm")
     parser.add_argument("--write-card", action="store_true", help="write the results into the model card")
     args = parser.parse_args()
     if not BEAT.is_dir():
@@ -108,7 +109,7 @@ def main() -> int:
         return 1
     from generators.learned.animate import LearnedAnimator
 
-    learned = LearnedAnimator.from_pretrained(args.checkpoint, steps=args.steps)
+    learned = LearnedAnimator.from_pretrained(args.checkpoint, steps=args.steps, scheduler=args.scheduler)
     inputs = held_out_inputs(args.tts_items)
     cache: dict = {}
 
@@ -123,8 +124,9 @@ def main() -> int:
     student = figures(lambda c, e: learned_tracks(c, e)[0], lambda c, e: learned_tracks(c, e)[1], inputs)
     seconds = sum(c.duration for _, c, _ in inputs)
     report = [f"Held-out inputs: {len(inputs)} ({seconds:.0f} s of speech: BEAT take {TAKE} and held-out TTS "
-              f"sentences); {args.steps} DDIM steps; `.venv/bin/python bench/learned_motion.py "
-              f"--tts-items {args.tts_items}`.", "",
+              f"sentences); {args.steps} {'DPM-Solver++' if args.scheduler == 'dpm' else 'DDIM'} steps; "
+              f"`.venv/bin/python bench/learned_motion.py --tts-items {args.tts_items} --steps {args.steps} "
+              f"--scheduler {args.scheduler}`.", "",
               "| measure | procedural (teacher) | learned | within 10 %? |", "|---|---|---|---|"]
     failed = False
     for key in ("closure", "open_jaw", "jaw_ratio", "blinks_per_min", "emotion_shows", "beat_align", "beats_per_s"):

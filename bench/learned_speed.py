@@ -3,14 +3,16 @@
 Run: .venv/bin/python bench/learned_speed.py [--checkpoint checkpoints/motion-diffusion] [--threads 1]
 
 Input: the first 60 s of BEAT take 2_scott_0_3_3 (held out of training), at neutral and at anger 0.8.
-- Speed: one call of the pipeline with its default sampler (20 DDIM steps, emotion and style guidance), face and
-  body; real-time factor = seconds of compute per second of speech (median of 3 runs). Target RTF <= 0.02.
+- Speed: one call of the pipeline with its default sampler (10 DPM-Solver++ steps, emotion and style guidance, the
+  style read from the take as `avatar render` does), face and body; real-time factor = seconds of compute per
+  second of speech (median of 3 runs). Target RTF <= 0.02 on this 2-core machine (`--threads 2` uses both cores).
 - Streaming: the features fed in 0.1-s chunks (as a microphone would give them), 10 DPM-Solver steps; latency of
   a frame = the time its chunk went in -> the time it came out, counting the hop it waited for (frames leave at
   most one hop after their audio arrives) and the compute. Target <= 0.5 s.
 - Peak memory: the process's maximum resident set size after all of it (ru_maxrss).
 - Seams: mean jerk (third difference, per second^3, over the face features and the body's 6D rotations) within
-  +-3 frames of the frames where one window's new tokens begin, against the mean elsewhere. Target <= 1.5x.
+  +-3 frames of the window edges (where each window begins and where the one before it ends), against the mean
+  elsewhere. Target <= 1.5x.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ def jerk(features: np.ndarray, fps: float) -> np.ndarray:
 
 
 def seam_ratio(pipe, features: np.ndarray, n_frames: int, fps: float, reach: int = 3) -> tuple[float, int]:
-    """Mean jerk within +-reach frames of the window joins / the mean elsewhere, and the number of joins."""
+    """Mean jerk within +-reach frames of the window edges / the mean elsewhere, and the number of edges."""
     from generators.learned.vae import DOWNSAMPLE
 
-    n_tokens = -(-n_frames // DOWNSAMPLE)
-    joins = [DOWNSAMPLE * (start + known) for start, _, known in pipe.windows(n_tokens)[1:]]
+    plan = pipe.windows(-(-n_frames // DOWNSAMPLE))
+    joins = sorted({DOWNSAMPLE * start for start, _, _ in plan[1:]} | {DOWNSAMPLE * end for _, end, _ in plan[:-1]})
     values = jerk(features, fps)
     near = np.zeros(n_frames, bool)
     for frame in joins:
@@ -68,6 +70,8 @@ def main() -> int:
     import torch
 
     from avatar.emotion import constant_emotion
+    from avatar.frontend.audio import load_audio
+    from avatar.frontend.style import estimate_style
     from generators.learned import representation as rep
     from generators.learned.pipeline import MotionDiffusionPipeline
 
@@ -78,16 +82,17 @@ def main() -> int:
     features = rep.content_features(content)[:n]
     neutral = rep.emotion_features(constant_emotion("neutral", 0.8, n))
     anger = rep.emotion_features(constant_emotion("anger", 0.8, n))
+    style = estimate_style(load_audio(BEAT / "wav" / f"{TAKE}.wav")).vector()
 
     pipe(features[:120], neutral[:120])  # warm-up
     times = []
     for _ in range(3):
         started = time.perf_counter()
-        face, body = pipe(features, neutral, seed=0)
+        face, body = pipe(features, neutral, style, seed=0)
         times.append(time.perf_counter() - started)
     seconds = float(np.median(times))
     print(f"{args.checkpoint.name}, {args.threads} thread(s), {SECONDS:.0f} s of speech ({TAKE}), default sampler "
-          f"(20 DDIM steps, emotion + style guidance)")
+          f"(10 DPM-Solver++ steps, emotion + style guidance)")
     print(f"  offline: {seconds:.2f} s for face + body, real-time factor {seconds / SECONDS:.4f} (target <= 0.02)")
 
     chunk = int(round(CHUNK_S * content.fps))
@@ -100,7 +105,7 @@ def main() -> int:
             yield features[start:start + chunk], neutral[start:start + chunk]
 
     emitted = 0
-    for face_chunk, _ in pipe.stream(chunks()):
+    for face_chunk, _ in pipe.stream(chunks(), style):
         now = time.perf_counter()
         # A frame's audio is complete when its chunk arrived; latency counts from then.
         latencies += [now - arrived[i] for i in range(emitted, emitted + len(face_chunk))]
@@ -112,11 +117,11 @@ def main() -> int:
 
     ratios = []
     for name, emotion in (("neutral", neutral), ("anger 0.8", anger)):
-        face, body = pipe(features, emotion, seed=1)
+        face, body = pipe(features, emotion, style, seed=1)
         for part, values in (("face", face), ("body", body)):
             ratio, joins = seam_ratio(pipe, values, n, content.fps)
             ratios.append(ratio)
-            print(f"  seams, {name}, {part}: jerk near the {joins} window joins / elsewhere = {ratio:.2f} "
+            print(f"  seams, {name}, {part}: jerk near the {joins} window edges / elsewhere = {ratio:.2f} "
                   f"(target <= 1.5)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak memory (max RSS of the process): {peak:.0f} MiB")

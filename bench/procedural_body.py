@@ -30,7 +30,6 @@ from avatar.frontend.audio import load_audio  # noqa: E402
 from avatar.frontend.features import extract_features  # noqa: E402
 from avatar.frontend.speech import SpeechContent  # noqa: E402
 from avatar.frontend.textgrid import load_alignment_textgrid  # noqa: E402
-from avatar.frontend.visemes import viseme_track  # noqa: E402
 from bench.body_measures import (  # noqa: E402
     audio_onsets,
     beat_align_times,
@@ -40,6 +39,7 @@ from bench.body_measures import (  # noqa: E402
 )
 from generators.conditioning import EMOTIONS, Content  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
+from generators.visemes import viseme_track  # noqa: E402
 from rigs.formats.bvh import BvhHeaderWarning, read_bvh  # noqa: E402
 
 BEAT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "beat"

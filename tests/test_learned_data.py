@@ -22,6 +22,7 @@ from avatar.training.sentences import MAX_WORDS, MIN_WORDS, sentence_records, se
 from generators.learned import representation as rep
 from generators.learned.dataset import MotionCorpus, MotionWindows
 from generators.procedural import lipsync
+from generators.visemes import VISEMES
 from rigs.face.arkit import INDEX
 from tests.conftest import SHARED_DATA
 
@@ -115,8 +116,8 @@ def test_windows_have_the_shapes_and_are_deterministic(tts_corpus):
     windows = MotionWindows(corpus, window=64, seed=5)
     sample = windows[3]
     shapes = {k: tuple(v.shape) for k, v in sample.items()}
-    assert shapes == {"content": (64, 84), "emotion": (64, 11), "style": (6,), "face": (64, 59), "body": (64, 306),
-                      "face_present": (), "body_present": (), "valid": (64,)}
+    assert shapes == {"content": (64, rep.CONTENT_DIM), "emotion": (64, 11), "style": (6,), "face": (64, 59),
+                      "body": (64, 306), "face_present": (), "body_present": (), "valid": (64,)}
     assert sample["content"].dtype == torch.float32 and sample["face_present"].dtype == torch.bool
     again = MotionWindows(corpus, window=64, seed=5)[3]
     assert all(torch.equal(sample[k], again[k]) for k in sample)
@@ -135,6 +136,13 @@ def test_test_items_run_the_lip_sync_measures(tts_corpus):
 
     item = next(MotionCorpus(tts_corpus, "test").iter_items())
     assert np.abs(rep.content_features(item.content) - item.features).max() < 1e-3
+    # The articulation part says "lips closed" inside every P/B/M, and says it VISEME_LEAD frames early too.
+    pp = rep.ACOUSTIC_DIM + VISEMES.index("PP")
+    bilabials = [(s, e) for s, e, label in item.content.phones if label in ("P", "B", "M") and e - s >= 2 / rep.FPS]
+    assert bilabials
+    for start, end in bilabials:
+        frame = int(round((start + end) / 2 * rep.FPS))
+        assert item.features[frame, pp] > 0.5 and item.features[frame - rep.VISEME_LEAD, pp + len(VISEMES)] > 0.5
     variant = item.variants[0]
     assert variant.emotion_frames().n_frames == item.content.n_frames
     closure, _ = bilabial_closure(rep.face_track(variant.face), item.content.phones)

@@ -200,7 +200,7 @@ def test_beat_align_at_least_the_real_capture(beat_dir):
     from avatar.frontend.features import extract_features
     from avatar.frontend.speech import SpeechContent
     from avatar.frontend.textgrid import load_alignment_textgrid
-    from avatar.frontend.visemes import viseme_track
+    from generators.visemes import viseme_track
     from rigs.formats.bvh import BvhHeaderWarning, read_bvh
 
     take = "2_scott_0_1_1"

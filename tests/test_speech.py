@@ -7,7 +7,7 @@ import pytest
 
 from avatar.frontend.features import frame_count
 from avatar.frontend.speech import analyze_speech
-from avatar.frontend.visemes import VISEMES
+from generators.visemes import VISEMES
 from tests.conftest import EXAMPLE_TEXT
 
 

@@ -70,7 +70,7 @@ def test_an_open_jaw_shows_a_dark_mouth_with_teeth(hopper):
     inside = _region(smooth_loop(points[landmark_loops()["lips_inner"]].astype(np.float64)))
     luma = rendered.frames[0][inside] @ LUMA
     assert np.mean(luma < 60) > 0.35  # the cavity
-    assert np.mean(luma > 150) > 0.05  # the teeth
+    assert np.mean(luma > 100) > 0.05  # the teeth, shaded by the lips but far lighter than the cavity
     chin = points[152, 1] - hopper.portrait.landmarks[152, 1]
     assert chin > 10  # the jaw drops
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avatar.errors import InputError
 from avatar.frontend.alignment import Interval
-from avatar.frontend.visemes import (
+from generators.visemes import (
     DIPHTHONGS,
     PHONE_TO_VISEME,
     TRANSPARENT,
@@ -15,6 +14,7 @@ from avatar.frontend.visemes import (
     phone_visemes,
     viseme_track,
 )
+from rigs.errors import RigInputError
 
 ARPABET = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z "
            "ZH").split()
@@ -50,7 +50,7 @@ def test_track_is_a_distribution_on_the_frame_clock(fps):
 
 
 def test_non_arpabet_phone_is_a_clear_error():
-    with pytest.raises(InputError, match="not ARPAbet"):
+    with pytest.raises(RigInputError, match="not ARPAbet"):
         phone_visemes([Interval(0.0, 0.1, "ʃ")])
 
 

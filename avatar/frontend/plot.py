@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from avatar.frontend.alignment import Alignment
 from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_times
-from avatar.frontend.visemes import VISEMES, viseme_track
+from generators.visemes import VISEMES, viseme_track
 from rigs.fileio import atomic_path
 
 # One colour per emotion category, shared by every emotion plot.

@@ -10,8 +10,8 @@ from avatar.frontend.alignment import Alignment, align
 from avatar.frontend.audio import SAMPLE_RATE, Audio
 from avatar.frontend.features import FrameFeatures, extract_features
 from avatar.frontend.tts import Prosody, get_voice
-from avatar.frontend.visemes import viseme_track
 from generators.conditioning import Content, Segment
+from generators.visemes import viseme_track
 
 
 @dataclass(frozen=True)

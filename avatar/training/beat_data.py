@@ -205,7 +205,7 @@ def build_beat_corpus(root: str | Path, out_dir: str | Path, test_takes: Iterabl
             held = take.name in test or take.speaker in speakers or take.speaker.split("_")[0] in speakers
             loaded = load_take(take, "test" if held else "train", emotions.get(take.name), fps)
             item = loaded.item
-            number = writer.add_item(item, rep.content_features(item.content))
+            number = writer.add_item(item, rep.acoustic_features(item.content))
             n = item.content.n_frames
             emotion = rep.emotion_features(constant_emotion(loaded.emotion, 1.0, n))
             style = [round(float(x), 5) for x in item.style]

@@ -59,7 +59,7 @@ from generators.procedural.face import animate_face
 
 VERSION = 1
 FPS = rep.FPS
-DIMS = {"content": rep.CONTENT_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
+DIMS = {"content": rep.ACOUSTIC_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
 SPLITS = ("train", "test")
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -522,7 +522,7 @@ def build_corpus(out_dir: str | Path, data_dir: str | Path | None = DEFAULT_DATA
     with CorpusWriter(out_dir) as writer:
         for name, items, total in sources:
             for item in items:
-                number = writer.add_item(item, rep.content_features(item.content))
+                number = writer.add_item(item, rep.acoustic_features(item.content))
                 for meta, emotion, face, body in animate_variants(item, variants, seed):
                     writer.add_variant(item.split, number, meta, emotion, face, body)
                 counts[name] += 1

@@ -25,8 +25,8 @@ class LearnedAnimator:
     """Face and body from the latent-diffusion pipeline, on the same frame clock and emotion."""
 
     pipe: MotionDiffusionPipeline
-    steps: int = 20
-    scheduler: str = "ddim"
+    steps: int = 10
+    scheduler: str = "dpm"
 
     @classmethod
     def from_pretrained(cls, path: str | Path = DEFAULT_CHECKPOINT, **kwargs) -> LearnedAnimator:

@@ -2,12 +2,15 @@
 
 - `MotionCorpus(path, split)`: one split's index and its float16 arrays, memory-mapped (nothing is read until used).
 - `MotionWindows(corpus, window=128)`: a torch Dataset of random fixed-length windows of the variants, a dict of
-  float32 tensors content (W, 84), emotion (W, 11), style (6,), face (W, 59), body (W, 306), bool masks
+  float32 tensors content (W, 114), emotion (W, 11), style (6,), face (W, 59), body (W, 306), bool masks
   face_present and body_present (a real-data corpus may lack a modality: its rows are zeros there), and valid
   (W,): False on frames past the end of a clip shorter than the window. Those frames repeat the clip's last
   frame (motion and emotion held, content silent), so they are plausible even for a loss that ignores `valid`;
   pass `min_frames=window` to sample only clips that fill a whole window. Windows are drawn in proportion to each
   variant's length (times an optional weight per source), and window i of epoch e depends only on (seed, e, i).
+- A corpus stores the acoustic content (84) and each item's phones; the articulation part of the content (the viseme
+  track, representation.articulation_features) is made from the phones when read, so it can change without a
+  rebuild.
 - `MotionCorpus.iter_items()`: whole items for evaluation, each with its content rebuilt as a
   `generators.conditioning.Content` (features, phones and words), so the lip-sync measures in
   bench/face_measures.py run on it, and its variants' emotion, style, face and body.
@@ -62,7 +65,7 @@ class CorpusItem:
     source: str
     speaker: str
     text: str
-    features: np.ndarray  # (T, 84) float32
+    features: np.ndarray  # (T, 114) float32 content features
     content: Content
     variants: tuple[CorpusVariant, ...]
     meta: dict
@@ -78,9 +81,9 @@ def emotion_frames(features: np.ndarray) -> EmotionFrames:
 
 
 def content_from_features(features: np.ndarray, phones=(), words=(), fps: float = rep.FPS) -> Content:
-    """The Content whose content_features() are `features` (the inverse of the representation's scaling)."""
+    """The Content whose acoustic_features() are `features[:, :84]` (the inverse of the representation's scaling)."""
     # The scaling constants are representation.py's own, so this stays its exact inverse.
-    f = np.asarray(features, np.float64)
+    f = np.asarray(features, np.float64)[:, :rep.ACOUSTIC_DIM]
     n_mel = f.shape[1] - 4
     db = f[:, n_mel] * rep._DB_SCALE - rep._DB_SHIFT
     rms = np.maximum(10 ** (db / 20) - 1e-5, 0.0)
@@ -113,7 +116,7 @@ class MotionCorpus:
         if self.info.get("version") != VERSION:
             raise CorpusError(f"{self.path} is corpus version {self.info.get('version')}; this code reads version "
                               f"{VERSION}: rebuild the corpus")
-        dims = {"content": rep.CONTENT_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
+        dims = {"content": rep.ACOUSTIC_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
         wrong = [k for k in ARRAYS if self.info["dims"][k] != dims[k]]
         if wrong:
             raise CorpusError(f"{self.path} has {', '.join(wrong)} of other widths than the representation's; "
@@ -123,6 +126,7 @@ class MotionCorpus:
         self.variants: list[dict] = index["variants"]
         self.fps = float(self.info["fps"])
         self._arrays: dict[str, np.ndarray] = {}
+        self._articulation: dict[int, np.ndarray] = {}
         self._variants_of: dict[int, list[int]] = {}
         for k, v in enumerate(self.variants):
             self._variants_of.setdefault(v["item"], []).append(k)
@@ -133,9 +137,18 @@ class MotionCorpus:
             self._arrays[name] = _load(self.path / f"{self.split}_{name}.npy")
         return self._arrays[name]
 
+    def articulation(self, number: int) -> np.ndarray:
+        """(T, 30) float16 articulation features of item `number`, made from its phones once and kept."""
+        if number not in self._articulation:
+            item = self.items[number]
+            phones = [Segment(float(s), float(e), str(label)) for s, e, label in item["phones"]]
+            features = rep.articulation_features(phones, item["n_frames"], self.fps)
+            self._articulation[number] = features.astype(np.float16)
+        return self._articulation[number]
+
     def __getstate__(self) -> dict:
         # Data-loader workers reopen the maps rather than receive copies of them.
-        return {**self.__dict__, "_arrays": {}}
+        return {**self.__dict__, "_arrays": {}, "_articulation": {}}
 
     def __len__(self) -> int:
         return len(self.variants)
@@ -146,11 +159,13 @@ class MotionCorpus:
         return sum(v["n_frames"] for v in self.variants)
 
     def rows(self, variant: int, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
-        """Frames [start, stop) of one variant: content, emotion, face, body (float16 views) and style (6,)."""
+        """Frames [start, stop) of one variant: content (acoustic + articulation), emotion, face, body (float16) and
+        style (6,)."""
         v = self.variants[variant]
         item = self.items[v["item"]]
         stop = v["n_frames"] if stop is None else stop
-        out = {"content": self.array("content")[item["offset"] + start: item["offset"] + stop]}
+        acoustic = self.array("content")[item["offset"] + start: item["offset"] + stop]
+        out = {"content": np.concatenate([acoustic, self.articulation(v["item"])[start:stop]], axis=1)}
         for name in ("emotion", "face", "body"):
             out[name] = self.array(name)[v["offset"] + start: v["offset"] + stop]
         out["style"] = np.asarray(v["style"], np.float32)
@@ -159,7 +174,8 @@ class MotionCorpus:
     def item(self, number: int) -> CorpusItem:
         """Item `number` whole, with its Content and every variant (float32 copies)."""
         item = self.items[number]
-        features = np.asarray(self.array("content")[item["offset"]: item["offset"] + item["n_frames"]], np.float32)
+        acoustic = self.array("content")[item["offset"]: item["offset"] + item["n_frames"]]
+        features = np.concatenate([acoustic, self.articulation(number)], axis=1).astype(np.float32)
         variants = []
         for k in self._variants_of.get(number, []):
             v, rows = self.variants[k], self.rows(k)
@@ -207,9 +223,11 @@ class MotionWindows(Dataset):
         self._cumulative = np.cumsum(mass, dtype=np.float64)
         frames = sum(corpus.variants[k]["n_frames"] for k in chosen)
         self.length = length if length is not None else (max(1, frames // window) if chosen else 0)
-        # Content of silence, for padding short clips: the quietest content row of the split.
-        content = corpus.array("content")
-        self._silence = np.asarray(content[int(np.argmin(content[:, -4]))], np.float32) if len(content) else None
+        # Content of silence, for padding short clips: the quietest acoustic row of the split, with the mouth at rest.
+        acoustic = corpus.array("content")
+        rest = rep.articulation_features((), 1, corpus.fps)[0]
+        self._silence = np.concatenate([acoustic[int(np.argmin(acoustic[:, -4]))], rest]).astype(np.float32) \
+            if len(acoustic) else None
 
     def set_epoch(self, epoch: int) -> None:
         """Draw other windows for another epoch (the same ones again for the same epoch)."""

@@ -2,7 +2,7 @@
 
 Each latent token is [face latent | body latent] for 4 frames, so face and body share one timing and one emotion.
 How each condition gets in, and why:
-- content (B, 4N, 84): a small conv stack (two stride-2 convs) turns frame features into one token per latent
+- content (B, 4N, 114): a small conv stack (two stride-2 convs) turns frame features into one token per latent
   frame, added to the input tokens; it is what is said and when, so it belongs in the token stream itself.
 - context (B, N, L) with a mask (B, N): clean latents already known (the previous window's tail, or the frames a
   stream has emitted), fed beside the noisy sample like an in-painting model's masked image, so the model learns
@@ -70,7 +70,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
     """Predicts the diffusion target (v) for a noisy latent sequence (B, N, latent_dim) given its conditions."""
 
     @register_to_config
-    def __init__(self, latent_dim: int = 64, content_dim: int = 84, emotion_dim: int = 11, style_dim: int = 6,
+    def __init__(self, latent_dim: int = 64, content_dim: int = 114, emotion_dim: int = 11, style_dim: int = 6,
                  d_model: int = 256, n_layers: int = 4, n_heads: int = 4, ff_mult: int = 2, dropout: float = 0.1):
         super().__init__()
         self.input = nn.Linear(2 * latent_dim + 1, d_model)
@@ -97,7 +97,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
                 emotion: torch.Tensor, style: torch.Tensor, context: torch.Tensor | None = None,
                 context_mask: torch.Tensor | None = None, drop_emotion: torch.Tensor | None = None,
                 drop_style: torch.Tensor | None = None) -> torch.Tensor:
-        """sample (B, N, L), content (B, 4N, 84), emotion (B, 4N, 11), style (B, 6) -> prediction (B, N, L).
+        """sample (B, N, L), content (B, 4N, 114), emotion (B, 4N, 11), style (B, 6) -> prediction (B, N, L).
 
         context/context_mask: known clean tokens (mask True); drop_*: (B,) bools, True = use the null embedding.
         """

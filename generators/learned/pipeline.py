@@ -5,21 +5,24 @@ config.json + diffusion_pytorch_model.safetensors), scheduler/ (the DDPM trainin
 sampling settings). Nothing in it is a pickle.
 
 Guidance (content and in-painting context are always given; all passes run as one batch):
-    v = v(-, -) + s_e * (v(e, -) - v(-, -)) + s_s * (v(e, s) - v(e, -))
-with `-` the learned null embedding; without a style only the first two passes exist. Passes whose weight is zero
-are skipped (s_e = s_s = 1 is a single conditional pass). The weights sum to one, so combining v-predictions is the
-same as combining epsilon- or x0-predictions.
+    v = v(-, -) + s_s * (v(-, s) - v(-, -)) + s_e * (v(e, s) - v(-, s))
+with `-` the learned null embedding: style first, then the emotion given the style. Without a style only the
+emotion term exists. Passes whose weight is zero are skipped, so the default s_s = 1 needs two passes (v(-, s) and
+v(e, s)) and s_e = s_s = 1 one. The weights sum to one, so combining v-predictions is the same as combining
+epsilon- or x0-predictions. Default sampler: DPM-Solver++ (2nd order), 10 steps.
 
-Any length: the latent sequence is made in windows of `window_tokens` (32 tokens = 128 frames) that overlap the
-previous window by `overlap_tokens` (8); each later window sees the overlap as clean context and, at every step,
-has those tokens replaced by the previous result noised to that step (RePaint-style), so it continues the motion;
-the whole latent is then decoded at once, so the VAE adds no seams either.
+Any length: the latent sequence is covered by windows of `window_tokens` (32 tokens = 128 frames) that overlap by
+`overlap_tokens` (8). All windows are denoised together, as one batch per step, with their predictions averaged
+where they overlap (`denoise_windows`); the whole latent is then decoded at once, so the VAE adds no seams either.
 
 Streaming: `stream` adds `hop_tokens` (3 = 12 frames = 0.4 s) at a time to a rolling window whose first tokens are
-the last `context_tokens` (8) already generated, in-painted as above. The VAE decoders are causal, so each new
-token's frames are final as soon as it exists and are emitted at once (decoded with 10 tokens of left context, they
-equal one full decode). Latency: a frame leaves at most one hop (12 frames, 0.4 s) after its audio arrives, plus
-the compute of one window (about 0.1 s on one core with the default sizes and 10 DPM-Solver steps).
+the last `context_tokens` (8) already generated: the model sees them as clean context and, at every step, they are
+replaced by the known latent noised to that step (RePaint-style), so the window continues the motion. The VAE
+decoders are causal, so each new token's frames are final as soon as it exists and are emitted at once (decoded
+with 10 tokens of left context, they equal one full decode; the content's viseme features look 100 ms ahead, so a
+live front end must have aligned that far). Latency: a frame leaves at most one hop (12 frames, 0.4 s) after its
+audio arrives, plus the compute of one window (about 0.1 s on one core with the default sizes and 10 DPM-Solver
+steps).
 """
 
 from __future__ import annotations
@@ -138,6 +141,11 @@ class MotionDiffusionPipeline:
         latent = face_vae.config.latent_dim + body_vae.config.latent_dim
         if denoiser.config.latent_dim != latent:
             raise ValueError(f"denoiser latent_dim {denoiser.config.latent_dim} != face + body latent dims {latent}")
+        widths = {denoiser.config.content_dim, *(v.config.condition_dim for v in (face_vae, body_vae))} - {0}
+        if widths != {CONTENT_DIM}:
+            raise ValueError(f"this model reads content features of width {sorted(widths)}, the representation makes "
+                             f"{CONTENT_DIM}: it was trained for another content representation; retrain it with "
+                             "`avatar train motion`")
         if not 0 <= overlap_tokens < window_tokens:
             raise ValueError(f"overlap_tokens must be in [0, window_tokens), got {overlap_tokens}")
         self.face_vae, self.body_vae, self.denoiser = face_vae.eval(), body_vae.eval(), denoiser.eval()
@@ -159,7 +167,7 @@ class MotionDiffusionPipeline:
         return torch.cat([face_z, body_z], dim=-1)
 
     def decode(self, latent: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unit-scale joint latent (B, N, L) and content (B, 4N, 84) -> raw face (B, 4N, 59) and body (B, 4N, 306);
+        """Unit-scale joint latent (B, N, L) and content (B, 4N, 114) -> raw face (B, 4N, 59) and body (B, 4N, 306);
         the content reaches the decoders that take it (see generators/learned/vae.py)."""
         lf = self.face_latent_dim
         return tuple(vae.decode(vae.from_unit(part), content if vae.condition is not None else None)
@@ -185,18 +193,37 @@ class MotionDiffusionPipeline:
     def guidance_passes(emotion_scale: float, style_scale: float, has_style: bool) -> list[tuple[bool, bool, float]]:
         """(drop_emotion, drop_style, weight) of each guidance pass with a non-zero weight."""
         if has_style:
-            passes = [(True, True, 1.0 - emotion_scale), (False, True, emotion_scale - style_scale),
-                      (False, False, style_scale)]
+            passes = [(True, True, 1.0 - style_scale), (True, False, style_scale - emotion_scale),
+                      (False, False, emotion_scale)]
         else:
             passes = [(True, True, 1.0 - emotion_scale), (False, True, emotion_scale)]
         return [p for p in passes if p[2] != 0.0]
 
+    def _guided(self, passes, style: torch.Tensor | None):
+        """A function (x, t, content, emotion, context, mask) -> guided v for a batch of windows (W, n, .), all
+        guidance passes of all windows run as one batch of the denoiser."""
+        k = len(passes)
+        weights = torch.tensor([w for _, _, w in passes]).reshape(k, 1, 1, 1)
+        drop_emotion = torch.tensor([d for d, _, _ in passes])
+        drop_style = torch.tensor([d for _, d, _ in passes])
+        style = torch.zeros(1, STYLE_DIM) if style is None else style
+
+        def predict(x, t, content, emotion, context, mask):
+            w = x.shape[0]
+            rep = lambda a: a.unsqueeze(0).expand(k, *a.shape).reshape(k * w, *a.shape[1:])  # noqa: E731
+            prediction = self.denoiser(rep(x), t, rep(content), rep(emotion), style.expand(k * w, -1),
+                                       context=rep(context), context_mask=rep(mask),
+                                       drop_emotion=drop_emotion.repeat_interleave(w),
+                                       drop_style=drop_style.repeat_interleave(w))
+            return (weights * prediction.reshape(k, w, *x.shape[1:])).sum(dim=0)
+        return predict
+
     @torch.no_grad()
     def denoise(self, content: torch.Tensor, emotion: torch.Tensor, style: torch.Tensor | None,
-                generator: torch.Generator, steps: int = 20, scheduler: str = "ddim", emotion_scale: float = 2.0,
+                generator: torch.Generator, steps: int = 10, scheduler: str = "dpm", emotion_scale: float = 2.0,
                 style_scale: float = 1.0, known: torch.Tensor | None = None, known_tokens: int = 0) -> torch.Tensor:
         """One window: content/emotion (1, 4N, .), style (1, 6) or None -> latent (1, N, L); the first
-        `known_tokens` tokens of `known` are kept exactly and given to the model as context."""
+        `known_tokens` tokens of `known` are kept exactly and given to the model as context (streaming)."""
         n = content.shape[1] // DOWNSAMPLE
         shape = (1, n, self.denoiser.config.latent_dim)
         sampler = self.make_scheduler(scheduler, steps)
@@ -205,24 +232,45 @@ class MotionDiffusionPipeline:
         mask[:, :known_tokens] = True
         known = torch.zeros(shape) if known is None else known
         known_noise = torch.randn(shape, generator=generator)
-
-        passes = self.guidance_passes(emotion_scale, style_scale, style is not None)
-        k = len(passes)
-        weights = torch.tensor([w for _, _, w in passes]).reshape(k, 1, 1)
-        drop_emotion = torch.tensor([d for d, _, _ in passes])
-        drop_style = torch.tensor([d for _, d, _ in passes])
-        style = torch.zeros(1, STYLE_DIM) if style is None else style
-        batch = {"content": content.expand(k, -1, -1), "emotion": emotion.expand(k, -1, -1),
-                 "style": style.expand(k, -1), "context": known.expand(k, -1, -1),
-                 "context_mask": mask.expand(k, -1), "drop_emotion": drop_emotion, "drop_style": drop_style}
+        predict = self._guided(self.guidance_passes(emotion_scale, style_scale, style is not None), style)
         for t in sampler.timesteps:
             if known_tokens:
                 noised = sampler.add_noise(known, known_noise, t.reshape(1))
                 x = torch.where(mask[..., None], noised, x)
-            prediction = self.denoiser(sampler.scale_model_input(x, t).expand(k, -1, -1), t, **batch)
-            guided = (weights * prediction).sum(dim=0, keepdim=True)
+            guided = predict(sampler.scale_model_input(x, t), t, content, emotion, known, mask)
             x = sampler.step(guided, t, x, generator=generator).prev_sample
         return torch.where(mask[..., None], known, x) if known_tokens else x
+
+    @torch.no_grad()
+    def denoise_windows(self, content: torch.Tensor, emotion: torch.Tensor, style: torch.Tensor | None,
+                        generator: torch.Generator, steps: int = 10, scheduler: str = "dpm",
+                        emotion_scale: float = 2.0, style_scale: float = 1.0) -> torch.Tensor:
+        """A whole sequence: content/emotion (1, 4N, .) -> latent (1, N, L), every window denoised at once.
+
+        At each step all windows (`windows`) go through the denoiser as one batch, and their predictions are
+        averaged where they overlap, weighted by a ramp that fades each window out towards its ends (MultiDiffusion,
+        Bar-Tal et al. 2023); the sampler then steps the whole sequence. The windows agree on their overlaps at
+        every step, so they meet without seams, and one batched call per step is several times faster on a CPU
+        than windows in turn.
+        """
+        n = content.shape[1] // DOWNSAMPLE
+        plan = self.windows(n)
+        size = plan[0][1] - plan[0][0]
+        frames = torch.stack([torch.arange(DOWNSAMPLE * a, DOWNSAMPLE * b) for a, b, _ in plan])
+        tokens = torch.stack([torch.arange(a, b) for a, b, _ in plan])
+        content_w, emotion_w = content[0, frames], emotion[0, frames]
+        ramp = torch.minimum(torch.arange(1, size + 1), torch.arange(size, 0, -1)).float()
+        ramp = ramp.clamp(max=self.overlap_tokens + 1)[:, None]
+        cover = torch.zeros(n, 1).index_add_(0, tokens.reshape(-1), ramp.repeat(len(plan), 1))
+        sampler = self.make_scheduler(scheduler, steps)
+        x = torch.randn(1, n, self.denoiser.config.latent_dim, generator=generator)
+        context, mask = torch.zeros(len(plan), size, x.shape[2]), torch.zeros(len(plan), size, dtype=torch.bool)
+        predict = self._guided(self.guidance_passes(emotion_scale, style_scale, style is not None), style)
+        for t in sampler.timesteps:
+            guided = predict(sampler.scale_model_input(x, t)[0, tokens], t, content_w, emotion_w, context, mask)
+            merged = torch.zeros_like(x[0]).index_add_(0, tokens.reshape(-1), (guided * ramp).reshape(-1, x.shape[2]))
+            x = sampler.step((merged / cover)[None], t, x, generator=generator).prev_sample
+        return x
 
     def windows(self, n_tokens: int) -> list[tuple[int, int, int]]:
         """(start, end, known tokens) of each window over a latent sequence of n_tokens; the last one is flush
@@ -236,10 +284,10 @@ class MotionDiffusionPipeline:
         return plan
 
     @torch.no_grad()
-    def __call__(self, content, emotion, style=None, seed: int = 0, steps: int = 20, scheduler: str = "ddim",
+    def __call__(self, content, emotion, style=None, seed: int = 0, steps: int = 10, scheduler: str = "dpm",
                  emotion_scale: float | None = None, style_scale: float | None = None,
                  generator: torch.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Face (T, 59) and body (T, 306) float32 for content (T, 84), emotion (T, 11) or (11,), style (6,)."""
+        """Face (T, 59) and body (T, 306) float32 for content (T, 114), emotion (T, 11) or (11,), style (6,)."""
         content = _frames("content", content, CONTENT_DIM)
         if len(content) == 0:
             raise ValueError("content: has no frames; give at least one frame of features")
@@ -252,11 +300,8 @@ class MotionDiffusionPipeline:
         content_t = torch.from_numpy(_pad_to_tokens(content, n))[None]
         emotion_t = torch.from_numpy(_pad_to_tokens(emotion, n))[None]
 
-        latent = torch.zeros(1, n, self.denoiser.config.latent_dim)
-        for start, end, known in self.windows(n):
-            frames = slice(DOWNSAMPLE * start, DOWNSAMPLE * end)
-            latent[:, start:end] = self.denoise(content_t[:, frames], emotion_t[:, frames], style, generator, steps,
-                                                scheduler, emotion_scale, style_scale, latent[:, start:end], known)
+        latent = self.denoise_windows(content_t, emotion_t, style, generator, steps, scheduler, emotion_scale,
+                                      style_scale)
         face, body = self.decode(latent, content_t)
         return face[0, :n_frames].numpy().copy(), body[0, :n_frames].numpy().copy()
 
@@ -265,7 +310,7 @@ class MotionDiffusionPipeline:
                scheduler: str = "dpm", emotion_scale: float | None = None, style_scale: float | None = None,
                hop_tokens: int = 3, context_tokens: int = 8,
                delay_tokens: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (face, body) frame chunks as (content (t, 84), emotion (t, 11)) chunks of any length arrive.
+        """Yield (face, body) frame chunks as (content (t, 114), emotion (t, 11)) chunks of any length arrive.
 
         delay_tokens: how many of the newest tokens wait for their successors before being decoded; by default 0
         with causal decoders (their frames are final at once) and 2 otherwise.

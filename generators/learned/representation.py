@@ -1,8 +1,12 @@
 """How tracks and conditions become the learned generators' arrays, and back. Every array is float32 at 30 fps.
 
-- content (T, 84): the front end's frame features, not the transcript, so audio-only input works: log-mel (80,
-  ln power, shifted and scaled by fixed constants), loudness in dB (scaled), log-F0 in semitones re 150 Hz /12
-  (0 when unvoiced), voicing probability, onset strength (scaled).
+- content (T, 114): the front end's frame features, so audio-only input works (its phones come from the front
+  end's alignment, which recognizes a transcript when none is given):
+  - acoustic (84): log-mel (80, ln power, shifted and scaled by fixed constants), loudness in dB (scaled), log-F0
+    in semitones re 150 Hz /12 (0 when unvoiced), voicing probability, onset strength (scaled);
+  - articulation (30): the 15-viseme track (generators.visemes) at the frame and VISEME_LEAD frames ahead. The
+    spectrum alone hardly tells a /p/ closure from a /t/ one (both are silence), and the decoders are causal, so
+    they are told what the mouth does now and what it is about to do (the teacher's lips anticipate by ~60 ms).
 - emotion (T, 11): the display vector (8 = categories x intensity, EMOTIONS order) and valence/arousal/dominance.
 - style (6,): avatar.frontend.style.Style.vector() (STYLE_DIMS), zeros when unknown.
 - face (T, 59): the 52 ARKit weights, head yaw/pitch/roll and per-eye gaze yaw/pitch (radians).
@@ -16,16 +20,22 @@ from __future__ import annotations
 import numpy as np
 
 from generators.conditioning import EMOTIONS, Content, EmotionFrames
+from generators.visemes import VISEMES, viseme_track
 from rigs.body.skeleton import Skeleton, load_beat_skeleton
 from rigs.body.track import BodyTrack
+from rigs.face.arkit import BLENDSHAPES, INDEX
 from rigs.face.track import FaceTrack
 from rigs.rotations import matrix_to_rot6d, rot6d_to_matrix
 
 FPS = 30.0
-CONTENT_DIM = 84
+ACOUSTIC_DIM = 84
+VISEME_LEAD = 3  # frames (100 ms)
+CONTENT_DIM = ACOUSTIC_DIM + 2 * len(VISEMES)
 EMOTION_DIM = len(EMOTIONS) + 3
 STYLE_DIM = 6
 FACE_DIM = 52 + 3 + 4
+# Face channels of short events that the speech does not time: blinks, eye movements and the gaze angles.
+FACE_EVENTS = (*(INDEX[n] for n in BLENDSHAPES if n.startswith(("eyeBlink", "eyeLook"))), 55, 56, 57, 58)
 _MEL_SHIFT, _MEL_SCALE = 6.0, 4.0
 _DB_SHIFT, _DB_SCALE = 40.0, 20.0
 _ONSET_SCALE = 5.0
@@ -43,7 +53,20 @@ BODY_DIM = 6 * len(BODY_JOINTS)
 
 
 def content_features(content: Content) -> np.ndarray:
-    """(T, 84) content features of a Content (it must carry log_mel)."""
+    """(T, 114) content features of a Content (it must carry log_mel)."""
+    return np.concatenate([acoustic_features(content),
+                           articulation_features(content.phones, content.n_frames, content.fps)], axis=1)
+
+
+def articulation_features(phones, n_frames: int, fps: float = FPS) -> np.ndarray:
+    """(T, 30) viseme shares of each frame and of the frame VISEME_LEAD ahead, from (start, end, label) phones."""
+    now = viseme_track(phones, fps, n_frames)
+    ahead = now[np.minimum(np.arange(n_frames) + VISEME_LEAD, max(n_frames - 1, 0))]
+    return np.concatenate([now, ahead], axis=1).astype(np.float32)
+
+
+def acoustic_features(content: Content) -> np.ndarray:
+    """(T, 84) acoustic content features of a Content (it must carry log_mel); what a corpus stores."""
     if content.log_mel is None:
         raise ValueError("the learned generators need log-mel features: build Content with log_mel")
     db = 20 * np.log10(content.rms.astype(np.float64) + 1e-5)

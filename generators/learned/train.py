@@ -1,6 +1,6 @@
 """Training of the motion latent-diffusion model, in two stages: the face and body VAEs, then the denoiser.
 
-Both stages read a torch Dataset of dict windows: content (W, 84), emotion (W, 11), style (6,), face (W, 59),
+Both stages read a torch Dataset of dict windows: content (W, 114), emotion (W, 11), style (6,), face (W, 59),
 body (W, 306), face_present and body_present (bools; a real corpus can lack one modality, and its losses are then
 masked out). Each stage logs its losses to a CSV, checkpoints periodically (safetensors and JSON only, so a run
 resumes from out_dir), stops cleanly at `max_minutes` with a saved model, and leaves in out_dir a folder that
@@ -37,14 +37,14 @@ from torch.utils.data import DataLoader, Dataset
 
 from generators.learned.denoiser import MotionDenoiser
 from generators.learned.pipeline import MotionDiffusionPipeline, training_scheduler
-from generators.learned.representation import BODY_DIM, CONTENT_DIM, FACE_DIM
+from generators.learned.representation import BODY_DIM, CONTENT_DIM, FACE_DIM, FACE_EVENTS
 from generators.learned.vae import DOWNSAMPLE, MotionVAE
 
 # Default sizes: the whole pipeline folder stays under 30 MB (7.2 M parameters).
 # Both decoders read the speech content at the frame rate (see generators/learned/vae.py).
 FACE_VAE = {"input_dim": FACE_DIM, "latent_dim": 32, "widths": (96, 192, 192), "condition_dim": CONTENT_DIM}
 BODY_VAE = {"input_dim": BODY_DIM, "latent_dim": 32, "widths": (96, 192, 192), "condition_dim": CONTENT_DIM}
-DENOISER = {"d_model": 128, "n_layers": 6, "n_heads": 4, "ff_mult": 2, "dropout": 0.1}
+DENOISER = {"content_dim": CONTENT_DIM, "d_model": 128, "n_layers": 6, "n_heads": 4, "ff_mult": 2, "dropout": 0.1}
 _KEYS = ("content", "emotion", "style", "face", "body", "face_present", "body_present")
 
 
@@ -128,7 +128,7 @@ def lr_factor(step: int, warmup: int, total: int, schedule: str = "cosine", floo
 def vae_loss(vae: MotionVAE, x: torch.Tensor, content: torch.Tensor, kl_weight: float, velocity_weight: float,
              generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Reconstruction + velocity + KL loss of a VAE on raw windows (B, T, D), in normalised units; content
-    (B, T, 84) is the decoder's condition when the VAE has one."""
+    (B, T, 114) is the decoder's condition when the VAE has one."""
     out = vae(x, content if vae.condition is not None else None, generator=generator)
     target = vae.normalize(x)
     recon = F.mse_loss(out["recon_norm"], target)
@@ -299,17 +299,18 @@ def train_vaes(dataset: Dataset, out_dir: str | Path, steps: int = 20_000, batch
 
 
 def degrade_latents(z: torch.Tensor, generator: torch.Generator, share: float = 0.75,
-                    noise: float = 0.5) -> torch.Tensor:
+                    noise: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior means (B, N, L) made as blurred and noisy as sampled ones can be: for `share` of the batch, a box
-    blur over 3 or 5 tokens plus Gaussian noise of up to `noise` x each channel's spread over the batch."""
+    blur over 3 or 5 tokens plus Gaussian noise of up to `noise` x each channel's spread over the batch. Returns
+    the latents and which of them were degraded (B,)."""
     b = z.shape[0]
     width = 3 if torch.rand((), generator=generator) < 0.5 else 5
     blurred = F.avg_pool1d(z.transpose(1, 2), width, 1, width // 2, count_include_pad=False).transpose(1, 2)
     spread = z.std(dim=(0, 1), keepdim=True)
     level = noise * torch.rand((b, 1, 1), generator=generator)
     degraded = blurred + level * spread * torch.randn(z.shape, generator=generator)
-    pick = (torch.rand((b, 1, 1), generator=generator) < share).to(z.dtype)
-    return pick * degraded + (1 - pick) * z
+    pick = torch.rand(b, generator=generator) < share
+    return torch.where(pick.reshape(b, 1, 1), degraded, z), pick
 
 
 def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", steps: int = 600,
@@ -322,6 +323,10 @@ def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", ste
     when the lips meet. Sampled latents are blurrier than that, and a lip closure lasts two or three frames, so the
     decoder is taught here to restore that timing from the speech (`degrade_latents`). The encoder and the latent
     statistics do not change, so a denoiser trained on this VAE's latents stays valid. Writes vae_dir/<key>_vae.
+
+    Blinks and gaze shifts are as short as closures but the speech does not time them: taught on degraded latents,
+    the decoder would learn to leave them out. Those channels (representation.FACE_EVENTS) learn from the clean
+    latents of the batch only.
     """
     if num_threads:
         torch.set_num_threads(num_threads)
@@ -330,6 +335,9 @@ def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", ste
     vae = _load(MotionVAE, folder)
     if vae.condition is None:
         raise ValueError(f"{folder}: this VAE's decoder takes no content; nothing to refine")
+    events = torch.zeros(vae.config.input_dim, dtype=torch.bool)
+    if key == "face":
+        events[list(FACE_EVENTS)] = True
     vae.train()
     vae.encoder.requires_grad_(False)
     params = [p for p in vae.parameters() if p.requires_grad]
@@ -345,11 +353,13 @@ def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", ste
             continue
         x, content = batch[key][present], batch["content"][present]
         with torch.no_grad():
-            z = degrade_latents(vae.encode(x)[0], generator)
+            z, degraded = degrade_latents(vae.encode(x)[0], generator)
         recon = vae._decode_norm(z, content)
         target = vae.normalize(x)
-        loss_recon = F.mse_loss(recon, target)
-        loss_velocity = F.mse_loss(recon.diff(dim=1), target.diff(dim=1))
+        weight = (~(degraded[:, None] & events[None])).to(recon.dtype)[:, None, :]  # (B, 1, D)
+        loss_recon = ((recon - target) ** 2 * weight).sum() / (weight.sum() * recon.shape[1])
+        loss_velocity = ((recon.diff(dim=1) - target.diff(dim=1)) ** 2 * weight).sum() / (
+            weight.sum() * (recon.shape[1] - 1))
         loss = loss_recon + velocity_weight * loss_velocity
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -23,8 +23,12 @@ __all__ = ["LIP_PAIRS", "MouthLayer", "inner_lip_gap", "opening_width", "smooth_
 LIGHT = np.array([0.0, 0.35, 1.0]) / np.hypot(0.35, 1.0)  # from the camera, a little above
 AMBIENT = 0.65
 IVORY = (1.0, 0.97, 0.92)
-TEETH_GAIN = 1.2  # the mesh's teeth shade their back rows deep; the front ones read brighter in photos
-THROAT = 0.45  # the back of the mouth, as a share of the cavity colour
+# Teeth inside a speaking mouth are in the lips' shade, and the lower ones in the upper lip's too; lit as brightly as
+# the skin they looked like bared, snarling teeth (FER2013's anger on a neutral talking face's most open frames:
+# 0.80 on average, 0.64 with these shades).
+TEETH_GAIN = 0.72
+LOWER_TEETH_SHADE = 0.5  # the lower teeth against the upper ones
+THROAT = 0.27  # the back of the mouth, as a share of the cavity colour
 CHEEKS = (50, 280, 101, 330, 205, 425)  # landmarks on the cheeks, for the photo's skin brightness
 
 
@@ -81,8 +85,8 @@ class MouthLayer:
         shade = AMBIENT + (1 - AMBIENT) * lambert
         self.gain = gain
         colors = rig.mouth_colors * shade[:, None] * gain * 255.0
-        for part in ("teethUpper", "teethLower"):  # ivory, as photographed teeth are, and as bright as lit enamel
-            colors[rig.mouth_parts[part]] = np.minimum(colors[rig.mouth_parts[part]] * IVORY * TEETH_GAIN, 255.0)
+        for part, shade in (("teethUpper", TEETH_GAIN), ("teethLower", TEETH_GAIN * LOWER_TEETH_SHADE)):
+            colors[rig.mouth_parts[part]] = np.minimum(colors[rig.mouth_parts[part]] * IVORY * shade, 255.0)
         self.colors = np.ascontiguousarray(colors, np.float32)
         self.throat = (np.asarray(CAVITY) * THROAT * gain * 255.0).astype(np.float32)
         # The cavity's walls are left out: seen straight on, its rim just inside the lips is a dark outline that

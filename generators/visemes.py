@@ -1,5 +1,8 @@
 """Phones to visemes: the 15 Oculus/Meta visemes, and a per-frame viseme track on the animation clock.
 
+It sits in generators/ because both sides use it: the front end makes the viseme track, and the learned
+generators read it as part of their content features.
+
 The Oculus set is the de-facto standard of real-time lip-sync (Meta's OVRLipSync, Ready Player Me, VRChat,
 many game rigs), so a track in it drops into existing avatars; its 15 classes keep the distinctions a viewer
 sees (closed lips, lip-teeth, tongue-teeth, rounding, openness) and merge what only sounds different.
@@ -32,8 +35,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from avatar.errors import InputError
-from avatar.frontend.alignment import Interval
+from generators.conditioning import Segment
+from rigs.errors import RigInputError
 
 VISEMES = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "I", "O", "U")
 
@@ -63,30 +66,30 @@ GLIDE_FRACTION = 0.4
 TRANSPARENT = {"HH"}
 
 
-def phone_visemes(phones: Sequence[Interval]) -> list[Interval]:
+def phone_visemes(phones: Sequence[Segment]) -> list[Segment]:
     """Viseme intervals for ARPAbet phone intervals (stress digits allowed, gaps left as silence)."""
     labels = [_strip_stress(p.label) for p in phones]
-    out: list[Interval] = []
+    out: list[Segment] = []
     for index, (phone, label) in enumerate(zip(phones, labels, strict=True)):
         if label in TRANSPARENT:
             following = labels[index + 1] if index + 1 < len(labels) else "SIL"
             adjacent = index + 1 < len(phones) and phones[index + 1].start - phone.end < 1e-3
             label = following if adjacent and following not in TRANSPARENT else "SIL"
             if label in DIPHTHONGS:  # the breath holds the glide's starting shape only
-                out.append(Interval(phone.start, phone.end, DIPHTHONGS[label][0]))
+                out.append(Segment(phone.start, phone.end, DIPHTHONGS[label][0]))
                 continue
         if label in DIPHTHONGS:
             first, glide = DIPHTHONGS[label]
             split = phone.end - GLIDE_FRACTION * (phone.end - phone.start)
-            out += [Interval(phone.start, split, first), Interval(split, phone.end, glide)]
+            out += [Segment(phone.start, split, first), Segment(split, phone.end, glide)]
         elif label in PHONE_TO_VISEME:
-            out.append(Interval(phone.start, phone.end, PHONE_TO_VISEME[label]))
+            out.append(Segment(phone.start, phone.end, PHONE_TO_VISEME[label]))
         else:
-            raise InputError(f"Phone {phone.label!r} at {phone.start:.2f} s is not ARPAbet. Use CMUdict phones.")
+            raise RigInputError(f"Phone {phone.label!r} at {phone.start:.2f} s is not ARPAbet. Use CMUdict phones.")
     return out
 
 
-def viseme_track(phones: Sequence[Interval], fps: float, n_frames: int) -> np.ndarray:
+def viseme_track(phones: Sequence[Segment], fps: float, n_frames: int) -> np.ndarray:
     """(n_frames, 15) float32: the share of each frame's span [t - 0.5/fps, t + 0.5/fps) held by each viseme."""
     track = np.zeros((n_frames, len(VISEMES)), np.float32)
     half = 0.5 / fps
