@@ -137,7 +137,7 @@ class MotionDiffusionPipeline:
 
     def __init__(self, face_vae: MotionVAE, body_vae: MotionVAE, denoiser: MotionDenoiser,
                  scheduler: DDPMScheduler | None = None, window_tokens: int = 32, overlap_tokens: int = 8,
-                 emotion_scale: float = 2.0, style_scale: float = 1.0):
+                 emotion_scale: float = 1.0, style_scale: float = 1.0):
         latent = face_vae.config.latent_dim + body_vae.config.latent_dim
         if denoiser.config.latent_dim != latent:
             raise ValueError(f"denoiser latent_dim {denoiser.config.latent_dim} != face + body latent dims {latent}")
