@@ -220,7 +220,7 @@ class MotionDiffusionPipeline:
 
     @torch.no_grad()
     def denoise(self, content: torch.Tensor, emotion: torch.Tensor, style: torch.Tensor | None,
-                generator: torch.Generator, steps: int = 10, scheduler: str = "dpm", emotion_scale: float = 2.0,
+                generator: torch.Generator, steps: int = 10, scheduler: str = "dpm", emotion_scale: float = 1.0,
                 style_scale: float = 1.0, known: torch.Tensor | None = None, known_tokens: int = 0) -> torch.Tensor:
         """One window: content/emotion (1, 4N, .), style (1, 6) or None -> latent (1, N, L); the first
         `known_tokens` tokens of `known` are kept exactly and given to the model as context (streaming)."""
@@ -244,7 +244,7 @@ class MotionDiffusionPipeline:
     @torch.no_grad()
     def denoise_windows(self, content: torch.Tensor, emotion: torch.Tensor, style: torch.Tensor | None,
                         generator: torch.Generator, steps: int = 10, scheduler: str = "dpm",
-                        emotion_scale: float = 2.0, style_scale: float = 1.0) -> torch.Tensor:
+                        emotion_scale: float = 1.0, style_scale: float = 1.0) -> torch.Tensor:
         """A whole sequence: content/emotion (1, 4N, .) -> latent (1, N, L), every window denoised at once.
 
         At each step all windows (`windows`) go through the denoiser as one batch, and their predictions are
