@@ -16,7 +16,7 @@ The manifest is a CSV whose first line names the columns (any order, any case):
   transcript      what the audio says (better lip timing; left empty, the words are recognized)
   keyframes       an emotion timeline, "0 s neutral, 2 s anger 0.8" (wins over emotion)
   style_reference another clip whose speaking style drives the motion
-  generator       procedural (default) or learned
+  generator       learned (default) or procedural
   verify          true (default) or false: the recognizer in the loop
   max_attempts    attempts per window with verify (default avatar.verification.MAX_ATTEMPTS, 5)
 Empty cells take the defaults; relative paths are read from the manifest's folder.
@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar.errors import InputError
+from avatar.render import DEFAULT_GENERATOR
 from avatar.verification import MAX_ATTEMPTS
 
 # Heavy modules (the pipeline, torch, numba, ray) are imported inside functions: a spawned worker imports this
@@ -73,7 +74,7 @@ class Job:
     id: str
     line: int
     request: dict = field(default_factory=dict)  # keyword arguments of AvatarPipeline.__call__, paths resolved
-    generator: str = "procedural"
+    generator: str = DEFAULT_GENERATOR
     error: str | None = None  # a bad cell: the job is recorded as failed without running
 
 
@@ -190,7 +191,7 @@ def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
     if verify not in TRUE + FALSE:
         raise InputError(f"verify '{cell['verify']}' is not true or false; give true or false (or leave it empty "
                          "for true)")
-    generator = (cell["generator"] or "procedural").lower()
+    generator = (cell["generator"] or DEFAULT_GENERATOR).lower()
     if generator not in GENERATORS:
         raise InputError(f"unknown generator '{cell['generator']}'; choose one of: {', '.join(GENERATORS)}")
     if cell["transcript"] is not None and cell["text"] is not None:

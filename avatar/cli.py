@@ -14,6 +14,8 @@ from tqdm import tqdm
 
 from avatar import __version__
 from avatar.errors import InputError
+from avatar.render import DEFAULT_GENERATOR
+from avatar.training.motion import EVENT_WEIGHT
 from avatar.verification import MAX_ATTEMPTS
 from rigs.errors import RigInputError
 
@@ -224,7 +226,7 @@ def render(
     fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
     voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
     generator: Annotated[str, typer.Option(
-        help="procedural (fast, explainable) or learned (the latent-diffusion checkpoint).")] = "procedural",
+        help="learned (the latent-diffusion checkpoint) or procedural (fast, explainable).")] = DEFAULT_GENERATOR,
 ) -> None:
     """Animate speech: face (ARKit-52 + head + gaze), body (BEAT skeleton), videos and a report.
 
@@ -531,6 +533,11 @@ def train_motion(
     vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 2_000,
     denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 3_500,
     seed: Annotated[int, typer.Option(help="Seed of the data order and initialisation.")] = 0,
+    finetune: Annotated[Path | None, typer.Option(
+        help="A trained checkpoint folder to continue from: its VAEs are kept and its denoiser trains "
+        "--denoiser-steps more.")] = None,
+    event_weight: Annotated[float, typer.Option(
+        help="Weight of the denoiser's loss on decoded blinks, eye movements and gaze.")] = EVENT_WEIGHT,
 ) -> None:
     """Train the latent-diffusion face and body generator; resumes from OUT when a run was cut short.
 
@@ -538,7 +545,8 @@ def train_motion(
     """
     from avatar.training.motion import train_motion as run
 
-    path = run(data, output, max_minutes, vae_steps, denoiser_steps, seed)
+    path = run(data, output, max_minutes, vae_steps, denoiser_steps, seed, event_weight=event_weight,
+               finetune=finetune)
     typer.echo(f"wrote {path}")
 
 

@@ -1,12 +1,12 @@
 """AvatarPipeline: speech (or text) in; face, body, talking-head video and the verification report out.
 
 The one pipeline behind every surface (the CLI's `avatar render`, the Gradio page, batch jobs, scripts), in plain
-stages: speech (TTS for text) -> alignment and features -> emotion curve and style -> motion (procedural or
-learned) -> the recognizer in the loop (avatar/verification.py) -> files.
+stages: speech (TTS for text) -> alignment and features -> emotion curve and style -> motion (learned or
+procedural) -> the recognizer in the loop (avatar/verification.py) -> files.
 
     from avatar.pipeline import AvatarPipeline
 
-    pipe = AvatarPipeline.from_pretrained()                       # the shipped models; generator="learned" opts in
+    pipe = AvatarPipeline.from_pretrained()                       # the shipped models (the learned generator)
     result = pipe(text="Hello there!", emotion="happiness", intensity=0.8, outputs=("face", "body", "video"))
     result.face, result.body, result.report.status()
     result.save("out/")                                           # face.csv, face.json, ..., video.mp4, report.json
@@ -37,7 +37,14 @@ from avatar.errors import InputError
 from avatar.frontend.audio import Audio, check_audio, load_audio, save_wav
 from avatar.frontend.speech import SpeechContent, analyze_speech
 from avatar.frontend.style import Style
-from avatar.render import Animator, check_emotion_request, emotion_curve, parse_outputs, speaking_style
+from avatar.render import (
+    DEFAULT_GENERATOR,
+    Animator,
+    check_emotion_request,
+    emotion_curve,
+    parse_outputs,
+    speaking_style,
+)
 from avatar.verification import (
     MAX_ATTEMPTS,
     Attempt,
@@ -133,7 +140,7 @@ class AvatarResult:
 class AvatarPipeline:
     """The engine as one callable: load once (models, voice, portrait), call for each input."""
 
-    def __init__(self, generator: str = "procedural", fps: float = 30.0, voice: str = "joe",
+    def __init__(self, generator: str = DEFAULT_GENERATOR, fps: float = 30.0, voice: str = "joe",
                  checkpoint: str | os.PathLike | None = None):
         self.animator = Animator.load(generator, checkpoint)
         if not (np.isfinite(fps) and 1 <= fps <= 240):
@@ -148,7 +155,7 @@ class AvatarPipeline:
         """The shipped models (path None), or the learned generator from a checkpoint folder (path given)."""
         if path is not None and generator not in (None, "learned"):
             raise InputError(f"a checkpoint path is for the learned generator, not {generator!r}")
-        return cls("learned" if path is not None else generator or "procedural", checkpoint=path, **kwargs)
+        return cls("learned" if path is not None else generator or DEFAULT_GENERATOR, checkpoint=path, **kwargs)
 
     def __call__(self, audio: str | os.PathLike | Audio | None = None, text: str | None = None, *,
                  transcript: str | None = None, emotion: str = "neutral", intensity: float = 0.8,

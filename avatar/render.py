@@ -74,7 +74,10 @@ def emotion_curve(speech: SpeechContent, emotion: str, intensity: float, keyfram
     return constant_emotion(emotion, intensity, n), {"label": emotion, "intensity": intensity}, None
 
 
-GENERATORS = ("procedural", "learned")
+# The latent-diffusion checkpoint by default (it matches its procedural teacher on the lip-sync, blink, emotion
+# and gesture measures: checkpoints/motion-diffusion/README.md); procedural stays one option away.
+GENERATORS = ("learned", "procedural")
+DEFAULT_GENERATOR = "learned"
 
 
 class Animator:
@@ -85,7 +88,7 @@ class Animator:
 
     @classmethod
     def load(cls, name: str, checkpoint: str | Path | None = None) -> Animator:
-        """The named generator ("procedural" or "learned", the latter from `checkpoint` or the shipped one)."""
+        """The named generator ("learned", from `checkpoint` or the shipped one, or "procedural")."""
         if name not in GENERATORS:
             raise InputError(f"unknown generator {name!r}; choose one of: {', '.join(GENERATORS)}")
         if name == "procedural":

@@ -69,9 +69,11 @@ def _mean_px(a, b) -> float:
     return float("nan") if a is None or b is None else float(np.linalg.norm(a - b, axis=1).mean())
 
 
-def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: int) -> None:
-    """Inner-lip gap at P/B/M against open vowels, on the drawn landmarks and re-detected from the pixels."""
-    track = animate_face(content, constant("neutral", 0.8, content.n_frames), seed=0)
+def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: int, animate=None) -> None:
+    """Inner-lip gap at P/B/M against open vowels, on the drawn landmarks and re-detected from the pixels, of the
+    neutral face track that `animate(content, emotion)` makes (default: the procedural face)."""
+    animate = animate or (lambda content, emotion: animate_face(content, emotion, seed=0))
+    track = animate(content, constant("neutral", 0.8, content.n_frames))
     gap = inner_lip_gap(renderer.landmarks(track))
     fps, n = track.fps, track.n_frames
     closures, widest = [], []

@@ -18,7 +18,8 @@ P/B/M, render speed at 512^2 (MP4 encoding excluded), stillness at rest (bench/t
 With --sheet, a contact sheet (portraits x emotions, the tts sentence's middle frame after the loop).
 
 Run: .venv/bin/python bench/verification_loop.py --sheet docs/talking_head_emotions.png
-     (--inputs tts --portraits grace_hopper --emotions anger,sadness for a part; --no-checks skips the keeps)
+     (--inputs tts --portraits grace_hopper --emotions anger,sadness for a part; --no-checks skips the keeps;
+     --generator procedural for the teacher)
 """
 
 from __future__ import annotations
@@ -149,8 +150,9 @@ def face_crop(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return frame[y0:y0 + int(height), x0:x0 + int(width)]
 
 
-def checks(portraits: dict[str, str]) -> None:
-    """What the loop must keep: bench/talking_head.py's identity, lips, stillness and speed on both portraits."""
+def checks(portraits: dict[str, str], pipe) -> None:
+    """What the loop must keep: bench/talking_head.py's identity, lips (on the pipeline generator's face),
+    stillness and speed on both portraits."""
     from bench.face_measures import beat_content
     from bench.talking_head import TAKE as LIP_TAKE
     from bench.talking_head import identity, lips, speed, stability
@@ -163,7 +165,8 @@ def checks(portraits: dict[str, str]) -> None:
         identity(name, portrait)
         renderer = TalkingHeadRenderer(portrait)
         if content is not None:
-            lips(f"BEAT {LIP_TAKE}", renderer, content, 20)
+            lips(f"BEAT {LIP_TAKE}, {pipe.generator} face", renderer, content, 20,
+                 lambda content, emotion: pipe.animator(content, emotion, 0, None)[0])
         stability(renderer)
         if content is not None:
             speed(renderer, content, 300)
@@ -176,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--emotions", default=",".join(EMOTIONS7))
     parser.add_argument("--sheet", type=Path, help="write the contact sheet (tts frames after the loop) here")
     parser.add_argument("--no-checks", action="store_true", help="skip identity, lips, speed and stillness")
+    parser.add_argument("--generator", help="motion generator (default: the engine's, avatar.render.DEFAULT_GENERATOR)")
     args = parser.parse_args(argv)
     import cv2
     import skimage.data
@@ -204,7 +208,8 @@ def main(argv: list[str] | None = None) -> None:
             speeches[f"beat {audio.source}"] = {"audio": audio, "transcript": words}
         else:
             speeches["tts sentence"] = {"text": SENTENCE}
-    pipe = AvatarPipeline()
+    pipe = AvatarPipeline(args.generator) if args.generator else AvatarPipeline()
+    print(f"generator: {pipe.generator}")
     sheet_frames = {}
     total = time.perf_counter()
     for name, path in portraits.items():
@@ -239,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sheet:
         contact_sheet(args.sheet, sheet_frames, list(portraits), emotions)
     if not args.no_checks:
-        checks(portraits)
+        checks(portraits, pipe)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import gradio as gr  # noqa: E402
 from avatar.emotion import check_vad  # noqa: E402
 from avatar.errors import InputError  # noqa: E402
 from avatar.pipeline import AvatarPipeline  # noqa: E402
+from avatar.render import DEFAULT_GENERATOR, GENERATORS  # noqa: E402
 from avatar.verification import MAX_ATTEMPTS  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
 from rigs.errors import RigInputError  # noqa: E402
@@ -40,7 +41,6 @@ MAX_TEXT_CHARS = 1000  # about a minute of speech
 QUEUE_SIZE = 8  # generations waiting behind the running one; more are turned away with a message
 KEEP_RUNS = 8  # run folders kept on disk (gradio serves its own copies of the files shown)
 OUTPUTS = ("face", "body", "preview", "video")
-GENERATORS = ("procedural", "learned")
 EXAMPLE_TEXT = (Path(__file__).resolve().parent / "example" / "sentence.txt").read_text(encoding="utf-8").strip()
 
 # The share of the progress bar each pipeline stage fills, in the order they run (video rendering dominates).
@@ -253,8 +253,8 @@ def build() -> gr.Blocks:
                                                    label="Style reference (optional: another clip's speaking "
                                                    "style drives the motion)")
                     with gr.Row():
-                        generator = gr.Radio(list(GENERATORS), value="procedural", label="Generator (procedural: "
-                                             "fast, explainable; learned: the latent-diffusion checkpoint)")
+                        generator = gr.Radio(list(GENERATORS), value=DEFAULT_GENERATOR, label="Generator (learned: the "
+                                             "latent-diffusion checkpoint; procedural: fast, explainable)")
                         seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
                     with gr.Row():
                         verify = gr.Checkbox(value=True, label="Verify the emotion (re-generate windows that miss "

@@ -136,7 +136,7 @@ def test_read_manifest_defaults_and_paths(inputs):
     path.write_text("ID,Audio,Text,Portrait\nplain,speech.wav,,\nwide,,\"Hi, there\",/abs/photo.jpg,extra\n"
                     ",,,\n", encoding="utf-8")  # the last row is all empty cells: a blank line, not a job
     plain, wide = read_manifest(path)
-    assert plain.error is None and plain.line == 2 and plain.generator == "procedural"
+    assert plain.error is None and plain.line == 2 and plain.generator == "learned"
     assert plain.request == {"audio": str(inputs / "speech.wav"), "text": None, "transcript": None,
                              "emotion": "neutral", "intensity": 0.8, "emotion_keyframes": None,
                              "style_reference": None, "portrait": None, "seed": 0, "outputs": ("face", "body"),

@@ -273,6 +273,29 @@ def test_training_smoke_run_decreases_the_loss_and_saves_a_pipeline(tmp_path):
     assert len(_losses(tmp_path / "denoiser_log.csv")) == 22
 
 
+def test_finetuning_with_the_event_loss_starts_from_the_checkpoint(tmp_path):
+    import json
+
+    data = _TinyMotion()
+    common = {"batch_size": 8, "num_threads": 1, "log_every": 1, "warmup": 2, "lr": 3e-3}
+    vaes = train_vaes(data, tmp_path, steps=4, face_config=TINY_VAE, body_config=TINY_VAE, stats_windows=16,
+                      **common)
+    base = train_denoiser(data, vaes, tmp_path / "base", steps=6, denoiser_config=TINY_DENOISER, **common)
+    tuned_dir = tmp_path / "tuned"
+    tuned = train_denoiser(data, vaes, tuned_dir, steps=3, event_weight=1.0, init_from=tmp_path / "base",
+                           log_name="finetune_log.csv", **{**common, "lr": 0.0})  # lr 0: the weights stay
+    for a, b in zip(base.denoiser.parameters(), tuned.denoiser.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    with (tuned_dir / "finetune_log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and all(float(row["events"]) > 0 for row in rows)
+    record = json.loads((tuned_dir / "training.json").read_text())
+    assert record["denoiser_steps"] == 6 and record["finetune"]["event_weight"] == 1.0
+    with pytest.raises(ValueError, match="latent channels"):
+        small = (MotionVAE(FACE_DIM, **{**TINY_VAE, "latent_dim": 2}), MotionVAE(BODY_DIM, **TINY_VAE))
+        train_denoiser(data, small, tmp_path / "bad", steps=1, init_from=tmp_path / "base", **common)
+
+
 def test_decoder_refinement_keeps_the_latent_space(tmp_path):
     from generators.learned.train import _fingerprint, degrade_latents, refine_decoder
 

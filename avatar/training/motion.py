@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from rigs.fileio import write_text_atomic
 WINDOW = 128
 # Decoder refinement (generators/learned/train.py refine_decoder): steps of the face and the body decoder.
 FACE_REFINE_STEPS, BODY_REFINE_STEPS = 600, 400
+# Weight of the denoiser's loss on decoded face events (blinks, eye movements, gaze; generators/learned/train.py
+# denoiser_loss).
+EVENT_WEIGHT = 5.0
 LICENCES = {
     "beat": "BEAT (PantoMatrix): CC BY-NC 4.0, research/non-commercial",
     "emodb": "EmoDB (TU Berlin): free for research use, no commercial redistribution",
@@ -42,12 +47,17 @@ def corpus_path(data: Path, out: Path) -> Path:
 
 
 def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, vae_steps: int = 2_000,
-                 denoiser_steps: int = 3_500, seed: int = 0, resume: bool = True, command: str | None = None) -> Path:
+                 denoiser_steps: int = 3_500, seed: int = 0, resume: bool = True, command: str | None = None,
+                 event_weight: float = EVENT_WEIGHT, finetune: str | Path | None = None) -> Path:
     """Train face + body VAEs and the denoiser on `data`, save the pipeline and its model card in `out`.
 
     Learning rates 1e-3 (VAEs) and 5e-4 (denoiser) with short warm-ups, cosine-decayed over the given steps. The
     VAEs get 45 % of `max_minutes` (a VAE that has not learned the jaw caps everything after it), the refinement
     of their decoders on degraded latents 15 %, the denoiser the rest; each stops cleanly, saved, at its budget.
+
+    finetune: a trained pipeline folder to continue from instead: its VAEs are kept as they are and its denoiser
+    trains `denoiser_steps` more (learning rate 2e-4), logged to finetune_log.csv; the model card lists the
+    earlier commands and this one.
     """
     import time
 
@@ -55,12 +65,30 @@ def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, v
     from generators.learned.train import refine_decoder, train_denoiser, train_vaes
 
     data, out = Path(data), Path(out)
+    if finetune is not None and not (Path(finetune) / "denoiser").is_dir():
+        raise InputError(f"--finetune '{finetune}' is not a trained motion checkpoint (no denoiser/ in it); give "
+                         "the folder `avatar train motion` wrote")
     source = corpus_path(data, out)
     corpus = MotionCorpus(source, "train")
     windows = MotionWindows(corpus, window=WINDOW, seed=seed, min_frames=WINDOW)
     if len(windows) == 0:
         raise InputError(f"the corpus at '{source}' has no clip of at least {WINDOW} frames to train on")
+    command = command or " ".join(["avatar", *sys.argv[1:]])
     started = time.monotonic()
+    if finetune is not None:
+        finetune = Path(finetune)
+        commands = [*_commands(finetune), command]
+        out.mkdir(parents=True, exist_ok=True)
+        if finetune.resolve() != out.resolve():  # the VAEs and the logs of the earlier stages come along
+            for name in ("face_vae", "body_vae"):
+                shutil.copytree(finetune / name, out / name, dirs_exist_ok=True)
+            for log in finetune.glob("*_log.csv"):
+                shutil.copy2(log, out / log.name)
+        train_denoiser(windows, out, out, denoiser_steps, lr=2e-4, warmup=50, max_minutes=max_minutes,
+                       seed=seed + 1, resume=resume, log_every=20, checkpoint_every=250, event_weight=event_weight,
+                       init_from=finetune, log_name="finetune_log.csv")
+        write_model_card(out, source, commands)
+        return out
     train_vaes(windows, out, vae_steps, lr=1e-3, warmup=50, max_minutes=0.45 * max_minutes, seed=seed,
                resume=resume, log_every=20, checkpoint_every=200)
     for key, steps, share in (("face", FACE_REFINE_STEPS, 0.09), ("body", BODY_REFINE_STEPS, 0.06)):
@@ -68,9 +96,16 @@ def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, v
             refine_decoder(windows, out, key, steps, max_minutes=share * max_minutes, seed=seed)
     left = max(1.0, max_minutes - (time.monotonic() - started) / 60)
     train_denoiser(windows, out, out, denoiser_steps, lr=5e-4, warmup=100, max_minutes=left, seed=seed,
-                   resume=resume, log_every=20, checkpoint_every=250)
-    write_model_card(out, source, command or " ".join(["avatar", *sys.argv[1:]]))
+                   resume=resume, log_every=20, checkpoint_every=250, event_weight=event_weight)
+    write_model_card(out, source, [command])
     return out
+
+
+def _commands(folder: Path) -> list[str]:
+    """The commands that trained a checkpoint folder, in order, as its model card lists them."""
+    card = folder / "README.md"
+    text = card.read_text() if card.is_file() else ""
+    return re.findall(r"^(?:Command: |\d+\. )`(avatar train motion [^`]+)`", text, flags=re.MULTILINE)
 
 
 def _last_row(path: Path) -> dict:
@@ -81,20 +116,23 @@ def _last_row(path: Path) -> dict:
     return rows[-1] if rows else {}
 
 
-def write_model_card(out: Path, corpus: Path, command: str) -> Path:
+def write_model_card(out: Path, corpus: Path, commands: list[str]) -> Path:
     """README.md beside the weights: what it learned from, the command, steps and final losses, the results."""
     info = json.loads((corpus / "corpus.json").read_text())
     sources = sorted(info.get("splits", {}).get("train", {}).get("sources", {})) or ["beat"]
     logs = {name: _last_row(out / file) for name, file in (
         ("VAEs", "vae_log.csv"), ("face decoder refinement", "face_decoder_log.csv"),
-        ("body decoder refinement", "body_decoder_log.csv"), ("denoiser", "denoiser_log.csv"))}
+        ("body decoder refinement", "body_decoder_log.csv"), ("denoiser", "denoiser_log.csv"),
+        ("denoiser fine-tuning", "finetune_log.csv"))}
     lines = [
         "# motion-diffusion: latent-diffusion generator of face (ARKit-52 + head + gaze) and body (BEAT) motion",
         "",
         "A face VAE and a body VAE (4x downsampling in time; their decoders also read the speech features at the",
         "frame rate, refined on degraded latents so the lip timing comes from the speech) and one transformer",
         "denoiser over their joint latents, conditioned on frame-level speech features, the emotion curve",
-        "(categories x intensity + VAD) and the style vector, with classifier-free guidance per condition.",
+        "(categories x intensity + VAD) and the style vector, with classifier-free guidance per condition. Its",
+        "loss adds the decoded face events (blinks, eye movements, gaze: the speech does not time them) to the",
+        "latent v-prediction loss.",
         "Load it with `generators.learned.pipeline.MotionDiffusionPipeline.from_pretrained(path)`.",
         "",
         "## Data",
@@ -106,7 +144,8 @@ def write_model_card(out: Path, corpus: Path, command: str) -> Path:
         *[f"- {LICENCES.get(s, s)}" for s in sources or LICENCES],
         "",
         "## Training",
-        f"Command: `{command}`",
+        *([f"Command: `{commands[0]}`"] if len(commands) == 1 else
+          ["Commands, in order:", *[f"{i}. `{c}`" for i, c in enumerate(commands, 1)]]),
         "",
         *[f"- {name}: step {row.get('step', '?')}, " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "step")
           for name, row in logs.items() if row],

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from generators.conditioning import Content, EmotionFrames
 from generators.learned import representation as rep
@@ -27,6 +28,10 @@ class LearnedAnimator:
     pipe: MotionDiffusionPipeline
     steps: int = 10
     scheduler: str = "dpm"
+    # Sampling runs on this many threads: torch splits a CPU reduction by thread count, so a fixed count makes a
+    # seed give the same bytes in every process (a batch worker, the page, a script); the matrices are small
+    # enough that one thread is about as fast as two.
+    num_threads: int = 1
 
     @classmethod
     def from_pretrained(cls, path: str | Path = DEFAULT_CHECKPOINT, **kwargs) -> LearnedAnimator:
@@ -44,7 +49,12 @@ class LearnedAnimator:
         if emotion.n_frames != content.n_frames:
             raise ValueError(f"the emotion curve has {emotion.n_frames} frames but the content has "
                              f"{content.n_frames}; build it on the content's frame clock")
-        face, body = self.pipe(rep.content_features(content), rep.emotion_features(emotion), style, seed=seed,
-                               steps=self.steps, scheduler=self.scheduler, emotion_scale=emotion_scale,
-                               style_scale=style_scale)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads)
+        try:
+            face, body = self.pipe(rep.content_features(content), rep.emotion_features(emotion), style, seed=seed,
+                                   steps=self.steps, scheduler=self.scheduler, emotion_scale=emotion_scale,
+                                   style_scale=style_scale)
+        finally:
+            torch.set_num_threads(threads)  # leave the process as we found it
         return rep.face_track(face, content.fps), rep.body_track(body, content.fps, stance=rep.stance_track())

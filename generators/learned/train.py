@@ -420,8 +420,15 @@ def _load_vaes(vaes) -> tuple[MotionVAE, MotionVAE]:
 
 def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch: dict, generator: torch.Generator,
                   emotion_drop: float = 0.15, style_drop: float = 0.15, context_prob: float = 0.5,
-                  crop_prob: float = 0.25, velocity_weight: float = 0.1) -> tuple[torch.Tensor, dict[str, float]]:
-    """v-prediction loss (+ a light velocity loss on the implied x0) of one batch, modality masks honoured."""
+                  crop_prob: float = 0.25, velocity_weight: float = 0.1,
+                  event_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """v-prediction loss (+ a light velocity loss on the implied x0) of one batch, modality masks honoured.
+
+    event_weight > 0 adds a loss on the face events (representation.FACE_EVENTS: blinks, eye movements, gaze) of
+    the implied x0 decoded by the frozen face decoder, weighted by each sample's signal share abar. The speech does
+    not time those events, so a denoiser trained on the latent loss alone learns them last and samples them as
+    faint half-blinks; this term spends more of its capacity on them (its minimiser is still the posterior mean).
+    """
     schedule = pipe.scheduler
     with torch.no_grad():
         x0 = pipe.encode(batch["face"], batch["body"])
@@ -431,7 +438,7 @@ def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch
     weight[:, :, :lf] *= batch["face_present"].reshape(b, 1, 1)
     weight[:, :, lf:] *= batch["body_present"].reshape(b, 1, 1)
     x0 = x0 * weight  # an absent modality is zero (the latent mean), and carries no loss
-    content, emotion = batch["content"], batch["emotion"]
+    content, emotion, face = batch["content"], batch["emotion"], batch["face"]
 
     rand = lambda *shape: torch.rand(shape, generator=generator)  # noqa: E731
     if n > 1 and rand(1).item() < crop_prob:  # shorter windows too, as sampled by short inputs and streaming
@@ -440,6 +447,7 @@ def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch
         x0, n = x0[:, start:start + length], length
         content = content[:, DOWNSAMPLE * start:DOWNSAMPLE * (start + length)]
         emotion = emotion[:, DOWNSAMPLE * start:DOWNSAMPLE * (start + length)]
+        face = face[:, DOWNSAMPLE * start:DOWNSAMPLE * (start + length)]
 
     t = torch.randint(0, schedule.config.num_train_timesteps, (b,), generator=generator)
     noise = torch.randn(x0.shape, generator=generator)
@@ -456,17 +464,32 @@ def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch
     x0_hat = abar.sqrt() * x_t - (1 - abar).sqrt() * prediction
     velocity = ((x0_hat.diff(dim=1) - x0.diff(dim=1)) ** 2 * weight).sum() / (weight.sum() * max(n - 1, 1))
     loss = diffusion + velocity_weight * velocity
-    return loss, {"diffusion": diffusion.item(), "velocity": velocity.item()}
+    parts = {"diffusion": diffusion.item(), "velocity": velocity.item()}
+    present = batch["face_present"]
+    if event_weight and present.any():
+        vae, channels = pipe.face_vae, list(FACE_EVENTS)
+        decoded = vae._decode_norm(vae.from_unit(x0_hat[present, :, :lf]), content[present])[..., channels]
+        error = ((decoded - vae.normalize(face[present])[..., channels]) ** 2).mean(dim=(1, 2))
+        events = (error * abar[present].reshape(-1)).mean()
+        loss = loss + event_weight * events
+        parts["events"] = events.item()
+    return loss, parts
 
 
 def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, steps: int = 50_000, batch_size: int = 32,
                    lr: float = 2e-4, warmup: int = 1000, schedule: str = "cosine", weight_decay: float = 0.01,
                    denoiser_config: dict | None = None, emotion_drop: float = 0.15, style_drop: float = 0.15,
                    context_prob: float = 0.5, crop_prob: float = 0.25, velocity_weight: float = 0.1,
-                   ema_decay: float = 0.999, max_minutes: float | None = None, seed: int = 0,
-                   num_threads: int | None = 1, log_every: int = 50, checkpoint_every: int = 1000,
-                   resume: bool = True, pipeline_kwargs: dict | None = None) -> MotionDiffusionPipeline:
-    """Train the denoiser on frozen VAEs (a pair, or a folder with them) and save the pipeline to out_dir."""
+                   event_weight: float = 0.0, ema_decay: float = 0.999, max_minutes: float | None = None,
+                   seed: int = 0, num_threads: int | None = 1, log_every: int = 50, checkpoint_every: int = 1000,
+                   resume: bool = True, pipeline_kwargs: dict | None = None,
+                   init_from: str | Path | None = None,
+                   log_name: str = "denoiser_log.csv") -> MotionDiffusionPipeline:
+    """Train the denoiser on frozen VAEs (a pair, or a folder with them) and save the pipeline to out_dir.
+
+    init_from: a pipeline folder whose denoiser starts the training (fine-tuning: a fresh optimizer, the same
+    latent space); it must have been trained on these VAEs' latents.
+    """
     if num_threads:
         torch.set_num_threads(num_threads)
     deadline = _deadline(max_minutes)
@@ -485,7 +508,13 @@ def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, steps: int = 50_
         denoiser = _load(MotionDenoiser, ckpt / "denoiser")
         ema = EMA(_load(MotionDenoiser, ckpt / "ema"), ema_decay)
         step = state["step"]
-    if not step:
+    if not step and init_from is not None:
+        denoiser = _load(MotionDenoiser, Path(init_from) / "denoiser")
+        if denoiser.config.latent_dim != latent_dim:
+            raise ValueError(f"{init_from}: its denoiser works on {denoiser.config.latent_dim} latent channels, "
+                             f"these VAEs make {latent_dim}; fine-tune it on the VAEs it was trained with")
+        ema = EMA(denoiser, ema_decay)
+    elif not step:
         denoiser = MotionDenoiser(**{**DENOISER, **(denoiser_config or {}), "latent_dim": latent_dim})
         ema = EMA(denoiser, ema_decay)
     pipe = MotionDiffusionPipeline(face_vae, body_vae, ema.model, training_scheduler(), **(pipeline_kwargs or {}))
@@ -509,12 +538,12 @@ def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, steps: int = 50_
         (tmp / "state.json").write_text(json.dumps({"step": step, "vaes": vae_id}))
         _swap_in(tmp, ckpt)
 
-    log, averager = _Log(out_dir / "denoiser_log.csv"), _Averager()
+    log, averager = _Log(out_dir / log_name), _Averager()
     data = batches(dataset, batch_size, seed + 1 + step)
     generator = torch.Generator().manual_seed(seed + 1 + step)
     started, started_step = time.monotonic(), step
     kwargs = {"emotion_drop": emotion_drop, "style_drop": style_drop, "context_prob": context_prob,
-              "crop_prob": crop_prob, "velocity_weight": velocity_weight}
+              "crop_prob": crop_prob, "velocity_weight": velocity_weight, "event_weight": event_weight}
     while step < steps and time.monotonic() < deadline:
         loss, parts = denoiser_loss(pipe, denoiser, next(data), generator, **kwargs)
         optimizer.zero_grad(set_to_none=True)
@@ -533,10 +562,13 @@ def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, steps: int = 50_
             checkpoint()
     checkpoint()
     pipe.save_pretrained(out_dir)  # with the EMA weights
-    (out_dir / "training.json").write_text(json.dumps({
-        "denoiser_steps": step, "denoiser_seconds_this_run": time.monotonic() - started, "batch_size": batch_size,
-        "lr": lr, "schedule": schedule, "warmup": warmup, "prediction_type": "v_prediction", **kwargs,
-        "ema_decay": ema_decay, "seed": seed}, indent=2) + "\n")
+    run = {"denoiser_steps": step, "denoiser_seconds_this_run": time.monotonic() - started,
+           "batch_size": batch_size, "lr": lr, "schedule": schedule, "warmup": warmup,
+           "prediction_type": "v_prediction", **kwargs, "ema_decay": ema_decay, "seed": seed}
+    if init_from is not None:  # the run it started from stays on record, with this one as its fine-tuning
+        earlier = Path(init_from) / "training.json"
+        run = {**(json.loads(earlier.read_text()) if earlier.is_file() else {}), "finetune": run}
+    (out_dir / "training.json").write_text(json.dumps(run, indent=2) + "\n")
     return pipe
 
 

@@ -1,0 +1,39 @@
+"""The motion model card: the commands that made a checkpoint stay on record through a fine-tuning."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from avatar.errors import InputError
+from avatar.training.motion import _commands, train_motion, write_model_card
+
+FIRST = "avatar train motion --data data/corpus --out ckpt --max-minutes 105"
+SECOND = "avatar train motion --data data/corpus --out ckpt --finetune ckpt --denoiser-steps 1500"
+
+
+def _corpus(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "corpus.json").write_text(json.dumps({"kind": "synthetic", "motion": "procedural animators",
+                                                    "splits": {"train": {"sources": {"tts": 1}}}}))
+    return corpus
+
+
+def test_the_card_lists_every_command_in_order(tmp_path):
+    corpus, out = _corpus(tmp_path), tmp_path / "ckpt"
+    out.mkdir()
+    write_model_card(out, corpus, [FIRST])
+    assert f"Command: `{FIRST}`" in (out / "README.md").read_text()
+    assert _commands(out) == [FIRST]
+    write_model_card(out, corpus, [*_commands(out), SECOND])
+    card = (out / "README.md").read_text()
+    assert "Commands, in order:" in card and card.index(FIRST) < card.index(SECOND)
+    assert _commands(out) == [FIRST, SECOND]
+    assert "speech of the Piper 'joe' voice" in card  # the licence of the data it learned from
+
+
+def test_finetuning_needs_a_trained_checkpoint(tmp_path):
+    with pytest.raises(InputError, match="not a trained motion checkpoint"):
+        train_motion(_corpus(tmp_path), tmp_path / "out", finetune=tmp_path / "nothing")
