@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar.errors import InputError
-from avatar.render import DEFAULT_GENERATOR
 from avatar.verification import MAX_ATTEMPTS
+from generators import DEFAULT_GENERATOR, GENERATORS
 
 # Heavy modules (the pipeline, torch, numba, ray) are imported inside functions: a spawned worker imports this
 # module before its initializer can limit threads, and `avatar batch --help` stays fast.
@@ -173,7 +173,7 @@ def _job(path: Path, root: Path, columns: list[str], line: int, cells: list[str]
 
 def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
     """The pipeline's keyword arguments for one row's cells, checked, and the generator's name."""
-    from avatar.render import GENERATORS, check_emotion_request, parse_outputs
+    from avatar.render import check_emotion_request, parse_outputs
 
     cell = {name: values.get(name) or None for name in COLUMNS}
     if (cell["audio"] is None) == (cell["text"] is None):

@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from avatar import __version__
 from avatar.errors import InputError
-from avatar.render import DEFAULT_GENERATOR
 from avatar.training.motion import EVENT_WEIGHT
 from avatar.verification import MAX_ATTEMPTS
+from generators import DEFAULT_GENERATOR
 from rigs.errors import RigInputError
 
 app = typer.Typer(

@@ -37,14 +37,7 @@ from avatar.errors import InputError
 from avatar.frontend.audio import Audio, check_audio, load_audio, save_wav
 from avatar.frontend.speech import SpeechContent, analyze_speech
 from avatar.frontend.style import Style
-from avatar.render import (
-    DEFAULT_GENERATOR,
-    Animator,
-    check_emotion_request,
-    emotion_curve,
-    parse_outputs,
-    speaking_style,
-)
+from avatar.render import Animator, check_emotion_request, emotion_curve, parse_outputs, speaking_style
 from avatar.verification import (
     MAX_ATTEMPTS,
     Attempt,
@@ -54,6 +47,7 @@ from avatar.verification import (
     face_motion_reader,
     verify_face,
 )
+from generators import DEFAULT_GENERATOR
 from generators.conditioning import EMOTIONS, EmotionFrames
 from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack

@@ -28,6 +28,7 @@ from avatar.errors import InputError
 from avatar.frontend.audio import Audio
 from avatar.frontend.speech import SpeechContent
 from avatar.frontend.style import Style, estimate_style
+from generators import GENERATORS
 from generators.procedural.body import animate_body
 from generators.procedural.face import animate_face
 from rigs.body.track import BodyTrack
@@ -72,12 +73,6 @@ def emotion_curve(speech: SpeechContent, emotion: str, intensity: float, keyfram
         return curve, {"label": "auto", "intensity": intensity, "recognized": summary["label"],
                        "confidence": summary["confidence"], "sources": analysis.sources}, analysis
     return constant_emotion(emotion, intensity, n), {"label": emotion, "intensity": intensity}, None
-
-
-# The latent-diffusion checkpoint by default (it matches its procedural teacher on the lip-sync, blink, emotion
-# and gesture measures: checkpoints/motion-diffusion/README.md); procedural stays one option away.
-GENERATORS = ("learned", "procedural")
-DEFAULT_GENERATOR = "learned"
 
 
 class Animator:

@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--emotions", default=",".join(EMOTIONS7))
     parser.add_argument("--sheet", type=Path, help="write the contact sheet (tts frames after the loop) here")
     parser.add_argument("--no-checks", action="store_true", help="skip identity, lips, speed and stillness")
-    parser.add_argument("--generator", help="motion generator (default: the engine's, avatar.render.DEFAULT_GENERATOR)")
+    parser.add_argument("--generator", help="motion generator (default: the engine's, generators.DEFAULT_GENERATOR)")
     args = parser.parse_args(argv)
     import cv2
     import skimage.data
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
             speeches[f"beat {audio.source}"] = {"audio": audio, "transcript": words}
         else:
             speeches["tts sentence"] = {"text": SENTENCE}
-    pipe = AvatarPipeline(args.generator) if args.generator else AvatarPipeline()
+    pipe = AvatarPipeline.from_pretrained(generator=args.generator)
     print(f"generator: {pipe.generator}")
     sheet_frames = {}
     total = time.perf_counter()

@@ -29,8 +29,8 @@ import gradio as gr  # noqa: E402
 from avatar.emotion import check_vad  # noqa: E402
 from avatar.errors import InputError  # noqa: E402
 from avatar.pipeline import AvatarPipeline  # noqa: E402
-from avatar.render import DEFAULT_GENERATOR, GENERATORS  # noqa: E402
 from avatar.verification import MAX_ATTEMPTS  # noqa: E402
+from generators import DEFAULT_GENERATOR, GENERATORS  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
 from rigs.errors import RigInputError  # noqa: E402
 

@@ -64,8 +64,8 @@ def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, v
     from generators.learned.dataset import MotionCorpus, MotionWindows
     from generators.learned.train import refine_decoder, train_denoiser, train_vaes
 
-    data, out = Path(data), Path(out)
-    if finetune is not None and not (Path(finetune) / "denoiser").is_dir():
+    data, out, finetune = Path(data), Path(out), None if finetune is None else Path(finetune)
+    if finetune is not None and not (finetune / "denoiser").is_dir():
         raise InputError(f"--finetune '{finetune}' is not a trained motion checkpoint (no denoiser/ in it); give "
                          "the folder `avatar train motion` wrote")
     source = corpus_path(data, out)
@@ -76,7 +76,6 @@ def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, v
     command = command or " ".join(["avatar", *sys.argv[1:]])
     started = time.monotonic()
     if finetune is not None:
-        finetune = Path(finetune)
         commands = [*_commands(finetune), command]
         out.mkdir(parents=True, exist_ok=True)
         if finetune.resolve() != out.resolve():  # the VAEs and the logs of the earlier stages come along

@@ -508,14 +508,12 @@ def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, steps: int = 50_
         denoiser = _load(MotionDenoiser, ckpt / "denoiser")
         ema = EMA(_load(MotionDenoiser, ckpt / "ema"), ema_decay)
         step = state["step"]
-    if not step and init_from is not None:
-        denoiser = _load(MotionDenoiser, Path(init_from) / "denoiser")
+    if not step:
+        denoiser = (MotionDenoiser(**{**DENOISER, **(denoiser_config or {}), "latent_dim": latent_dim})
+                    if init_from is None else _load(MotionDenoiser, Path(init_from) / "denoiser"))
         if denoiser.config.latent_dim != latent_dim:
             raise ValueError(f"{init_from}: its denoiser works on {denoiser.config.latent_dim} latent channels, "
                              f"these VAEs make {latent_dim}; fine-tune it on the VAEs it was trained with")
-        ema = EMA(denoiser, ema_decay)
-    elif not step:
-        denoiser = MotionDenoiser(**{**DENOISER, **(denoiser_config or {}), "latent_dim": latent_dim})
         ema = EMA(denoiser, ema_decay)
     pipe = MotionDiffusionPipeline(face_vae, body_vae, ema.model, training_scheduler(), **(pipeline_kwargs or {}))
     denoiser.train()
