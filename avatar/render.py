@@ -95,15 +95,20 @@ class Animator:
         except MissingCheckpointError as error:
             raise InputError(str(error)) from None
 
-    def __call__(self, content, emotion, seed: int, style: Style | None,
-                 guidance_boost: float = 0.0) -> tuple[FaceTrack, BodyTrack]:
-        """Face and body tracks; guidance_boost raises the learned generator's emotion guidance (the loop's lever)."""
+    def __call__(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
+                 with_body: bool = True) -> tuple[FaceTrack, BodyTrack | None]:
+        """Face and body tracks (body None without with_body); guidance_boost raises the learned generator's
+        emotion guidance (the loop's lever)."""
         if self.learned is None:
-            return (animate_face(content, emotion, seed, style and style.face_style()),
-                    animate_body(content, emotion, seed, style and style.body_style()))
+            face = animate_face(content, emotion, seed, style and style.face_style())
+            return face, animate_body(content, emotion, seed, style and style.body_style()) if with_body else None
         scale = self.learned.pipe.emotion_scale + guidance_boost
         return self.learned.animate(content, emotion, seed, None if style is None else style.vector(),
-                                    emotion_scale=scale)
+                                    emotion_scale=scale, with_body=with_body)
+
+    def face(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0) -> FaceTrack:
+        """The face track alone: the same as __call__'s, without the cost of the body."""
+        return self(content, emotion, seed, style, guidance_boost, with_body=False)[0]
 
 
 def speaking_style(speech: SpeechContent, reference: Audio | None = None) -> Style | None:

@@ -4,8 +4,10 @@ windows that do not show the emotion asked for.
 The face is cut into windows of WINDOW_S (a short tail joins the window before it). Each window's target is the
 category the emotion curve shows most there (categories x intensity averaged over the window; a window that
 shows less than NEUTRAL_BELOW of anything targets neutral). Readers give per-frame probabilities over the eight
-EMOTIONS: the face-motion recognizer on the track (always), FER on the rendered video (when there is one). A
-window is verified when its deciding reader's mean reading has the target as its top-1 with at least CONFIDENCE.
+EMOTIONS: the face-motion recognizer on the track (always), FER on rendered frames (when there is a video; it reads
+FER_RATE frames a second, each reading standing for the frames around it, so checking costs a fraction of rendering
+the video, and a frame it has read before is not rendered again). A window is verified when its deciding reader's
+mean reading has the target as its top-1 with at least CONFIDENCE.
 The deciding reader is the first one that can see the target at all: FER2013 has no contempt, so contempt
 windows are decided by the face-motion recognizer, and the report says so.
 
@@ -25,6 +27,7 @@ emotion's strength and the seed, so stitching never cuts a word.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +47,8 @@ GUIDANCE_STEP = 1.0  # attempt k adds this x k to the learned generator's emotio
 GAIN_STEP = 0.5  # attempt k amplifies the expression (the face minus its neutral twin) by 1 + GAIN_STEP * k
 BLEND_S = 0.2  # cross-fade between windows taken from different attempts
 MAX_ATTEMPTS = 5  # the first face and four more: by attempt 2 the defining shapes reach 1, later ones try other seeds
+FER_RATE = 5.0  # frames a second FER reads: an expression holds for a few hundred ms, and every read frame is rendered
+RENDER_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -339,6 +344,40 @@ def plot_report(report: VerificationReport, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return path
+
+
+def rendered_face_reader(talking_head, recognizer, rate: float = FER_RATE) -> Reader:
+    """FER2013 (`recognizer`, a FaceExpressionRecognizer) on frames rendered by `talking_head` (a
+    TalkingHeadRenderer), `rate` frames a second, cropped from the landmarks the renderer drew.
+
+    Frames are rendered independently of each other, so a frame's reading depends on its own weights, head and
+    gaze alone: readings are kept by those, and a frame seen before (a window no attempt changed, read again
+    after stitching) is neither rendered nor read twice.
+    """
+    seen: dict[bytes, np.ndarray] = {}
+
+    def read(track: FaceTrack, start: int, end: int) -> np.ndarray:
+        stride = max(1, int(round(track.fps / rate)))
+        picked = np.arange(start + stride // 2, end, stride)
+        if not len(picked):
+            picked = np.array([(start + end) // 2])
+        keys = [track.weights[t].tobytes() + track.head[t].tobytes() + track.gaze[t].tobytes() for t in picked]
+        new: dict[bytes, int] = {}  # frames not read before, by what they show
+        for t, key in zip(picked, keys, strict=True):
+            if key not in seen:
+                new.setdefault(key, int(t))
+        if new:
+            frames = list(new.values())
+            rendered = talking_head.render(FaceTrack(track.weights[frames], track.fps, track.head[frames],
+                                                     track.gaze[frames]), threads=RENDER_THREADS)
+            readings = recognizer.predict_frames(rendered.frames, rendered.landmarks)
+            seen.update((key, reading.categories) for key, reading in zip(new, readings, strict=True))
+        sampled = np.stack([seen[key] for key in keys])
+        # Each reading stands for the `stride` frames from its window's start on; a short tail takes the last.
+        nearest = np.minimum(np.arange(end - start) // stride, len(picked) - 1)
+        return sampled[nearest]
+
+    return Reader("FER", read, frozenset(EMOTIONS) - {"contempt"})
 
 
 def face_motion_reader() -> Reader:

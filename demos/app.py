@@ -44,15 +44,16 @@ OUTPUTS = ("face", "body", "preview", "video")
 EXAMPLE_TEXT = (Path(__file__).resolve().parent / "example" / "sentence.txt").read_text(encoding="utf-8").strip()
 
 # The share of the progress bar each pipeline stage fills, in the order they run (video rendering dominates).
-_STAGES = {"portrait": 2, "speech": 2, "alignment": 2, "emotion": 1, "style": 1, "motion": 1, "verify": 6,
-           "preview": 3, "video": 4}
+_STAGES = {"portrait": 2, "speech": 2, "alignment": 2, "emotion": 1, "style": 1, "motion": 1, "verify": 4,
+           "videos": 8}
 _STAGE_TEXT = {"portrait": "reading the portrait", "speech": "speaking the text", "alignment": "aligning words and "
                "phones", "emotion": "reading the emotion", "style": "reading the speaking style", "motion":
-               "animating face and body", "verify": "checking the emotion with the recognizers", "preview":
-               "rendering the 3-D preview", "video": "rendering the talking head"}
+               "animating face and body", "verify": "checking the emotion with the recognizers", "videos":
+               "rendering the talking head and the 3-D preview"}
 
 _pipelines: dict[str, AvatarPipeline] = {}
 _lock = threading.Lock()
+_generating = threading.Lock()  # one generation at a time: the warm-up or a visitor's
 _runs_root = Path(tempfile.mkdtemp(prefix="avatar-page-"))
 atexit.register(shutil.rmtree, _runs_root, ignore_errors=True)
 
@@ -70,6 +71,16 @@ def pipeline(generator: str) -> AvatarPipeline:
         if generator not in _pipelines:
             _pipelines[generator] = AvatarPipeline(generator)
         return _pipelines[generator]
+
+
+def warm_up(generator: str = DEFAULT_GENERATOR) -> None:
+    """Load and exercise the default pipeline (see AvatarPipeline.warm_up), holding the page's one generation slot
+    meanwhile: a visitor who comes early waits for it instead of paying for it twice."""
+    try:
+        with _generating:
+            pipeline(generator).warm_up()
+    except Exception as error:  # the page still works: the first visitor then loads what failed, and sees why
+        print(f"warning: the page could not warm up ({type(error).__name__}: {error})", flush=True)
 
 
 def audio_duration(path: str) -> float:
@@ -168,9 +179,11 @@ def _generate(audio, text, transcript, emotion, intensity, keyframes, vad, style
     stages = [s for s in _STAGES if s not in skipped]
     step = _progress_callback(progress, stages)
     started = time.perf_counter()
-    result = pipe(audio, text, transcript=transcript, emotion=emotion, intensity=float(intensity), vad=vad,
-                  emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait, seed=int(seed),
-                  outputs=OUTPUTS, verify=bool(verify), max_attempts=int(max_attempts), progress=step)
+    with _generating:
+        result = pipe(audio, text, transcript=transcript, emotion=emotion, intensity=float(intensity), vad=vad,
+                      emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait,
+                      seed=int(seed), outputs=OUTPUTS, verify=bool(verify), max_attempts=int(max_attempts),
+                      progress=step)
     # Uploaded portraits are cached by path inside the pipeline; keep the default and the latest few only.
     for key in [k for k in pipe._portraits if k != "None"][:-2]:
         del pipe._portraits[key]
@@ -281,7 +294,9 @@ def build() -> gr.Blocks:
 
 
 def serve(host: str = HOST, port: int = PORT, prevent_thread_lock: bool = False, quiet: bool = False) -> gr.Blocks:
-    """Build the page and serve it at http://host:port (one generation at a time, a short queue behind it)."""
+    """Build the page and serve it at http://host:port (one generation at a time, a short queue behind it); the
+    default pipeline warms up in the background meanwhile."""
+    threading.Thread(target=warm_up, name="avatar-warm-up", daemon=True).start()
     demo = build()
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet,

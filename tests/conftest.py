@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,12 @@ from avatar.frontend.audio import Audio
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXAMPLE_TEXT = (Path(__file__).resolve().parents[1] / "demos" / "example" / "sentence.txt").read_text().strip()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _portrait_cache(tmp_path_factory):
+    """The suite's own portrait cache (shared by its tests and the commands they run), never the user's."""
+    os.environ["AVATAR_CACHE_DIR"] = str(tmp_path_factory.mktemp("avatar-cache"))
 
 
 @pytest.fixture(scope="session")

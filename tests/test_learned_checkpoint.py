@@ -43,6 +43,9 @@ def test_animates_speech_on_its_clock_deterministically(learned, content):
     assert face.n_frames == body.n_frames == content.n_frames and face.fps == body.fps == content.fps
     assert np.array_equal(face.weights, again.weights) and not np.array_equal(face.weights, other.weights)
     assert np.isfinite(body.rotations).all() and 0 <= face.weights.min() and face.weights.max() <= 1
+    # The face alone (what the recognizer in the loop re-generates) is the same face, made without the body.
+    alone, no_body = learned.animate(content, emotion, seed=1, with_body=False)
+    assert no_body is None and np.array_equal(alone.weights, face.weights) and np.array_equal(alone.head, face.head)
 
 
 def test_the_jaw_speaks_and_the_lips_close(learned, content):

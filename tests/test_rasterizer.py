@@ -94,3 +94,20 @@ def test_bad_input_is_refused():
         render_mesh(vertices, triangles + 10, colors, **FLAT)
     with pytest.raises(ValueError, match=r"\(V, 3\)"):
         render_mesh(vertices, triangles, colors[:2], **FLAT)
+
+
+def test_frames_render_alike_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from generators.render import rasterizer
+
+    assert all(kernel.targetoptions.get("nogil") for kernel in (rasterizer._project, rasterizer._vertex_normals,
+                                                                 rasterizer._shade_vertices, rasterizer._rasterize))
+    near, tri, red = quad(0.5, (1.0, 0.0, 0.0), half=0.5)
+    far, _, blue = quad(-0.5, (0.0, 0.0, 1.0))
+    scenes = [(np.concatenate([near, far]) * scale, np.concatenate([tri, tri + 4]), np.concatenate([red, blue]))
+              for scale in np.linspace(0.3, 1.2, 16)]
+    alone = [render_mesh(*scene, **FLAT) for scene in scenes]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda scene: render_mesh(*scene, **FLAT), scenes * 4))
+    assert all(np.array_equal(image, alone[i % len(scenes)]) for i, image in enumerate(together))

@@ -80,6 +80,27 @@ def test_preview_face_follows_the_track():
     assert np.abs(opened.astype(int) - closed.astype(int)).sum(-1).astype(bool).mean() > 0.01
 
 
+def test_preview_frames_match_frame_by_frame_rendering():
+    from rigs.body import BodyTrack, load_beat_skeleton
+    from rigs.face.track import FaceTrack
+
+    rng = np.random.default_rng(0)
+    n = 70  # more than one chunk of frames deformed and skinned together
+    face = FaceTrack(rng.uniform(0, 0.6, (n, 52)), 30, head=rng.uniform(-0.3, 0.3, (n, 3)))
+    skeleton = load_beat_skeleton()
+    rotations = rng.uniform(-0.3, 0.3, (n, skeleton.n_joints, 3))
+    rotations[65] = rotations[3]  # the same pose in the first and the second chunk
+    body = BodyTrack(skeleton, 30, rotations, np.tile(skeleton.offsets[0], (n, 1)))
+    renderer = PreviewRenderer(size=96)
+    frames = list(renderer.frames(face, body))
+    assert len(frames) == n and frames[0].shape == (96, 192, 3)
+    for t in (0, 63, 64, 69):
+        alone = renderer.face_frame(face.weights[t], face.head[t])
+        assert (frames[t][:, :96] != alone).any(-1).mean() < 1e-3  # batched deformation rounds a little differently
+    assert np.array_equal(frames[65][:, 96:], frames[3][:, 96:])
+    assert not np.array_equal(frames[64][:, 96:], frames[3][:, 96:])
+
+
 def test_keyframes_and_a_style_reference_drive_the_animation(tmp_path, example_wav, spoken_example):
     from generators.procedural.facs import defining_shapes
     from rigs.face.arkit import INDEX

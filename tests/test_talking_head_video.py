@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from avatar.frontend.audio import Audio
-from generators.talking_head import Portrait, PortraitError, TalkingHeadRenderer, render_video, write_video
+from generators.talking_head import Portrait, TalkingHeadRenderer, render_video, write_video
+from rigs.errors import RigInputError
 from rigs.face.track import FaceTrack
 from tests.conftest import tone
 
@@ -76,6 +77,6 @@ def test_side_by_side_with_the_body(tmp_path, renderer):
 
 
 def test_a_missing_speech_file_is_a_clear_error(tmp_path, renderer):
-    with pytest.raises(PortraitError, match="does not exist"):
+    with pytest.raises(RigInputError, match="does not exist"):
         write_video(tmp_path / "x.mp4", [np.zeros((64, 64, 3), np.uint8)], 30.0, tmp_path / "missing.wav")
     assert not (tmp_path / "x.mp4").exists()

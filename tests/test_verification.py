@@ -147,3 +147,37 @@ def test_stitching_leaves_windows_that_keep_the_first_face_untouched():
     np.testing.assert_allclose(stitched.weights[: spans[0][1] - 6], other.weights[: spans[0][1] - 6], atol=1e-6)
     ramp = stitched["browDownLeft"][spans[0][1] - 6: spans[0][1]]
     assert np.all(np.diff(ramp - first["browDownLeft"][spans[0][1] - 6: spans[0][1]]) <= 1e-6)  # fades out
+
+
+@pytest.fixture(scope="module")
+def talking_head():
+    from generators.talking_head import Portrait, TalkingHeadRenderer
+
+    return TalkingHeadRenderer(Portrait.load(None))
+
+
+def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking_head):
+    from avatar.recognizers.face_expression import FaceExpressionRecognizer
+    from avatar.verification import FER_RATE, rendered_face_reader
+
+    fer = FaceExpressionRecognizer.from_package()
+    face = animate_face(CONTENT, constant_emotion("happiness", 0.8, N), 0)
+    rendered: list[int] = []
+
+    class Counting:  # the real renderer, counting the frames it is asked for
+        def render(self, track, threads=1):
+            rendered.append(track.n_frames)
+            return talking_head.render(track, threads)
+
+    sampled, every = rendered_face_reader(Counting(), fer), rendered_face_reader(talking_head, fer, rate=CONTENT.fps)
+    for a, b in windows(N, CONTENT.fps):
+        probs, full = sampled.read(face, a, b), every.read(face, a, b)
+        assert probs.shape == full.shape == (b - a, len(EMOTIONS))
+        # The sampled reading agrees with reading every frame: same top-1, means within 0.1.
+        assert np.argmax(probs.mean(0)) == np.argmax(full.mean(0))
+        np.testing.assert_allclose(probs.mean(0), full.mean(0), atol=0.1)
+    assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
+    # Read again (as after stitching, where most windows keep their face): nothing is rendered again.
+    again = sampled.read(face, 0, 60)
+    assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
+    np.testing.assert_array_equal(again, sampled.read(face, 0, 60))

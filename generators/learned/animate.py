@@ -44,8 +44,10 @@ class LearnedAnimator:
         return cls(MotionDiffusionPipeline.from_pretrained(path), **kwargs)
 
     def animate(self, content: Content, emotion: EmotionFrames, seed: int = 0, style: np.ndarray | None = None,
-                emotion_scale: float | None = None, style_scale: float | None = None) -> tuple[FaceTrack, BodyTrack]:
-        """Face and body tracks for the content under the emotion curve, with an optional style vector (6,)."""
+                emotion_scale: float | None = None, style_scale: float | None = None,
+                with_body: bool = True) -> tuple[FaceTrack, BodyTrack | None]:
+        """Face and body tracks for the content under the emotion curve, with an optional style vector (6,); the
+        body is None without with_body."""
         if emotion.n_frames != content.n_frames:
             raise ValueError(f"the emotion curve has {emotion.n_frames} frames but the content has "
                              f"{content.n_frames}; build it on the content's frame clock")
@@ -54,7 +56,8 @@ class LearnedAnimator:
         try:
             face, body = self.pipe(rep.content_features(content), rep.emotion_features(emotion), style, seed=seed,
                                    steps=self.steps, scheduler=self.scheduler, emotion_scale=emotion_scale,
-                                   style_scale=style_scale)
+                                   style_scale=style_scale, with_body=with_body)
         finally:
             torch.set_num_threads(threads)  # leave the process as we found it
-        return rep.face_track(face, content.fps), rep.body_track(body, content.fps, stance=rep.stance_track())
+        body = None if body is None else rep.body_track(body, content.fps, stance=rep.stance_track())
+        return rep.face_track(face, content.fps), body

@@ -166,12 +166,15 @@ class MotionDiffusionPipeline:
         body_z = self.body_vae.to_unit(self.body_vae.encode(body)[0])
         return torch.cat([face_z, body_z], dim=-1)
 
-    def decode(self, latent: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unit-scale joint latent (B, N, L) and content (B, 4N, 114) -> raw face (B, 4N, 59) and body (B, 4N, 306);
-        the content reaches the decoders that take it (see generators/learned/vae.py)."""
+    def decode(self, latent: torch.Tensor, content: torch.Tensor,
+               with_body: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Unit-scale joint latent (B, N, L) and content (B, 4N, 114) -> raw face (B, 4N, 59) and body (B, 4N, 306),
+        or None without with_body; the content reaches the decoders that take it (see generators/learned/vae.py)."""
         lf = self.face_latent_dim
-        return tuple(vae.decode(vae.from_unit(part), content if vae.condition is not None else None)
-                     for vae, part in ((self.face_vae, latent[..., :lf]), (self.body_vae, latent[..., lf:])))
+        parts = [(self.face_vae, latent[..., :lf])] + ([(self.body_vae, latent[..., lf:])] if with_body else [])
+        decoded = [vae.decode(vae.from_unit(part), content if vae.condition is not None else None)
+                   for vae, part in parts]
+        return decoded[0], decoded[1] if with_body else None
 
     # ---- sampling -----------------------------------------------------------------------------------------------
 
@@ -286,8 +289,10 @@ class MotionDiffusionPipeline:
     @torch.no_grad()
     def __call__(self, content, emotion, style=None, seed: int = 0, steps: int = 10, scheduler: str = "dpm",
                  emotion_scale: float | None = None, style_scale: float | None = None,
-                 generator: torch.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Face (T, 59) and body (T, 306) float32 for content (T, 114), emotion (T, 11) or (11,), style (6,)."""
+                 generator: torch.Generator | None = None,
+                 with_body: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Face (T, 59) and body (T, 306) float32 for content (T, 114), emotion (T, 11) or (11,), style (6,); the body
+        is None without with_body (the face alone is what the recognizer in the loop re-generates)."""
         content = _frames("content", content, CONTENT_DIM)
         if len(content) == 0:
             raise ValueError("content: has no frames; give at least one frame of features")
@@ -302,8 +307,8 @@ class MotionDiffusionPipeline:
 
         latent = self.denoise_windows(content_t, emotion_t, style, generator, steps, scheduler, emotion_scale,
                                       style_scale)
-        face, body = self.decode(latent, content_t)
-        return face[0, :n_frames].numpy().copy(), body[0, :n_frames].numpy().copy()
+        face, body = self.decode(latent, content_t, with_body)
+        return face[0, :n_frames].numpy().copy(), None if body is None else body[0, :n_frames].numpy().copy()
 
     @torch.no_grad()
     def stream(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]], style=None, seed: int = 0, steps: int = 10,

@@ -13,17 +13,18 @@ from functools import cached_property
 
 import numpy as np
 
+from generators.render.encode import write_video
 from generators.render.rasterizer import Camera, render_mesh
 from rigs.body.capsules import capsule_body
 from rigs.body.track import BodyTrack
 from rigs.face.mesh import FaceMesh, load_face_mesh
 from rigs.face.track import FaceTrack
-from rigs.fileio import atomic_path
 
 _METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 _LIGHT = (0.35, 0.45, 1.0)
 _BACKGROUND = (0.93, 0.94, 0.96)
 _BODY_COLOR = (0.55, 0.62, 0.75)
+_CHUNK = 64  # frames deformed or skinned per numpy call: amortises the per-call cost, keeps the arrays small
 
 
 @dataclass
@@ -45,7 +46,16 @@ class PreviewRenderer:
 
     def face_frame(self, weights: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
         """One (size, size, 3) uint8 image of the face for weights (52,) and head yaw/pitch/roll (3,)."""
-        vertices = self.mesh.deform(weights, head=head)  # eyeLook* shapes turn the eyes (see FaceMesh.deform)
+        return self._render_face(self.mesh.deform(weights, head=head))
+
+    def face_frames(self, track: FaceTrack) -> Iterator[np.ndarray]:
+        """(size, size, 3) uint8 images of the face, one per frame of the track."""
+        for start in range(0, track.n_frames, _CHUNK):
+            chunk = slice(start, start + _CHUNK)
+            yield from map(self._render_face, self.mesh.deform(track.weights[chunk], head=track.head[chunk]))
+
+    def _render_face(self, vertices: np.ndarray) -> np.ndarray:
+        # No gaze: the eyeLook* shapes already turn the eyes (see FaceMesh.deform).
         return render_mesh(vertices, self.mesh.triangles, self.mesh.colors, camera=self.face_camera,
                            size=(self.size, self.size), light=_LIGHT, background=_BACKGROUND, cull_back=True)
 
@@ -68,11 +78,17 @@ class PreviewRenderer:
         extent = float(max(high[1] - low[1], high[0] - low[0])) + 0.25
         camera = Camera(eye=(center[0] + 0.4 * extent, center[1] + 0.15 * extent, center[2] + 2.0 * extent),
                         target=tuple(center), fov_deg=30.0)
-        for t in range(track.n_frames):
-            # Rigid skinning: each capsule vertex follows its joint's global rotation and position.
-            moved = np.einsum("vij,vj->vi", fk.rotations[t][owners], local) + positions[t][owners]
-            yield render_mesh(moved, triangles, colors, camera=camera, size=(self.size, self.size), light=_LIGHT,
-                              background=_BACKGROUND, cull_back=True)
+        # Rigid skinning: each capsule vertex follows its joint's global rotation and position. Done joint by joint
+        # over a chunk of frames, as gathering a rotation per vertex and frame costs more than the products.
+        parts = [(joint, np.flatnonzero(owners == joint)) for joint in np.unique(owners)]
+        for start in range(0, track.n_frames, _CHUNK):
+            rotations = fk.rotations[start:start + _CHUNK].astype(np.float64).transpose(0, 1, 3, 2)
+            moved = np.empty((len(rotations), len(local), 3))
+            for joint, index in parts:
+                moved[:, index] = local[index] @ rotations[:, joint] + positions[start:start + _CHUNK, joint, None]
+            for vertices in moved:
+                yield render_mesh(vertices, triangles, colors, camera=camera, size=(self.size, self.size),
+                                  light=_LIGHT, background=_BACKGROUND, cull_back=True)
 
     def frames(self, face: FaceTrack | None, body: BodyTrack | None) -> Iterator[np.ndarray]:
         """Preview frames: the face, the body, or both side by side (same frame count and fps required)."""
@@ -81,35 +97,20 @@ class PreviewRenderer:
         if face is not None and body is not None and (face.n_frames != body.n_frames or face.fps != body.fps):
             raise ValueError(f"face ({face.n_frames} frames at {face.fps:g} fps) and body ({body.n_frames} at "
                              f"{body.fps:g} fps) must share one frame clock")
-        bodies = self.body_frames(body) if body is not None else None
-        for t in range((face or body).n_frames):
-            views = []
-            if face is not None:
-                views.append(self.face_frame(face.weights[t], face.head[t]))
-            if bodies is not None:
-                views.append(next(bodies))
-            yield np.concatenate(views, axis=1)
+        views = []
+        if face is not None:
+            views.append(self.face_frames(face))
+        if body is not None:
+            views.append(self.body_frames(body))
+        for images in zip(*views, strict=True):
+            yield np.concatenate(images, axis=1)
 
 
 def write_preview(path: str | os.PathLike, face: FaceTrack | None, body: BodyTrack | None,
                   audio_path: str | os.PathLike | None = None, size: int = 512,
                   progress: Callable[[int, int], None] | None = None) -> None:
     """Write the preview as an H.264 MP4 at the tracks' fps, with the speech muxed in when audio_path is given."""
-    import imageio_ffmpeg
-
     track = face or body
-    renderer = PreviewRenderer(size)
-    width = size * ((face is not None) + (body is not None))
-    with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (width, size), fps=track.fps, codec="libx264", quality=7, macro_block_size=16,
-            ffmpeg_log_level="error", audio_path=None if audio_path is None else str(audio_path), audio_codec="aac",
-            output_params=["-shortest", "-movflags", "+faststart"])
-        writer.send(None)  # start ffmpeg
-        try:
-            for t, frame in enumerate(renderer.frames(face, body)):
-                writer.send(np.ascontiguousarray(frame))
-                if progress:
-                    progress(t + 1, track.n_frames)
-        finally:
-            writer.close()
+    frames = PreviewRenderer(size).frames(face, body)
+    write_video(path, frames, track.fps, audio_path, None if progress is None else
+                (lambda done: progress(done, track.n_frames)))

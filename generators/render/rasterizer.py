@@ -2,6 +2,7 @@
 
 Shading is per vertex (Gouraud) and interpolated linearly in screen space (the mesh's triangles are a few pixels
 across, so perspective correction would not show); depth is exact per pixel (1/z is linear in screen space).
+The kernels release the GIL and share no scratch, so frames can be rendered in a thread beside other work.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Camera:
                         scale, width / 2, height / 2, self.orthographic, self.near)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _project(vertices, basis, eye, scale, cx, cy, orthographic, near):
     screen = np.empty((vertices.shape[0], 3), np.float32)
     for v in range(vertices.shape[0]):
@@ -71,7 +72,7 @@ def _project(vertices, basis, eye, scale, cx, cy, orthographic, near):
     return screen
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     normals = np.zeros(vertices.shape, np.float32)
     for f in range(triangles.shape[0]):
@@ -99,7 +100,7 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return _vertex_normals(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(triangles, np.int32))
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _shade_vertices(colors, normals, light, ambient):
     """Lambert + ambient colour per vertex, lit from the front side (row 0) and from the back side (row 1)."""
     shaded = np.empty((2,) + colors.shape, np.float32)
@@ -113,7 +114,7 @@ def _shade_vertices(colors, normals, light, ambient):
     return shaded
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _rasterize(screen, triangles, shaded, cull_back, image, zbuffer):
     height, width = zbuffer.shape
     for f in range(triangles.shape[0]):

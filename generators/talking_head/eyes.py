@@ -19,7 +19,7 @@ import numpy as np
 from generators.talking_head.animate import landmark_loops
 from generators.talking_head.warp import push_pull, smoothstep
 
-__all__ = ["EyeLayer", "box", "polygon_area", "polygon_mask"]
+__all__ = ["EyeLayer", "box", "polygon_area", "polygon_mask", "polygon_perimeter"]
 
 SHIFT = 4  # cv2 polygon sub-pixel bits: corners at 1/16 pixel
 IRIS = {"right": 468, "left": 473}
@@ -38,8 +38,14 @@ def polygon_mask(points: np.ndarray, origin: tuple[int, int], shape: tuple[int, 
 
 def polygon_area(polygon: np.ndarray) -> float:
     """The area (px^2) a closed polygon (N, 2) encloses (shoelace formula)."""
-    x, y = polygon[:, 0], polygon[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    x, y = polygon[:, 0], polygon[:, 1]  # no np.roll: on a dozen points per frame its overhead is the cost
+    return 0.5 * abs(float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]))
+
+
+def polygon_perimeter(polygon: np.ndarray) -> float:
+    """The length (px) of a closed polygon's (N, 2) outline."""
+    sides = np.concatenate([polygon[1:], polygon[:1]]) - polygon
+    return float(np.sqrt((sides * sides).sum(1)).sum())
 
 
 def box(points: np.ndarray, pad: float, size: int) -> tuple[int, int, int, int]:
@@ -49,7 +55,7 @@ def box(points: np.ndarray, pad: float, size: int) -> tuple[int, int, int, int]:
     return max(low[0], 0), max(low[1], 0), min(high[0], size), min(high[1], size)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _bilinear(image, x, y, c):
     h, w = image.shape[0], image.shape[1]
     x = min(max(x, 0.0), w - 1.0)
@@ -61,7 +67,7 @@ def _bilinear(image, x, y, c):
             + (1 - fx) * fy * image[jy, ix, c] + fx * fy * image[jy, jx, c])
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _draw_eye(out, x0, y0, mask, plate, iris, origin_x, origin_y, inverse, iris_now_x, iris_now_y, iris_x, iris_y,
               radius):
     """Composite the eyeball into out[y0:, x0:] where mask > 0. inverse maps output pixels to photo pixels (2, 3);
@@ -137,8 +143,9 @@ class EyeLayer:
         # A shut eye is a slit whose anti-aliased edges would draw a line of eyeball: fade it out (the lid and lash
         # line are drawn whatever the opening).
         corners = np.asarray(landmarks[self.corners, :2], np.float64)
-        self._draw_lid(out, opening, _similarity(self.photo_corners, corners))
-        fade = float(smoothstep(0.4, 1.2, 2.0 * polygon_area(opening) / _perimeter(opening)))
+        area = polygon_area(opening)
+        self._draw_lid(out, opening, area, _similarity(self.photo_corners, corners))
+        fade = float(smoothstep(0.4, 1.2, 2.0 * area / max(polygon_perimeter(opening), 1e-9)))
         mask = polygon_mask(opening, (x0, y0), (y1 - y0, x1 - x0)) * fade
         if not mask.any():
             return
@@ -147,11 +154,11 @@ class EyeLayer:
         _draw_eye(out, x0, y0, mask, self.plate, self.iris_texture, float(self.origin[0]), float(self.origin[1]),
                   inverse, iris_now[0], iris_now[1], self.iris[0], self.iris[1], self.radius * 1.05)
 
-
-    def _draw_lid(self, out: np.ndarray, opening: np.ndarray, forward: np.ndarray) -> None:
-        """Lid skin over what the lid now covers of the photo's opening, and the lashes along the lid edge."""
+    def _draw_lid(self, out: np.ndarray, opening: np.ndarray, area: float, forward: np.ndarray) -> None:
+        """Lid skin over what the lid now covers of the photo's opening (area: the opening's now), and the lashes
+        along the lid edge."""
         photo_opening = self.photo_polygon @ forward[:, :2].T + forward[:, 2]
-        closing = 1.0 - polygon_area(opening) / max(polygon_area(photo_opening), 1e-6)
+        closing = 1.0 - area / max(polygon_area(photo_opening), 1e-6)
         if closing <= 0.02:
             return
         x0, y0, x1, y1 = box(np.vstack([photo_opening, opening]), 2.0 + self.lash_width, out.shape[0])
@@ -163,21 +170,29 @@ class EyeLayer:
         upper = opening[: len(self.loop) // 2 + 1]
         corners = np.round((upper - (x0, y0)) * (1 << SHIFT)).astype(np.int32)
         cv2.polylines(edge, [corners], False, 255, max(1, round(self.lash_width)), cv2.LINE_AA, SHIFT)
-        lashes = edge.astype(np.float32) * (min(1.0, 2.0 * closing) / 255.0)
         # The colour of the lid skin this frame, just above where the photo's lid line now is: the covered part
         # then matches the skin around it whatever the light.
         above = photo_opening[1: len(self.loop) // 2] - [0.0, LID_SAMPLE * self.lid_height]
         above = np.round(above).astype(int).clip(0, out.shape[0] - 1)
-        lid_color = np.median(out[above[:, 1], above[:, 0]].astype(np.float32), axis=0)
+        samples = np.sort(out[above[:, 1], above[:, 0]].astype(np.float32), axis=0)
+        lid_color = (samples[(len(samples) - 1) // 2] + samples[len(samples) // 2]) / 2  # median, faster than np's
         covered = cv2.GaussianBlur(covered, (0, 0), 0.7) * LID_COVER
-        region = out[y0:y1, x0:x1].astype(np.float32)
-        region += covered[..., None] * (lid_color - region)
-        region += lashes[..., None] * (self.lash_color - region)
-        out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        _paint_lid(out[y0:y1, x0:x1], covered, lid_color, edge, min(1.0, 2.0 * closing) / 255.0, self.lash_color)
 
 
-def _perimeter(polygon: np.ndarray) -> float:
-    return max(float(np.linalg.norm(polygon - np.roll(polygon, 1, axis=0), axis=1).sum()), 1e-9)
+@numba.njit(cache=True, nogil=True)
+def _paint_lid(region, covered, lid_color, edge, lash_scale, lash_color):
+    """Paint region (H, W, 3) uint8 lid_color as far as covered (H, W), then lash_color by the lash line (edge,
+    uint8 coverage, times lash_scale): one pass, where numpy would make a temporary per step."""
+    lash_scale = np.float32(lash_scale)
+    for y in range(region.shape[0]):
+        for x in range(region.shape[1]):
+            lashes = np.float32(edge[y, x]) * lash_scale
+            for c in range(3):
+                value = np.float32(region[y, x, c])
+                value += covered[y, x] * (lid_color[c] - value)
+                value += lashes * (lash_color[c] - value)
+                region[y, x, c] = np.uint8(min(max(value + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
 
 
 def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -9,12 +9,14 @@ only inside the polygon. A closed mouth draws nothing.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
 from generators.render.rasterizer import vertex_normals
 from generators.talking_head.animate import FaceRig, landmark_loops
-from generators.talking_head.eyes import SHIFT, box, polygon_area, polygon_mask
+from generators.talking_head.eyes import SHIFT, box, polygon_area, polygon_mask, polygon_perimeter
 from generators.talking_head.warp import rasterize, smoothstep
 from rigs.face.mesh_parts import CAVITY, SKIN
 
@@ -56,16 +58,22 @@ def _seam_line(polygon: np.ndarray) -> np.ndarray:
 
 def opening_width(polygon: np.ndarray) -> float:
     """The mean width (px) of a slit-like polygon (N, 2): its area over half its perimeter."""
-    perimeter = float(np.linalg.norm(polygon - np.roll(polygon, 1, axis=0), axis=1).sum())
-    return 2.0 * polygon_area(polygon) / max(perimeter, 1e-9)
+    return 2.0 * polygon_area(polygon) / max(polygon_perimeter(polygon), 1e-9)
 
 
 def smooth_loop(points: np.ndarray, steps: int = 4) -> np.ndarray:
     """A closed polygon (N, 2) refined through its own corners by a Catmull-Rom spline, steps points per side."""
-    p0, p1, p2, p3 = (np.roll(points, shift, axis=0) for shift in (1, 0, -1, -2))
+    return _catmull_rom(len(points), steps) @ points
+
+
+@functools.cache
+def _catmull_rom(n: int, steps: int) -> np.ndarray:
+    """The spline is linear in the corners: the (n steps, n) matrix of smooth_loop, built once per polygon size."""
+    corners = np.eye(n)
+    p0, p1, p2, p3 = (np.roll(corners, shift, axis=0) for shift in (1, 0, -1, -2))
     t = (np.arange(steps) / steps)[:, None, None]
     curve = 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
-    return curve.transpose(1, 0, 2).reshape(-1, 2)
+    return curve.transpose(1, 0, 2).reshape(-1, n)
 
 
 class MouthLayer:

@@ -3,6 +3,9 @@ aligned to a square, the person segmented from the background, and its own expre
 
 Crop: the eyes level, the face (forehead landmark 10 to chin 152) FACE_SHARE of the side, its centre at
 (0.5, FACE_CENTER_Y) of the crop, so hair above and neck and shoulders below stay in the picture.
+
+The finished portrait is cached on disk by the photo's content (portrait_cache): a photo is analysed once per machine,
+and a later load reads the result without importing MediaPipe. Portrait.load(..., cache=False) skips the cache.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generators.talking_head import portrait_cache
 from generators.talking_head.fit import PortraitFit, fit_portrait
 from rigs.errors import RigInputError
 
@@ -37,9 +41,21 @@ class PortraitError(RigInputError):
 
 def default_portrait_path() -> Path:
     """The bundled public-domain default portrait (matplotlib's sample grace_hopper.jpg)."""
+    import importlib.util
+
+    # Found without importing matplotlib (0.1 s of a cached load); cbook.get_sample_data reads the same folder.
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mpl-data" / "sample_data" / DEFAULT_PORTRAIT
+        if path.is_file():
+            return path
     from matplotlib import cbook
 
     return Path(cbook.get_sample_data(DEFAULT_PORTRAIT, asfileobj=False))
+
+
+def _name(path: str | os.PathLike) -> str:
+    return f"portrait '{Path(path)}'"
 
 
 def _read_image(source) -> tuple[np.ndarray, str]:
@@ -48,7 +64,7 @@ def _read_image(source) -> tuple[np.ndarray, str]:
         from PIL import Image, ImageOps, UnidentifiedImageError
 
         path = Path(source)
-        name = f"portrait '{path}'"
+        name = _name(source)
         if not path.exists():
             raise PortraitError(f"{name} does not exist; check the path, or leave it out for the default portrait")
         if not path.is_file():
@@ -132,11 +148,25 @@ class Portrait:
         return self.image.shape[0]
 
     @classmethod
-    def load(cls, source=None, size: int = 512, max_faces: int = 4) -> Portrait:
+    def load(cls, source=None, size: int = 512, max_faces: int = 4, cache: bool = True) -> Portrait:
         """Read a portrait (path, array, or None for the bundled default), find the face, crop, fit the face mesh."""
         if not (isinstance(size, int | np.integer) and 64 <= size <= 4096):
             raise PortraitError(f"portrait size {size!r} is not an integer in 64-4096; use e.g. 512")
-        image, name = _read_image(default_portrait_path() if source is None else source)
+        source = default_portrait_path() if source is None else source
+        if isinstance(source, str | os.PathLike):
+            image, name = None, _name(source)  # a hit needs only the file's bytes, not the decoded image
+            digest = portrait_cache.file_digest(source) if cache else None
+        else:
+            image, name = _read_image(source)
+            digest = portrait_cache.array_digest(image) if cache else None
+        key = portrait_cache.portrait_key(digest, size, max_faces) if digest else None
+        cached = portrait_cache.read_entry(key, size) if key else None
+        if cached is not None:
+            fields, faces = cached
+            _warn_faces(name, faces)
+            return cls(**fields, source=name)
+        if image is None:
+            image, name = _read_image(source)
         height, width = image.shape[:2]
         if min(height, width) < MIN_SIDE:
             raise PortraitError(f"{name} is only {width}x{height} pixels; give a photo at least {MIN_SIDE} px on "
@@ -150,13 +180,14 @@ class Portrait:
                                 "mouth visible), well lit, at least 100 px tall")
         areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
         landmarks = faces[int(np.argmax(areas))]
-        if len(faces) > 1:
-            warnings.warn(f"{name}: {len(faces)} faces found; animating the largest (crop the photo to choose "
-                          "another)", stacklevel=2)
+        _warn_faces(name, len(faces))
         if np.ptp(landmarks[:, 1]) < MIN_FACE_PX:
             raise PortraitError(f"{name}: the face is only {np.ptp(landmarks[:, 1]):.0f} px tall; give a photo "
                                 "where the face is at least 100 px tall")
-        return cls.from_landmarks(image, landmarks, size, name)
+        portrait = cls.from_landmarks(image, landmarks, size, name)
+        if key is not None:
+            portrait_cache.write_entry(key, portrait, len(faces))
+        return portrait
 
     @classmethod
     def from_landmarks(cls, image: np.ndarray, landmarks: np.ndarray, size: int = 512,
@@ -175,6 +206,13 @@ class Portrait:
         fit = fit_portrait(points)
         return cls(image=aligned, landmarks=points.astype(np.float32), person=_segment(aligned),
                    expression=fit.expression, source=source, crop=crop, fit=fit)
+
+
+def _warn_faces(name: str, faces: int) -> None:
+    """Warn of a photo with several faces, on a fit or a cache hit alike (stacklevel: Portrait.load's caller)."""
+    if faces > 1:
+        warnings.warn(f"{name}: {faces} faces found; animating the largest (crop the photo to choose another)",
+                      stacklevel=3)
 
 
 def _resize(image: np.ndarray, factor: float) -> np.ndarray:

@@ -2,14 +2,17 @@
 
 Everything constant per portrait is built once (the fitted face rig, the warp mesh, the background plate, the
 photo's skin with its own smile's folds smoothed out, the eyeballs, the toned mouth parts); a frame is then: pose
-the landmarks, rasterize the warp into a backward flow, resample the photo over the background, shade the creases
-the track's action units raise, draw the eyeballs inside the lids and the inner mouth inside the lips.
-A given track gives the same frames every time (no randomness, no state carried between frames).
+the landmarks, rasterize the warp (which triangle shows at each pixel), resample the photo through it over the
+background, shade the creases the track's action units raise, draw the eyeballs inside the lids and the inner mouth
+inside the lips. A given track gives the same frames every time (no randomness, no state carried between frames),
+and frames may be drawn in several threads at once: all scratch is per frame, and the kernels release the GIL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +23,7 @@ from generators.talking_head.mouth import MouthLayer
 from generators.talking_head.portrait import CHIN, FOREHEAD, Portrait, PortraitError
 from generators.talking_head.shading import ShadingLayer
 from generators.talking_head.texture import neutral_texture
-from generators.talking_head.warp import Rings, background_plate, composite, hole_strip, rasterize, ring_strip
+from generators.talking_head.warp import Rings, background_plate, composite, hole_strip, ring_strip, visible
 from rigs.face.arkit import head_rotation
 from rigs.face.mesh import N_LANDMARKS
 from rigs.face.track import FaceTrack
@@ -82,16 +85,16 @@ class TalkingHeadRenderer:
         # The photo's outline in the mesh frame (with its own expression): its rigid motion is the rotation alone.
         self.oval_mesh = fit.from_image(photo[self.oval])
         image = np.ascontiguousarray(portrait.image)
-        self.person = np.ascontiguousarray(portrait.person, np.float32)
-        self.background = background_plate(image, self.person)
-        # What the warp moves: the photo, with the folds of its own smile smoothed out when that smile is.
+        person = np.ascontiguousarray(portrait.person, np.float32)
+        self.background = background_plate(image, person)
+        # What the warp moves: the photo, with the folds of its own smile smoothed out when that smile is; the warp
+        # samples it with the person mask as a fourth channel, in float32, one pixel's four values side by side.
         skin = neutral_texture(image, photo, portrait.expression, fit.pixels_per_mm) if neutralize else image
         self.image = np.ascontiguousarray(skin)
+        self.texture = np.ascontiguousarray(np.dstack([skin, person]), np.float32)
         self.eyes = [EyeLayer(image, photo, side) for side in ("right", "left")]
         self.mouth = MouthLayer(self.rig, image, photo)
         self.shading = ShadingLayer(self.rig.mesh, fit.pixels_per_mm)
-        yy, xx = np.mgrid[0:self.size, 0:self.size].astype(np.float32)
-        self.identity = np.ascontiguousarray(np.stack([xx, yy], -1))
 
     # ----- geometry -----
 
@@ -123,11 +126,10 @@ class TalkingHeadRenderer:
 
     def _frame(self, points: np.ndarray, depth: np.ndarray, landmarks: np.ndarray, mouth: np.ndarray,
                weights: np.ndarray) -> np.ndarray:
-        flow = self.identity.copy()
-        zbuffer = np.full((self.size, self.size), -np.inf, np.float32)
-        rasterize(points, depth, self.triangles, self.source, flow, zbuffer)
-        out = np.empty_like(self.image)
-        composite(self.image, self.person, self.background, flow, out)
+        seen = np.full((self.size, self.size), -1, np.int32)  # per frame: frames may be drawn in several threads
+        visible(points, depth, self.triangles, seen)
+        out = self.image.copy()
+        composite(self.texture, self.background, points, self.triangles, self.source, seen, out)
         self.shading.draw(out, landmarks, weights)  # under the eyes and the mouth: creases are on the skin
         for eye in self.eyes:
             eye.draw(out, landmarks)
@@ -144,12 +146,21 @@ class TalkingHeadRenderer:
                 yield (self._frame(points[t], depth[t], poses.landmarks[t], poses.mouth[t], weights[t]),
                        poses.landmarks[t, :, :2].copy())
 
-    def render(self, track: FaceTrack) -> Rendered:
-        """All frames of a track in memory with their landmarks (fine for a clip; stream long takes with frames())."""
+    def render(self, track: FaceTrack, threads: int = 1) -> Rendered:
+        """All frames of a track in memory with their landmarks (fine for a clip; stream long takes with frames());
+        with threads > 1 frames are drawn side by side (the pixel kernels release the GIL), with the same result."""
+        _check(track)
         frames = np.empty((track.n_frames, self.size, self.size, 3), np.uint8)
         landmarks = np.empty((track.n_frames, N_LANDMARKS, 2), np.float32)
-        for t, (frame, points) in enumerate(self.frames(track)):
-            frames[t], landmarks[t] = frame, points
+        with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+            draw = map if pool is None else pool.map
+            for start in range(0, track.n_frames, CHUNK):
+                poses, points, depth = self._warp_points(track, slice(start, start + CHUNK))
+                weights = track.weights[start:start + CHUNK]
+                for t, frame in enumerate(draw(self._frame, points, depth, poses.landmarks, poses.mouth, weights),
+                                          start):
+                    frames[t] = frame
+                landmarks[start:start + len(points)] = poses.landmarks[..., :2]
         return Rendered(frames, landmarks, track.fps)
 
 

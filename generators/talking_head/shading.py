@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cv2
+import numba
 import numpy as np
 
 from generators.talking_head.eyes import SHIFT, box
@@ -137,6 +138,7 @@ class ShadingLayer:
             depths.append(crease.depth)
             widths.append(max(0.7, crease.width_mm * pixels_per_mm))
         self.starts, self.ends = np.array(starts), np.array(ends)
+        self.firsts = np.array([path.start for path in self.paths])  # the paths lie one after another
         self.shares = np.array(shares, np.float64)[:, None]
         self.drives = np.stack(drives)  # (C, 52)
         self.depths = np.array(depths, np.float32)
@@ -157,29 +159,47 @@ class ShadingLayer:
             return
         points = np.asarray(landmarks[:, :2], np.float64)
         nodes = points[self.starts] + self.shares * (points[self.ends] - points[self.starts])
-        used = np.concatenate([nodes[self.paths[k]] for k in shown])
-        x0, y0, x1, y1 = box(used, 3.0 * max(self.sigmas[w] for w in self.width_of[shown]) + 2.0, out.shape[0])
+        # Every crease's extent at once (a few numpy calls per frame, not per crease).
+        low = np.minimum.reduceat(nodes, self.firsts)[shown]
+        high = np.maximum.reduceat(nodes, self.firsts)[shown]
+        x0, y0, x1, y1 = box(np.vstack([low, high]), 3.0 * self.sigmas[self.width_of[shown].max()] + 2.0,
+                             out.shape[0])
         if x1 <= x0 or y1 <= y0:
             return
         shape = (y1 - y0, x1 - x0)
-        light = np.zeros(shape, np.float32)  # the luminance change, as a share: > 0 darkens
+        # Each line's box (its anti-aliasing within 2 px) and corners (cv2 fixed point) in the shaded box.
+        lines_low = np.maximum(np.floor(low - 2.0).astype(int) - (x0, y0), 0).tolist()
+        lines_high = np.minimum(np.ceil(high + 2.0).astype(int) + 1 - (x0, y0), (shape[1], shape[0])).tolist()
+        corners = np.round((nodes - (x0, y0)) * (1 << SHIFT)).astype(np.int32)
+        scale = self.depths * strength / 255.0  # a line's full coverage (255) is its crease's depth
+        lines = np.zeros(shape, np.uint8)  # one line at a time, cleared as it is taken in
+        light = None  # the luminance change, as a share: > 0 darkens
         for width in np.unique(self.width_of[shown]):
             canvas = np.zeros(shape, np.float32)
-            for k in shown[self.width_of[shown] == width]:
-                path = nodes[self.paths[k]] - (x0, y0)
-                a, b, c, d = box(path, 2.0, max(shape))
-                c, d = min(c, shape[1]), min(d, shape[0])
-                line = np.zeros((d - b, c - a), np.uint8)
-                corners = np.round((path - (a, b)) * (1 << SHIFT)).astype(np.int32)
-                cv2.polylines(line, [corners], False, 255, 1, cv2.LINE_AA, SHIFT)
-                # The strongest crease wins where two overlap: folds do not add up to a black line.
-                value = line.astype(np.float32) * (self.depths[k] * strength[k] / 255.0)
-                patch = canvas[b:d, a:c]
-                np.copyto(patch, value, where=np.abs(value) > np.abs(patch))
-            light += cv2.GaussianBlur(canvas, (0, 0), self.sigmas[width]) * (1.0 / self.gains[width])
+            for j in np.flatnonzero(self.width_of[shown] == width).tolist():
+                k = shown[j]
+                cv2.polylines(lines, [corners[self.paths[k]]], False, 255, 1, cv2.LINE_AA, SHIFT)
+                # Over the blur's gain up front (the blur is linear): the blurred line peaks at the crease's depth.
+                _take_line(canvas, lines, *lines_low[j], *lines_high[j], scale[k] / self.gains[width])
+            blurred = cv2.GaussianBlur(canvas, (0, 0), self.sigmas[width])
+            light = blurred if light is None else cv2.add(light, blurred, dst=light)
         factor = cv2.merge([1.0 - tint * light for tint in SHADOW_TINT])
         region = out[y0:y1, x0:x1]
         region[:] = cv2.multiply(region, factor, dtype=cv2.CV_8U)  # rounded and saturated
+
+
+@numba.njit(cache=True, nogil=True)
+def _take_line(canvas, lines, x0, y0, x1, y1, scale):
+    """canvas = lines (uint8 coverage) * scale in the box [x0, x1) x [y0, y1) where that is stronger than what
+    canvas holds (where creases overlap the stronger wins: folds do not add up to a black line); lines is
+    cleared there."""
+    scale = np.float32(scale)
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            value = np.float32(lines[y, x]) * scale
+            if abs(value) > abs(canvas[y, x]):
+                canvas[y, x] = value
+            lines[y, x] = 0
 
 
 def _line_peak(sigma: float) -> float:

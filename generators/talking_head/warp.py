@@ -1,5 +1,5 @@
-"""The pixel warp: a triangle mesh over the portrait moved per frame, rasterized into a dense backward flow, and
-the photo resampled through it over a still background.
+"""The pixel warp: a triangle mesh over the portrait moved per frame, rasterized into which triangle each pixel
+shows, and the photo resampled through that triangle's backward map over a still background.
 
 The mesh is MediaPipe's face tesselation (its eye and mouth holes closed by strips), then three rings copied from
 the face outline at growing scale: the first two move with the head (hair, ears; under the chin the neck follows
@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 __all__ = ["RING_SCALES", "Rings", "background_plate", "composite", "hole_strip", "push_pull", "rasterize",
-           "ring_strip"]
+           "ring_strip", "visible"]
 
 RING_SCALES = (1.3, 2.0, 3.2)  # ring size relative to the face outline, about its centre
 RING_FOLLOW = (0.5, 0.15, 0.0)  # share of the outline's own (non-rigid) motion each ring takes: the jaw, the brows
@@ -26,76 +26,145 @@ NECK_SHARE = (1.0, 0.85, 0.5, 0.2, 0.0)
 NECK_HALF_WIDTH = 0.3  # of the face width: beside the neck nothing moves
 
 
-@numba.njit(cache=True, fastmath=True)
+EDGE = 1e-5  # pixels on a shared edge belong to both triangles (within this), so no seam is left unwritten
+FAR = np.float32(-3e38)  # a z-buffer start farther than anything and finite (fastmath assumes no infinities)
+ONE, HALF, ZERO, WHITE = np.float32(1.0), np.float32(0.5), np.float32(0.0), np.float32(255.0)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _setup(xy, i0, i1, i2, width, height, cull_back):
+    """A triangle's pixel bounds and barycentric planes (b0 = a0 x + c0 y + d0, b1 likewise, b2 = 1 - b0 - b1);
+    ymin > ymax when it draws nothing (degenerate, culled or off the image)."""
+    x0, y0, x1, y1, x2, y2 = xy[i0, 0], xy[i0, 1], xy[i1, 0], xy[i1, 1], xy[i2, 0], xy[i2, 1]
+    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    if abs(area) < 1e-9 or (cull_back and area > 0.0):
+        return 0, -1, 0, -1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    xmin = max(int(np.ceil(min(x0, x1, x2))), 0)
+    xmax = min(int(np.floor(max(x0, x1, x2))), width - 1)
+    ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
+    ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
+    if xmin > xmax:
+        ymax = ymin - 1
+    inv = 1.0 / area
+    return (xmin, xmax, ymin, ymax, (y1 - y2) * inv, (x2 - x1) * inv, (x1 * y2 - x2 * y1) * inv,
+            (y2 - y0) * inv, (x0 - x2) * inv, (x2 * y0 - x0 * y2) * inv)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _span(a0, e0, a1, e1, xmin, xmax):
+    """The first and last pixel of a row inside a triangle, where b0 = a0 x + e0 and b1 = a1 x + e1: solved for,
+    not tested pixel by pixel, as most of a thin triangle's bounding box is outside it."""
+    lo, hi = float(xmin), float(xmax)
+    for a, e in ((a0, e0), (a1, e1), (-a0 - a1, 1.0 - e0 - e1)):
+        if a > 0.0:
+            lo = max(lo, (-EDGE - e) / a)
+        elif a < 0.0:
+            hi = min(hi, (-EDGE - e) / a)
+        elif e < -EDGE:
+            return 1, 0
+    lo, hi = min(lo, xmax + 1.0), max(hi, xmin - 1.0)  # within int range
+    return int(np.ceil(lo)), int(np.floor(hi))
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _plane(v0, v1, v2, a0, c0, d0, a1, c1, d1):
+    """A value given at a triangle's corners as a plane over it, v = vx x + vy y + vc (exactly constant for equal
+    corners, so that equally near triangles tie)."""
+    return ((v0 - v2) * a0 + (v1 - v2) * a1, (v0 - v2) * c0 + (v1 - v2) * c1,
+            v2 + (v0 - v2) * d0 + (v1 - v2) * d1)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def rasterize(xy, depth, triangles, attributes, out, zbuffer, cull_back=False):
     """Interpolate per-point attributes (P, C) over triangles at pixel centres into out (H, W, C), nearest wins.
 
     xy (P, 2) pixels, depth (P,) nearness (larger is closer), triangles (F, 3); zbuffer (H, W) holds the nearness
-    written so far (start from -inf). Pixels no triangle covers keep their values. With cull_back, triangles
-    wound clockwise on screen (y down: seen from behind, for counter-clockwise-outside meshes) are skipped.
+    written so far (start from -inf). Pixels no triangle covers keep their values. With cull_back,
+    triangles wound clockwise on screen (y down: seen from behind, for counter-clockwise-outside meshes) are
+    skipped. Equally near triangles tie (nearness is compared in float32): the first drawn wins.
     """
     height, width = zbuffer.shape
-    channels = attributes.shape[1]
     for f in range(triangles.shape[0]):
         i0, i1, i2 = triangles[f, 0], triangles[f, 1], triangles[f, 2]
-        x0, y0, x1, y1, x2, y2 = xy[i0, 0], xy[i0, 1], xy[i1, 0], xy[i1, 1], xy[i2, 0], xy[i2, 1]
-        area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-        if abs(area) < 1e-9 or (cull_back and area > 0.0):
-            continue
-        xmin = max(int(np.ceil(min(x0, x1, x2))), 0)
-        xmax = min(int(np.floor(max(x0, x1, x2))), width - 1)
-        ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
-        ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
-        if xmin > xmax or ymin > ymax:
-            continue
-        inv = 1.0 / area
-        # Barycentric weights are affine in the pixel position: b = a x + c y + d.
-        a0, c0 = (y1 - y2) * inv, (x2 - x1) * inv
-        a1, c1 = (y2 - y0) * inv, (x0 - x2) * inv
-        d0 = (x1 * y2 - x2 * y1) * inv
-        d1 = (x2 * y0 - x0 * y2) * inv
+        xmin, xmax, ymin, ymax, a0, c0, d0, a1, c1, d1 = _setup(xy, i0, i1, i2, width, height, cull_back)
         z0, z1, z2 = depth[i0], depth[i1], depth[i2]
         for py in range(ymin, ymax + 1):
-            for px in range(xmin, xmax + 1):
-                b0 = a0 * px + c0 * py + d0
-                b1 = a1 * px + c1 * py + d1
+            e0, e1 = c0 * py + d0, c1 * py + d1
+            lo, hi = _span(a0, e0, a1, e1, xmin, xmax)
+            for px in range(lo, hi + 1):
+                b0, b1 = a0 * px + e0, a1 * px + e1
                 b2 = 1.0 - b0 - b1
-                # A small tolerance: pixels on a shared edge belong to both, so no seam is left unwritten.
-                if b0 < -1e-5 or b1 < -1e-5 or b2 < -1e-5:
-                    continue
-                z = b0 * z0 + b1 * z1 + b2 * z2
+                z = np.float32(b0 * z0 + b1 * z1 + b2 * z2)
                 if z <= zbuffer[py, px]:
                     continue
                 zbuffer[py, px] = z
-                for ch in range(channels):
+                for ch in range(attributes.shape[1]):
                     out[py, px, ch] = b0 * attributes[i0, ch] + b1 * attributes[i1, ch] + b2 * attributes[i2, ch]
 
 
-@numba.njit(cache=True, fastmath=True)
-def composite(photo, person, background, flow, out):
-    """out = the photo sampled through the backward flow (H, W, 2), over the background where the moved person
-    mask is thin; pixels the flow leaves in place are the photo's own."""
-    height, width = person.shape
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def visible(xy, depth, triangles, seen):
+    """seen (H, W) int32 = the nearest triangle at each pixel centre, for xy (P, 2), depth (P,) and triangles
+    (F, 3) as rasterize takes them; pixels no triangle covers keep their values (start from -1)."""
+    height, width = seen.shape
+    zbuffer = np.full((height, width), FAR, np.float32)  # per call: frames may be drawn in several threads
+    for f in range(triangles.shape[0]):
+        i0, i1, i2 = triangles[f, 0], triangles[f, 1], triangles[f, 2]
+        xmin, xmax, ymin, ymax, a0, c0, d0, a1, c1, d1 = _setup(xy, i0, i1, i2, width, height, False)
+        zx, zy, zc = _plane(depth[i0], depth[i1], depth[i2], a0, c0, d0, a1, c1, d1)
+        for py in range(ymin, ymax + 1):
+            lo, hi = _span(a0, c0 * py + d0, a1, c1 * py + d1, xmin, xmax)
+            z_row = zy * py + zc
+            for px in range(lo, hi + 1):
+                z = np.float32(zx * px + z_row)  # as stored: equally near triangles (the rings) tie, the first wins
+                if z <= zbuffer[py, px]:
+                    continue
+                zbuffer[py, px] = z
+                seen[py, px] = f
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def composite(texture, background, xy, triangles, source, seen, out):
+    """Draw the photo moved by the warp mesh into out (H, W, 3) uint8, which holds the photo.
+
+    Each pixel samples texture (H, W, 4) float32, the photo's RGB and the person mask, where the triangle seen
+    there (visible) takes it back to, its corners going from xy (P, 2) to source (P, 2); the sample shows over
+    the background (H, W, 3) uint8 as far as the moved mask is thin. Pixels no triangle covers (seen -1) or that
+    the mesh leaves in place keep the photo's own. Keeping only which triangle is seen per pixel, not a flow, cuts
+    the memory a frame writes and reads by half.
+    """
+    height, width = seen.shape
+    right, bottom = np.float32(width - 1), np.float32(height - 1)
+    # Each triangle's backward map, affine in the pixel: sx = m0 x + m1 y + m2, sy = m3 x + m4 y + m5.
+    mapping = np.empty((triangles.shape[0], 6))
+    for f in range(triangles.shape[0]):
+        i0, i1, i2 = triangles[f, 0], triangles[f, 1], triangles[f, 2]
+        _, _, _, _, a0, c0, d0, a1, c1, d1 = _setup(xy, i0, i1, i2, width, height, False)
+        mapping[f, 0], mapping[f, 1], mapping[f, 2] = _plane(source[i0, 0], source[i1, 0], source[i2, 0],
+                                                             a0, c0, d0, a1, c1, d1)
+        mapping[f, 3], mapping[f, 4], mapping[f, 5] = _plane(source[i0, 1], source[i1, 1], source[i2, 1],
+                                                             a0, c0, d0, a1, c1, d1)
     for y in range(height):
         for x in range(width):
-            sx, sy = flow[y, x, 0], flow[y, x, 1]
-            if abs(sx - x) < 1e-3 and abs(sy - y) < 1e-3:
-                for c in range(3):
-                    out[y, x, c] = photo[y, x, c]
+            f = seen[y, x]
+            if f < 0:
                 continue
-            sx = min(max(sx, 0.0), width - 1.0)
-            sy = min(max(sy, 0.0), height - 1.0)
+            sx = np.float32(mapping[f, 0] * x + (mapping[f, 1] * y + mapping[f, 2]))
+            sy = np.float32(mapping[f, 3] * x + (mapping[f, 4] * y + mapping[f, 5]))
+            if abs(sx - x) < 1e-3 and abs(sy - y) < 1e-3:
+                continue
+            # Bilinear in float32 on the four channels side by side: this loop is much of a frame's time.
+            sx, sy = min(max(sx, ZERO), right), min(max(sy, ZERO), bottom)
             ix, iy = min(int(sx), width - 2), min(int(sy), height - 2)
-            fx, fy = sx - ix, sy - iy
-            w00, w01 = (1 - fx) * (1 - fy), fx * (1 - fy)
-            w10, w11 = (1 - fx) * fy, fx * fy
-            alpha = (w00 * person[iy, ix] + w01 * person[iy, ix + 1] + w10 * person[iy + 1, ix]
-                     + w11 * person[iy + 1, ix + 1])
+            fx, fy = sx - np.float32(ix), sy - np.float32(iy)
+            w00, w01, w10, w11 = (ONE - fx) * (ONE - fy), fx * (ONE - fy), (ONE - fx) * fy, fx * fy
+            alpha = (w00 * texture[iy, ix, 3] + w01 * texture[iy, ix + 1, 3]
+                     + w10 * texture[iy + 1, ix, 3] + w11 * texture[iy + 1, ix + 1, 3])
             for c in range(3):
-                value = (w00 * photo[iy, ix, c] + w01 * photo[iy, ix + 1, c] + w10 * photo[iy + 1, ix, c]
-                         + w11 * photo[iy + 1, ix + 1, c])
-                value = alpha * value + (1.0 - alpha) * background[y, x, c]
-                out[y, x, c] = np.uint8(min(max(value + 0.5, 0.0), 255.0))
+                value = (w00 * texture[iy, ix, c] + w01 * texture[iy, ix + 1, c]
+                         + w10 * texture[iy + 1, ix, c] + w11 * texture[iy + 1, ix + 1, c])
+                value = alpha * value + (ONE - alpha) * background[y, x, c] + HALF
+                out[y, x, c] = np.uint8(min(max(value, ZERO), WHITE))
 
 
 def push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
