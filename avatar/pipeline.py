@@ -98,7 +98,7 @@ class AvatarResult:
         if speech_file is None:
             speech_file = save_wav(self.speech.audio, out / "speech.wav")
             files.append("speech.wav")
-        videos = [name for name in ("video", "preview") if name in formats]
+        videos = [name for name in ("preview", "video") if name in formats]
         frames_done = dict.fromkeys(videos, 0)
         lock = threading.Lock()
 
@@ -107,10 +107,11 @@ class AvatarResult:
                 frames_done[name] = done
                 step("videos", sum(frames_done.values()) / (total * len(videos)))
 
-        def timed(stage: str, work) -> None:
+        def timed(stage: str, work):
             started = time.perf_counter()
-            work()
+            value = work()
             timings[stage] = round(time.perf_counter() - started, 3)
+            return value
 
         def write_files() -> list[str]:
             written = []
@@ -124,6 +125,9 @@ class AvatarResult:
                 written += [p.name for p in export(self.face, ["csv", "json", "glb"], out)]
             if "body" in formats:
                 written += [p.name for p in export(self.body, ["bvh", "glb"], out)]
+            if self.report is not None:
+                self.report.save(out / "report.json", out / "report.png")
+                written += ["report.json", "report.png"]
             return written
 
         def write_preview() -> None:
@@ -138,6 +142,12 @@ class AvatarResult:
             render_video(out / "video.mp4", self.talking_head, self.face, speech_file,
                          progress=lambda done, total: rendered("video", done, total))
 
+        def beside_the_video() -> list[str]:
+            written = timed("files", write_files)
+            if "preview" in formats:
+                timed("preview", write_preview)
+            return written
+
         # The files and the 3-D preview are made on a second thread while this one renders the talking head: the
         # heavy parts (numba kernels, OpenCV, numpy, the ffmpeg encoders) run outside the GIL, so the two videos
         # share the cores. BLAS gets one thread: its small per-chunk products would wake worker threads that then
@@ -146,23 +156,14 @@ class AvatarResult:
 
         started = time.perf_counter()
         with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1, thread_name_prefix="avatar-save") as side:
-            def side_work() -> tuple[list[str], list[str]]:
-                exported: list[str] = []
-                timed("files", lambda: exported.extend(write_files()))
-                if self.report is not None:
-                    self.report.save(out / "report.json", out / "report.png")
-                if "preview" in formats:
-                    timed("preview", write_preview)
-                return exported, ["report.json", "report.png"] if self.report is not None else []
-
-            side_done = side.submit(side_work)
+            side_work = side.submit(beside_the_video)
             try:
                 if "video" in formats:
                     timed("video", write_video)
             finally:
-                exported, reported = side_done.result()  # waits for the side thread, and raises its error
+                files += side_work.result()  # waits for the second thread, and raises its error
         timings["save"] = round(time.perf_counter() - started, 3)
-        files += exported + [f"{name}.mp4" for name in ("preview", "video") if name in formats] + reported
+        files += [f"{name}.mp4" for name in videos]
         summary = {**self.summary, "outputs": list(formats), "files": files + ["render.json"], "timings_s": timings}
         write_text_atomic(out / "render.json", json.dumps(summary, indent=1) + "\n")
         return summary

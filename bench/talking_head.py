@@ -129,7 +129,7 @@ def speed(renderer: TalkingHeadRenderer, content, frames: int) -> None:
     render_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        write_video(Path(folder) / "talking_head.mp4", rendered.frames, track.fps, threads=1)
+        write_video(Path(folder) / "talking_head.mp4", rendered.frames, track.fps)
         encode_s = time.perf_counter() - started
     print(f"  {frames} frames at {renderer.size}^2: render {frames / render_s:.1f} frames/s "
           f"({1000 * render_s / frames:.1f} ms each, MP4 encoding excluded); H.264 encoding alone "
