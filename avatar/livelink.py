@@ -20,10 +20,11 @@ order (big-endian), packed with no padding (Unreal's ``FNboSerializeToBuffer``):
 
 so a packet is 270 + N + M bytes. The 61 values are the 52 ARKit shapes in ARKit's order (eyeBlinkLeft …
 tongueOut, weights in [0, 1]), then HeadYaw, HeadPitch, HeadRoll, LeftEyeYaw, LeftEyePitch, LeftEyeRoll,
-RightEyeYaw, RightEyePitch, RightEyeRoll. The angles are the Live Link CSV's (``rigs.formats.livelink``): the same
-radians and signs, eye roll 0, so a streamed take and the ``face.csv`` of the same track carry the same curve
-values under the same names. (The CSV lists JawRight before JawLeft and MouthRight before MouthLeft, as the app's
-CSV does; in the packet the position is the enum value, so JawLeft comes first.)
+RightEyeYaw, RightEyePitch, RightEyeRoll. The angles are the Live Link CSV's (``rigs.formats.livelink``): radians
+in the app's convention (yaw toward the character's right, pitch down, roll toward its left shoulder; the eyes' roll
+follows from their yaw and pitch as in the app), so a streamed take and the ``face.csv`` of the same track carry the
+same curve values under the same names. (The CSV lists JawRight before JawLeft and MouthRight before MouthLeft, as
+the app's CSV does; in the packet the position is the enum value, so JawLeft comes first.)
 
 Sources for the layout: the receiver and sender in Unreal's
 ``AppleARKitFaceSupport/Private/AppleARKitLiveLinkSource.cpp`` as quoted in public forks (version 5: version, device

@@ -83,7 +83,7 @@ def test_beat_round_trip_within_a_thousandth_of_a_degree(beat_take, beat_written
     assert np.degrees(np.abs(again.rotations.astype(np.float64) - beat_take.rotations)).max() < 1e-3
     assert np.abs(again.root_positions - beat_take.root_positions).max() < 1e-5
     text = beat_written.read_text()
-    assert text.endswith("\n") and "Frames: 957\n" in text and "Frame Time: 0.066667\n" in text
+    assert text.endswith("\n") and "Frames: 957\n" in text and "Frame Time: 0.06666666666666667\n" in text
     assert len(text.split("MOTION\n")[1].splitlines()) == 2 + BEAT_ROWS
 
 
@@ -227,3 +227,14 @@ def test_text_matches_what_write_produces(tmp_path):
     write_bvh(track, tmp_path / "out.bvh")
     assert (tmp_path / "out.bvh").read_text() == bvh_text(track)
     assert "-0.000000" not in bvh_text(track)
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 30.0, 50.0, 60.0, 30000 / 1001])
+def test_frame_time_gives_blender_the_exact_rate(tmp_path, fps):
+    """Blender's BVH importer sets the scene to 1 / Frame Time: six decimals made 30 fps into 30.0003."""
+    write_bvh(BodyTrack.rest(load_beat_skeleton(), 3, fps), tmp_path / "take.bvh")
+    text = (tmp_path / "take.bvh").read_text()
+    rate = 1.0 / float(text.split("Frame Time:")[1].split()[0])
+    # Blender: fps = round(rate), fps_base = fps / rate; the scene shows fps / fps_base to two decimals.
+    assert abs(rate - fps) < 1e-9
+    assert read_bvh(tmp_path / "take.bvh").fps == pytest.approx(fps, abs=1e-9)

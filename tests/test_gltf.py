@@ -85,3 +85,38 @@ def test_glbs_pass_the_khronos_validator(tmp_path):
     for report in validate([tmp_path / "face.glb", tmp_path / "body.glb"]):
         assert report["issues"]["numErrors"] == 0, report["issues"]["messages"]
         assert report["issues"]["numWarnings"] == 0, report["issues"]["messages"]
+
+
+def test_eye_nodes_sit_on_the_eyes_they_name(glbs):
+    """leftEye sat on the character's right eye (x = -0.032) while eyeBlinkLeft moves vertices at x = +0.033."""
+    folder, _, _ = glbs
+    gltf = pygltflib.GLTF2().load(str(folder / "face.glb"))
+    nodes = {node.name: node for node in gltf.nodes}
+    pivot = np.array(nodes["head"].translation)
+    mesh = gltf.meshes[0]
+    blob = gltf.binary_blob()
+
+    def accessor(index: int) -> np.ndarray:
+        view = gltf.bufferViews[gltf.accessors[index].bufferView]
+        return np.frombuffer(blob, np.float32, gltf.accessors[index].count * 3, view.byteOffset or 0).reshape(-1, 3)
+
+    base = accessor(mesh.primitives[0].attributes.POSITION)
+    for side in ("Left", "Right"):
+        delta = accessor(mesh.primitives[0].targets[BLENDSHAPES.index(f"eyeBlink{side}")]["POSITION"])
+        lid = base[np.linalg.norm(delta, axis=1) > 1e-4].mean(0) + nodes["face"].translation + pivot
+        eye = np.array(nodes[f"{side.lower()}Eye"].translation) + pivot
+        assert np.sign(eye[0]) == np.sign(lid[0]) == (1 if side == "Left" else -1)
+        assert np.linalg.norm((eye - lid)[:2]) < 0.02  # the eyelid closes over this eye
+
+
+def test_key_times_land_on_frames(glbs):
+    """Blender converts key times to frames at the scene's rate: times k / fps, as exact as float32 allows."""
+    folder, face, body = glbs
+    for name, track in (("face.glb", face), ("body.glb", body)):
+        gltf = pygltflib.GLTF2().load(str(folder / name))
+        sampler = gltf.animations[0].samplers[0]
+        accessor = gltf.accessors[sampler.input]
+        view = gltf.bufferViews[accessor.bufferView]
+        times = np.frombuffer(gltf.binary_blob(), np.float32, accessor.count, view.byteOffset or 0)
+        frames = times.astype(np.float64) * track.fps
+        np.testing.assert_allclose(frames, np.arange(track.n_frames), atol=1e-4)

@@ -50,6 +50,18 @@ def _capsule(start: np.ndarray, end: np.ndarray, radius: float, sides: int = 10,
     return vertices, np.array(triangles, np.int64)
 
 
+def _above_the_sole(name: str, start: np.ndarray, end: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the feet's capsules above the sole: BEAT's foot joints (ForeFoot, ToeBase, ToeBaseEnd) lie on the sole,
+    so their capsules rise by their radius, and the shin's ends at the ankle instead of reaching below it."""
+    if "ForeFoot" in name or "Toe" in name:
+        lift = np.array([0.0, radius, 0.0])
+        return start + lift, end + lift
+    if name.endswith("Foot"):
+        length = float(np.linalg.norm(end - start))
+        return start, end - (end - start) * min(radius / max(length, 1e-9), 0.5)
+    return start, end
+
+
 def capsule_body(skeleton, rest: np.ndarray, scale: float):
     """A capsule per bone (parent to child, and joint to end site), each rigidly bound to the bone's parent joint."""
     segments = [(int(p), rest[int(p)], rest[j], skeleton.names[j]) for j, p in enumerate(skeleton.parents) if p >= 0]
@@ -61,6 +73,7 @@ def capsule_body(skeleton, rest: np.ndarray, scale: float):
         if np.linalg.norm(end - start) < 1e-4:
             continue
         radius = min(_radius(name), 0.45 * float(np.linalg.norm(end - start)) + 0.006)
+        start, end = _above_the_sole(name, start, end, radius)
         v, t = _capsule(start, end, radius)
         vertices.append(v)
         triangles.append(t + count)

@@ -364,9 +364,9 @@ def read_bvh(
 
 
 def _format_frame_time(fps: float) -> str:
-    short = f"{1.0 / fps:.6f}"
-    # Six decimals when they read back as this exact rate, else full precision so the rate survives.
-    return short if float(short) > 0 and _snap_rate(short) == fps else repr(1.0 / fps)
+    # Full precision: readers that take 1 / Frame Time as the rate (Blender sets its scene to it) get the exact rate
+    # back; 0.033333 would make Blender's scene run at 30.0003 fps.
+    return repr(1.0 / fps)
 
 
 def _hierarchy_text(skeleton: Skeleton) -> list[str]:

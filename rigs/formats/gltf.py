@@ -20,6 +20,7 @@ import pygltflib as gl
 from rigs.body.capsules import capsule_body
 from rigs.errors import RigInputError
 from rigs.face.arkit import BLENDSHAPES, head_angles, head_rotation
+from rigs.face.mesh_parts import LEFT, RIGHT
 from rigs.face.track import FaceTrack, weights_by_name
 from rigs.fileio import atomic_path
 from rigs.rotations import quat_from_matrix, quat_to_matrix
@@ -122,8 +123,9 @@ def write_face_glb(track: FaceTrack, path: str | os.PathLike, mesh=None) -> None
                                  extras={"targetNames": list(BLENDSHAPES)}))
 
     face = b.node(name="face", mesh=0, translation=(-pivot).tolist())
-    eyes = [b.node(name=name, translation=(np.asarray(center) - pivot).tolist())
-            for name, center in zip(("leftEye", "rightEye"), mesh.eye_centers, strict=True)]
+    # mesh.eye_centers holds the right eye first; each node sits on the eye its name says (left at +X).
+    eyes = [b.node(name=name, translation=(np.asarray(mesh.eye_centers[side]) - pivot).tolist())
+            for name, side in (("leftEye", LEFT), ("rightEye", RIGHT))]
     head = b.node(name="head", translation=pivot.tolist(), children=[face, *eyes])
     b.gltf.scenes.append(gl.Scene(name="face", nodes=[head], extras={"fps": track.fps}))
     b.gltf.scene = 0

@@ -199,11 +199,12 @@ namespace AvatarEngine
             int n = rows.Count - 1;
             var frameInSecond = new int[n];
             var subFrame = new double[n];
+            var angles = new float[n * 7];
             var seconds = new double[n];
             var weights = new float[n * ShapeCount];
             var head = new float[n * 3];
             var gaze = new float[n * 4];
-            int maxFrame = 0;
+            bool sixtyBase = false;
             for (int i = 0; i < n; i++)
             {
                 var row = rows[i + 1];
@@ -211,7 +212,7 @@ namespace AvatarEngine
                     throw new FormatException($"{where} row {i + 2} has {row.Length} values; the header has " +
                                               $"{header.Length}");
                 ParseTimecode(row[0], where, i + 2, out seconds[i], out frameInSecond[i], out subFrame[i]);
-                maxFrame = Math.Max(maxFrame, frameInSecond[i]);
+                sixtyBase |= frameInSecond[i] + subFrame[i] > 30.0;
                 for (int j = 2; j < row.Length; j++)
                 {
                     if (shapeColumn[j] < 0)
@@ -222,24 +223,48 @@ namespace AvatarEngine
                 {
                     if (angleColumn[a] < 0)
                         continue;
-                    float value = Number(row[angleColumn[a]], where, i + 2);
-                    if (a < 3) head[i * 3 + a] = value;
-                    else gaze[i * 4 + (a - 3)] = value;
+                    angles[i * 7 + a] = Number(row[angleColumn[a]], where, i + 2);
                 }
+                // The app's angles are the left-right mirror of ours (yaw and roll change sign), and its eye angles
+                // are those of a pitch-then-yaw eye: turn them back into our yaw-then-pitch gaze.
+                head[i * 3] = -angles[i * 7];
+                head[i * 3 + 1] = angles[i * 7 + 1];
+                head[i * 3 + 2] = -angles[i * 7 + 2];
+                for (int eye = 0; eye < 2; eye++)
+                    EyeGaze(-angles[i * 7 + 3 + 2 * eye], angles[i * 7 + 4 + 2 * eye], out gaze[i * 4 + 2 * eye],
+                            out gaze[i * 4 + 2 * eye + 1]);
             }
-            if (!(fps > 0f))
-            {
-                // FF counts frames within each second, so the take's rate is the largest FF + 1.
-                if (n <= maxFrame + 1)
-                    throw new FormatException($"{where} is shorter than a second, so its frame rate cannot be read " +
-                                              "from the timecodes; set the player's CSV Fps");
-                fps = maxFrame + 1;
-            }
+            // Unreal's importer rule, which our files and the app's takes follow: FF counts sixtieths of a second
+            // when any FF exceeds 30, else thirtieths.
+            double frameBase = sixtyBase ? 60.0 : 30.0;
             var times = new float[n];
             for (int i = 0; i < n; i++)
-                times[i] = (float)(seconds[i] + (frameInSecond[i] + subFrame[i]) / fps);
+                times[i] = (float)(seconds[i] - seconds[0] + (frameInSecond[i] + subFrame[i]) / frameBase);
+            if (!(fps > 0f))
+            {
+                if (n < 2 || !(times[n - 1] > times[0]))
+                    throw new FormatException($"{where} holds one frame, so its frame rate cannot be read from the " +
+                                              "timecodes; set the player's CSV Fps");
+                fps = SnapRate((n - 1) / (times[n - 1] - times[0]));
+            }
             Rebase(times, where);
             return new FaceTrack(times, weights, head, gaze, fps);
+        }
+
+        static void EyeGaze(float yaw, float pitch, out float gazeYaw, out float gazePitch)
+        {
+            // Same gaze direction: d = Rx(pitch) Ry(yaw) z = Ry(gazeYaw) Rx(gazePitch) z.
+            gazeYaw = Mathf.Atan2(Mathf.Sin(yaw), Mathf.Cos(pitch) * Mathf.Cos(yaw));
+            gazePitch = Mathf.Asin(Mathf.Clamp(Mathf.Sin(pitch) * Mathf.Cos(yaw), -1f, 1f));
+        }
+
+        static float SnapRate(float raw)
+        {
+            // Whole and NTSC (x / 1.001) rates, as the timecodes' millisecond rounding leaves them.
+            foreach (var candidate in new[] { Mathf.Round(raw), Mathf.Round(raw * 1.001f) / 1.001f })
+                if (candidate > 0f && Mathf.Abs(raw / candidate - 1f) < 2e-4f)
+                    return candidate;
+            return raw;
         }
 
         static void ParseTimecode(string text, string where, int row, out double wholeSeconds, out int frame,

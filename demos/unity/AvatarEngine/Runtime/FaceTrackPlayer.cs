@@ -15,7 +15,7 @@ namespace AvatarEngine
         public TextAsset trackAsset;
         [Tooltip("Or a file read at start: absolute, or relative to StreamingAssets")]
         public string trackPath = "";
-        [Tooltip("Frame rate of a Live Link CSV under a second long (longer takes reveal their own); 0 = read it")]
+        [Tooltip("Frame rate of a one-frame Live Link CSV (longer takes reveal their own); 0 = read it")]
         public float csvFps;
 
         [Header("Targets")]
