@@ -106,9 +106,16 @@ class Animator:
         return self.learned.animate(content, emotion, seed, None if style is None else style.vector(),
                                     emotion_scale=scale, with_body=with_body)
 
-    def face(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0) -> FaceTrack:
-        """The face track alone: the same as __call__'s, without the cost of the body."""
-        return self(content, emotion, seed, style, guidance_boost, with_body=False)[0]
+    def face(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
+             frames: tuple[int, int] | None = None) -> FaceTrack:
+        """The face track alone, of all frames or of frames (a, b) only (generated from that stretch of the speech
+        alone: the loop re-generates a few windows at a fraction of the whole's cost)."""
+        if self.learned is None:  # the rules animate whole phrases, and cheaply: animate all, keep the frames
+            face = animate_face(content, emotion, seed, style and style.face_style())
+            return face if frames is None else face.frames(*frames)
+        scale = self.learned.pipe.emotion_scale + guidance_boost
+        return self.learned.animate(content, emotion, seed, None if style is None else style.vector(),
+                                    emotion_scale=scale, with_body=False, frames=frames)[0]
 
 
 def speaking_style(speech: SpeechContent, reference: Audio | None = None) -> Style | None:

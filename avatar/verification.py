@@ -12,7 +12,8 @@ The deciding reader is the first one that can see the target at all: FER2013 has
 windows are decided by the face-motion recognizer, and the report says so.
 
 Attempts: attempt 0 is the face as first generated. While windows stay unverified and attempts are left, attempt
-k generates the whole face again with the intensity raised by INTENSITY_STEP x k (relative, capped at 1), the
+k generates those windows again (each with CONTEXT_S of speech around it, so a gesture or a word is never cut at
+its edge; `regenerate`) with the intensity raised by INTENSITY_STEP x k (relative, capped at 1), the
 emotion guidance raised by GUIDANCE_STEP x k (learned generator), seed + k, and the emotion's share of the face
 amplified by 1 + GAIN_STEP x k (`amplify`: the face's difference from the same speech animated at neutral, so the
 lips stay as they were and only the expression grows, past what intensity 1 gives); only the unverified windows
@@ -46,6 +47,7 @@ INTENSITY_STEP = 0.25  # attempt k multiplies the intensity by 1 + INTENSITY_STE
 GUIDANCE_STEP = 1.0  # attempt k adds this x k to the learned generator's emotion guidance scale
 GAIN_STEP = 0.5  # attempt k amplifies the expression (the face minus its neutral twin) by 1 + GAIN_STEP * k
 BLEND_S = 0.2  # cross-fade between windows taken from different attempts
+CONTEXT_S = 1.0  # speech generated either side of a window an attempt re-generates
 MAX_ATTEMPTS = 5  # the first face and four more: by attempt 2 the defining shapes reach 1, later ones try other seeds
 FER_RATE = 5.0  # frames a second FER reads: an expression holds for a few hundred ms, and every read frame is rendered
 RENDER_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
@@ -156,6 +158,27 @@ def amplify(face: FaceTrack, neutral: FaceTrack, gain: float) -> FaceTrack:
     return FaceTrack(np.clip(weights, 0.0, 1.0).astype(np.float32), face.fps, face.head.copy(), face.gaze.copy())
 
 
+def regenerate(face: FaceTrack, spans: Sequence[tuple[int, int]], make: Callable[[int, int], FaceTrack],
+               context_s: float = CONTEXT_S) -> FaceTrack:
+    """`face` with the frames of `spans` made again: make(a, b) generates frames a..b, each span widened by
+    context_s either side (spans that then meet are generated together), and its frames replace the face's."""
+    context = int(round(context_s * face.fps))
+    ranges: list[list[int]] = []
+    for a, b in sorted(spans):
+        a, b = max(0, a - context), min(face.n_frames, b + context)
+        if ranges and a <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], b)
+        else:
+            ranges.append([a, b])
+    weights, head, gaze = face.weights.copy(), face.head.copy(), face.gaze.copy()
+    for a, b in ranges:
+        piece = make(a, b)
+        if piece.n_frames != b - a:
+            raise RuntimeError(f"re-generating frames {a}..{b} made {piece.n_frames} frames instead of {b - a}")
+        weights[a:b], head[a:b], gaze[a:b] = piece.weights, piece.head, piece.gaze
+    return FaceTrack(weights, face.fps, head, gaze)
+
+
 def windows(n_frames: int, fps: float, window_s: float = WINDOW_S) -> list[tuple[int, int]]:
     """(start, end) frames of consecutive windows of window_s; a tail shorter than half a window joins the last."""
     if n_frames < 1:
@@ -209,14 +232,16 @@ def _stitch(tracks: Sequence[FaceTrack], choice: Sequence[int], spans: Sequence[
                      gaze.astype(np.float32))
 
 
-def verify_face(face: FaceTrack, emotion: EmotionFrames, generate: Callable[[Attempt], FaceTrack],
+def verify_face(face: FaceTrack, emotion: EmotionFrames,
+                generate: Callable[[Attempt, list[tuple[int, int]]], FaceTrack],
                 readers: Sequence[Reader], max_attempts: int = MAX_ATTEMPTS, seed: int = 0,
                 window_s: float = WINDOW_S,
                 progress: Callable[[str, float], None] | None = None) -> tuple[FaceTrack, VerificationReport]:
     """Check `face` against `emotion` window by window and re-generate what does not hold (see the module doc).
 
-    generate(attempt) makes the whole face for an Attempt (attempt 0 is `face` itself and is never asked for).
-    Returns the final face and the report.
+    generate(attempt, spans) makes the face of an Attempt (attempt 0 is `face` itself and is never asked for), a
+    track as long as `face` of which only the frames of `spans` (the windows still open) are read, so it may make
+    just those (`regenerate`). Returns the final face and the report.
     """
     if max_attempts < 1:
         raise InputError(f"max attempts is {max_attempts}; give 1 (check only) or more")
@@ -258,7 +283,7 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames, generate: Callable[[Att
         if not open_windows:
             break
         attempt = Attempt.number(k, seed)
-        track = generate(attempt)
+        track = generate(attempt, [spans[i] for i in open_windows])
         if track.n_frames != face.n_frames:
             raise RuntimeError(f"attempt {k} made {track.n_frames} frames instead of {face.n_frames}")
         tracks.append(track)

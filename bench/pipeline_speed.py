@@ -2,7 +2,7 @@
 command line and warm through a loaded AvatarPipeline, on 1 and 2 cores; and the quality of the same outputs.
 
 Run: .venv/bin/python bench/pipeline_speed.py [--take 2_scott_0_1_1] [--emotion happiness] [--cores 2,1]
-     [--runs cold,warm] [--profile docs/pipeline_flame.svg]
+     [--runs cold,warm] [--repeat 3] [--profile docs/pipeline_flame.svg]
 
 Input: BEAT take 2_scott_0_1_1 (64 s, speaker 2) with its transcript (the words of its TextGrid), the default
 settings (learned generator, verification on, 512x512 video, the default portrait), --outputs
@@ -145,12 +145,16 @@ def quality(take: str, out: Path) -> dict:
     return figures
 
 
-def print_run(name: str, cores: int, figures: dict, quality_figures: dict) -> None:
+def print_run(name: str, cores: int, runs: list[dict], quality_figures: dict) -> None:
+    """The run of median wall time (its stages and peak), with the spread of all runs."""
+    figures = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
     timings = figures["timings"]
     stages = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
     verify = timings.get("verify", 0.0)
     peak = "under py-spy" if figures["peak_mb"] is None else f"{figures['peak_mb']:5.0f} MB"
-    print(f"{name:5s} {cores} core{'s' if cores > 1 else ' '}: wall {figures['wall_s']:6.1f} s, peak {peak}, "
+    spread = (f" (median of {len(runs)}: {min(r['wall_s'] for r in runs):.1f}-{max(r['wall_s'] for r in runs):.1f})"
+              if len(runs) > 1 else "")
+    print(f"{name:5s} {cores} core{'s' if cores > 1 else ' '}: wall {figures['wall_s']:6.1f} s{spread}, peak {peak}, "
           f"verify share {100 * verify / figures['wall_s']:4.1f} %")
     print(f"      stages (s): {stages}")
     q = quality_figures
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--emotion", default="neutral")
     parser.add_argument("--cores", default="2,1", help="comma-separated core counts to pin each run to")
     parser.add_argument("--runs", default="cold,warm", help="cold, warm or both")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kind; the median is reported")
     parser.add_argument("--profile", type=Path, help="write a py-spy flame graph (SVG) of the cold 2-core run")
     parser.add_argument("--warm-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-o", "--output", type=Path, help=argparse.SUPPRESS)
@@ -181,9 +186,9 @@ def main(argv: list[str] | None = None) -> None:
             for name in args.runs.split(","):
                 out = Path(scratch) / f"{name}-{cores}"
                 profile = args.profile if (name == "cold" and cores == 2) else None
-                figures = (cold(args.take, args.emotion, cores, out, profile) if name == "cold" else
-                           warm(args.take, args.emotion, cores, out))
-                print_run(name, cores, figures, quality(args.take, out))
+                runs = [cold(args.take, args.emotion, cores, out, profile) if name == "cold" else
+                        warm(args.take, args.emotion, cores, out) for _ in range(1 if profile else args.repeat)]
+                print_run(name, cores, runs, quality(args.take, out))
     return None
 
 

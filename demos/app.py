@@ -76,9 +76,16 @@ def pipeline(generator: str) -> AvatarPipeline:
 def warm_up(generator: str = DEFAULT_GENERATOR) -> None:
     """Load and exercise the default pipeline (see AvatarPipeline.warm_up), holding the page's one generation slot
     meanwhile: a visitor who comes early waits for it instead of paying for it twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from avatar.frontend.tts import get_voice
+
     try:
-        with _generating:
-            pipeline(generator).warm_up()
+        with _generating, ThreadPoolExecutor(1, thread_name_prefix="avatar-voice") as side:
+            voice = side.submit(get_voice)  # onnxruntime builds the voice beside the models' loading: about 1 s sooner
+            pipe = pipeline(generator)
+            voice.result()
+            pipe.warm_up()
     except Exception as error:  # the page still works: the first visitor then loads what failed, and sees why
         print(f"warning: the page could not warm up ({type(error).__name__}: {error})", flush=True)
 

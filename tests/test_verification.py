@@ -14,12 +14,14 @@ from avatar.verification import (
     Attempt,
     Reader,
     face_motion_reader,
+    regenerate,
     verify_face,
     window_target,
     windows,
 )
 from generators.conditioning import EMOTIONS
 from generators.procedural.face import animate_face
+from rigs.face.track import FaceTrack
 from tests.test_procedural_face import synthetic_content
 
 CONTENT = synthetic_content(8.0, seed=4)
@@ -55,7 +57,7 @@ def test_a_face_that_shows_its_emotion_needs_no_second_attempt():
     emotion = constant_emotion("anger", 0.8, N)
     calls = []
     face = animate_face(CONTENT, emotion, 0)
-    final, report = verify_face(face, emotion, lambda a: calls.append(a), [face_motion_reader()])
+    final, report = verify_face(face, emotion, lambda a, spans: calls.append(a), [face_motion_reader()])
     assert report.verified and not calls and final is face
     assert all(w.target == "anger" and w.after["face motion"]["label"] == "anger" for w in report.windows)
 
@@ -66,7 +68,7 @@ def test_weak_windows_are_regenerated_and_none_gets_worse():
     faint = animate_face(CONTENT, constant_emotion("anger", 0.1, N), 0)
     tried = []
 
-    def generate(attempt: Attempt):
+    def generate(attempt: Attempt, spans):
         tried.append(attempt.index)
         return animate_face(CONTENT, attempt.emotion(emotion), attempt.seed)
 
@@ -84,7 +86,7 @@ def test_weak_windows_are_regenerated_and_none_gets_worse():
 def test_windows_that_stay_unverified_are_reported(tmp_path):
     emotion = from_keyframes("0 s neutral, 4 s sadness 0.9", N, CONTENT.fps)
     neutral = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
-    final, report = verify_face(neutral, emotion, lambda a: neutral, [face_motion_reader()], max_attempts=2)
+    final, report = verify_face(neutral, emotion, lambda a, spans: neutral, [face_motion_reader()], max_attempts=2)
     assert not report.verified
     bad = [w for w in report.windows if not w.verified]
     assert bad and all(w.target == "sadness" for w in bad) and all(len(w.attempts) == 2 for w in bad)
@@ -103,19 +105,20 @@ def test_a_reader_blind_to_the_target_does_not_decide():
     blind = Reader("no contempt", motion.read, frozenset(EMOTIONS) - {"contempt"})
     emotion = constant_emotion("contempt", 0.8, N)
     face = animate_face(CONTENT, emotion, 0)
-    _, report = verify_face(face, emotion, lambda a: face, [blind, motion])
+    _, report = verify_face(face, emotion, lambda a, spans: face, [blind, motion])
     assert {w.reader for w in report.windows} == {"face motion"}
     assert report.notes and "no contempt" in report.notes[0]
     with pytest.raises(InputError, match="can see contempt"):
-        verify_face(face, emotion, lambda a: face, [blind])
+        verify_face(face, emotion, lambda a, spans: face, [blind])
 
 
 def test_bad_requests():
     face = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
     with pytest.raises(InputError, match="max attempts"):
-        verify_face(face, constant_emotion("anger", 0.8, N), lambda a: face, [face_motion_reader()], max_attempts=0)
+        verify_face(face, constant_emotion("anger", 0.8, N), lambda a, spans: face, [face_motion_reader()],
+                    max_attempts=0)
     with pytest.raises(InputError, match="frames"):
-        verify_face(face, constant_emotion("anger", 0.8, N - 1), lambda a: face, [face_motion_reader()])
+        verify_face(face, constant_emotion("anger", 0.8, N - 1), lambda a, spans: face, [face_motion_reader()])
 
 
 def test_amplify_grows_the_expression_and_keeps_the_lips():
@@ -181,3 +184,19 @@ def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking
     again = sampled.read(face, 0, 60)
     assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
     np.testing.assert_array_equal(again, sampled.read(face, 0, 60))
+
+
+def test_regenerate_makes_only_the_open_spans_with_context():
+    face = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
+    asked = []
+
+    def make(a: int, b: int) -> FaceTrack:
+        asked.append((a, b))
+        return FaceTrack(np.full((b - a, 52), 0.5, np.float32), face.fps)
+
+    fps = int(face.fps)  # 8 s: windows of 1 s here, for a short face
+    out = regenerate(face, [(0, fps), (fps, 2 * fps), (7 * fps, N)], make, context_s=1.0)
+    assert asked == [(0, 3 * fps), (6 * fps, N)]  # neighbours merged, the context clipped at both ends
+    assert np.all(out.weights[:3 * fps] == 0.5) and np.all(out.weights[6 * fps:] == 0.5)
+    np.testing.assert_array_equal(out.weights[3 * fps:6 * fps], face.weights[3 * fps:6 * fps])  # the rest as it was
+    np.testing.assert_array_equal(out.head[3 * fps:6 * fps], face.head[3 * fps:6 * fps])

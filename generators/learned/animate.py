@@ -45,16 +45,21 @@ class LearnedAnimator:
 
     def animate(self, content: Content, emotion: EmotionFrames, seed: int = 0, style: np.ndarray | None = None,
                 emotion_scale: float | None = None, style_scale: float | None = None,
-                with_body: bool = True) -> tuple[FaceTrack, BodyTrack | None]:
+                with_body: bool = True, frames: tuple[int, int] | None = None
+                ) -> tuple[FaceTrack, BodyTrack | None]:
         """Face and body tracks for the content under the emotion curve, with an optional style vector (6,); the
-        body is None without with_body."""
+        body is None without with_body. frames (a, b): generate those frames only, from that stretch alone."""
         if emotion.n_frames != content.n_frames:
             raise ValueError(f"the emotion curve has {emotion.n_frames} frames but the content has "
                              f"{content.n_frames}; build it on the content's frame clock")
+        a, b = (0, content.n_frames) if frames is None else frames
+        if not 0 <= a < b <= content.n_frames:
+            raise ValueError(f"frames {frames} are not a stretch of the content's {content.n_frames} frames")
         threads = torch.get_num_threads()
         torch.set_num_threads(self.num_threads)
         try:
-            face, body = self.pipe(rep.content_features(content), rep.emotion_features(emotion), style, seed=seed,
+            features = rep.content_features(content)[a:b], rep.emotion_features(emotion)[a:b]
+            face, body = self.pipe(*features, style, seed=seed,
                                    steps=self.steps, scheduler=self.scheduler, emotion_scale=emotion_scale,
                                    style_scale=style_scale, with_body=with_body)
         finally:

@@ -136,31 +136,25 @@ class TalkingHeadRenderer:
         self.mouth.draw(out, landmarks, mouth)
         return out
 
-    def frames(self, track: FaceTrack) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(frame (S, S, 3) uint8, landmarks (478, 2) float32) for each frame of the track, in order."""
+    def frames(self, track: FaceTrack, threads: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(frame (S, S, 3) uint8, landmarks (478, 2) float32) for each frame of the track, in order; with
+        threads > 1 frames are drawn side by side (the pixel kernels release the GIL), with the same result."""
         _check(track)
-        for start in range(0, track.n_frames, CHUNK):
-            poses, points, depth = self._warp_points(track, slice(start, start + CHUNK))
-            weights = track.weights[start:start + CHUNK]
-            for t in range(len(points)):
-                yield (self._frame(points[t], depth[t], poses.landmarks[t], poses.mouth[t], weights[t]),
-                       poses.landmarks[t, :, :2].copy())
-
-    def render(self, track: FaceTrack, threads: int = 1) -> Rendered:
-        """All frames of a track in memory with their landmarks (fine for a clip; stream long takes with frames());
-        with threads > 1 frames are drawn side by side (the pixel kernels release the GIL), with the same result."""
-        _check(track)
-        frames = np.empty((track.n_frames, self.size, self.size, 3), np.uint8)
-        landmarks = np.empty((track.n_frames, N_LANDMARKS, 2), np.float32)
         with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
             draw = map if pool is None else pool.map
             for start in range(0, track.n_frames, CHUNK):
                 poses, points, depth = self._warp_points(track, slice(start, start + CHUNK))
                 weights = track.weights[start:start + CHUNK]
-                for t, frame in enumerate(draw(self._frame, points, depth, poses.landmarks, poses.mouth, weights),
-                                          start):
-                    frames[t] = frame
-                landmarks[start:start + len(points)] = poses.landmarks[..., :2]
+                drawn = draw(self._frame, points, depth, poses.landmarks, poses.mouth, weights)
+                for frame, landmarks in zip(drawn, poses.landmarks[..., :2], strict=True):
+                    yield frame, landmarks.copy()
+
+    def render(self, track: FaceTrack, threads: int = 1) -> Rendered:
+        """All frames of a track in memory with their landmarks (fine for a clip; stream long takes with frames())."""
+        frames = np.empty((track.n_frames, self.size, self.size, 3), np.uint8)
+        landmarks = np.empty((track.n_frames, N_LANDMARKS, 2), np.float32)
+        for t, (frame, points) in enumerate(self.frames(track, threads)):
+            frames[t], landmarks[t] = frame, points
         return Rendered(frames, landmarks, track.fps)
 
 

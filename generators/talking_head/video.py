@@ -31,16 +31,16 @@ def beside_body(frames: Iterable[np.ndarray], body: BodyTrack, size: int) -> Ite
 
 
 def render_video(path: str | os.PathLike, renderer, track: FaceTrack, audio=None, body: BodyTrack | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Render a face track with a TalkingHeadRenderer into an MP4 (beside the body when given); returns the
-    landmarks drawn, (T, 478, 2)."""
+                 progress: Callable[[int, int], None] | None = None, threads: int = 1) -> np.ndarray:
+    """Render a face track with a TalkingHeadRenderer (on `threads` threads) into an MP4 (beside the body when
+    given); returns the landmarks drawn, (T, 478, 2)."""
     if body is not None and (body.n_frames != track.n_frames or body.fps != track.fps):
         raise ValueError(f"face ({track.n_frames} frames at {track.fps:g} fps) and body ({body.n_frames} at "
                          f"{body.fps:g} fps) must share one frame clock")
     landmarks = np.empty((track.n_frames, 478, 2), np.float32)
 
     def faces() -> Iterator[np.ndarray]:
-        for t, (frame, points) in enumerate(renderer.frames(track)):
+        for t, (frame, points) in enumerate(renderer.frames(track, threads)):
             landmarks[t] = points
             yield frame
 

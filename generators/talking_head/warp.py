@@ -135,8 +135,9 @@ def composite(texture, background, xy, triangles, source, seen, out):
     """
     height, width = seen.shape
     right, bottom = np.float32(width - 1), np.float32(height - 1)
-    # Each triangle's backward map, affine in the pixel: sx = m0 x + m1 y + m2, sy = m3 x + m4 y + m5.
-    mapping = np.empty((triangles.shape[0], 6))
+    # Each triangle's backward map, affine in the pixel: sx = m0 x + m1 y + m2, sy = m3 x + m4 y + m5, in float32
+    # (1e-4 px at 512 px; float64 cost a quarter more time in this loop).
+    mapping = np.empty((triangles.shape[0], 6), np.float32)
     for f in range(triangles.shape[0]):
         i0, i1, i2 = triangles[f, 0], triangles[f, 1], triangles[f, 2]
         _, _, _, _, a0, c0, d0, a1, c1, d1 = _setup(xy, i0, i1, i2, width, height, False)
@@ -145,13 +146,15 @@ def composite(texture, background, xy, triangles, source, seen, out):
         mapping[f, 3], mapping[f, 4], mapping[f, 5] = _plane(source[i0, 1], source[i1, 1], source[i2, 1],
                                                              a0, c0, d0, a1, c1, d1)
     for y in range(height):
+        row = np.float32(y)
         for x in range(width):
             f = seen[y, x]
             if f < 0:
                 continue
-            sx = np.float32(mapping[f, 0] * x + (mapping[f, 1] * y + mapping[f, 2]))
-            sy = np.float32(mapping[f, 3] * x + (mapping[f, 4] * y + mapping[f, 5]))
-            if abs(sx - x) < 1e-3 and abs(sy - y) < 1e-3:
+            col = np.float32(x)
+            sx = mapping[f, 0] * col + (mapping[f, 1] * row + mapping[f, 2])
+            sy = mapping[f, 3] * col + (mapping[f, 4] * row + mapping[f, 5])
+            if abs(sx - col) < 1e-3 and abs(sy - row) < 1e-3:
                 continue
             # Bilinear in float32 on the four channels side by side: this loop is much of a frame's time.
             sx, sy = min(max(sx, ZERO), right), min(max(sy, ZERO), bottom)

@@ -98,6 +98,11 @@ class FaceTrack:
         track.__post_init__()
         return track
 
+    def frames(self, start: int, end: int) -> FaceTrack:
+        """A copy of frames start..end."""
+        return FaceTrack(self.weights[start:end].copy(), self.fps, self.head[start:end].copy(),
+                         self.gaze[start:end].copy())
+
     def clipped(self) -> FaceTrack:
         """A copy with weights clipped to [0, 1]."""
         return FaceTrack(np.clip(self.weights, 0.0, 1.0), self.fps, self.head.copy(), self.gaze.copy())

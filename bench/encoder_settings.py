@@ -1,0 +1,83 @@
+"""The H.264 settings of generators/render/encode.py against their neighbours: encoder CPU per frame, file size and
+PSNR against the raw frames, on the talking head and the 3-D preview of real speech.
+
+Run: .venv/bin/python bench/encoder_settings.py [--frames 600] [--take 2_scott_0_1_1]
+
+Input: the first --frames frames of both videos of a BEAT take (learned generator, verification off, neutral), each
+encoded by the bundled ffmpeg (libx264, one thread, RGB in, yuv420p out) on one core; CPU is the encoder process's
+user + system time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.face_measures import BEAT  # noqa: E402
+from bench.pipeline_speed import transcript  # noqa: E402
+
+SETTINGS = {
+    "veryfast crf 14 (before)": ["-preset", "veryfast", "-crf", "14"],
+    "veryfast crf 14 subme 1": ["-preset", "veryfast", "-crf", "14", "-x264-params", "subme=1"],
+    "veryfast crf 14 subme 1 dia (shipped)": ["-preset", "veryfast", "-crf", "14", "-x264-params", "subme=1:me=dia"],
+    "veryfast crf 18": ["-preset", "veryfast", "-crf", "18"],
+    "superfast crf 14": ["-preset", "superfast", "-crf", "14"],
+    "medium crf 15": ["-preset", "medium", "-crf", "15"],
+}
+
+
+def encode(frames: np.ndarray, settings: list[str], path: str) -> tuple[float, int, float]:
+    """(encoder CPU ms a frame, bytes, PSNR dB) of frames (T, H, W, 3) uint8 encoded with the x264 settings."""
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    count, height, width = frames.shape[:3]
+    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+               "-r", "30", "-i", "-", "-c:v", "libx264", *settings, "-threads", "1", "-pix_fmt", "yuv420p", path]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, input=frames.tobytes(), check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    decoded = subprocess.run([ffmpeg, "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                             capture_output=True, check=True).stdout
+    error = np.frombuffer(decoded, np.uint8).reshape(frames.shape).astype(np.float32) - frames
+    return cpu / count * 1000, os.path.getsize(path), 10 * np.log10(255.0 ** 2 / float(np.mean(error ** 2)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--take", default="2_scott_0_1_1")
+    args = parser.parse_args(argv)
+    if not (BEAT / "wav").is_dir():
+        sys.exit(f"the BEAT takes are not at {BEAT}: this benchmark needs ../shared/data")
+    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:1]))
+    from avatar.pipeline import AvatarPipeline
+    from generators.render.preview import PreviewRenderer
+
+    result = AvatarPipeline()(BEAT / "wav" / f"{args.take}.wav", transcript=transcript(args.take),
+                              outputs="face,body,video", verify=False)
+    first = lambda frames: np.stack(list(itertools.islice(frames, args.frames)))  # noqa: E731
+    videos = {"talking head": first(frame for frame, _ in result.talking_head.frames(result.face)),
+              "3-D preview": first(PreviewRenderer().frames(result.face, result.body))}
+    with tempfile.TemporaryDirectory() as folder:
+        for video, frames in videos.items():
+            print(f"{video}, {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}:")
+            for name, settings in SETTINGS.items():
+                cpu, size, psnr = encode(frames, settings, os.path.join(folder, "video.mp4"))
+                print(f"  {name:40s} {cpu:5.2f} ms/frame  {size / 1e6:5.2f} MB  PSNR {psnr:5.2f} dB")
+
+
+if __name__ == "__main__":
+    main()
