@@ -209,3 +209,18 @@ def test_real_speech(tmp_path: Path, beat_dir: Path) -> None:
     assert share_voiced([p for p in alignment.phones if p.label[:2] in {"AA", "AE", "IY", "OW", "EH"}]) > 0.75
     path = plot_features(features, tmp_path / "beat.png", alignment, title=BEAT_TAKE, span=(1.0, 9.0))
     assert path.stat().st_size > 50_000
+
+
+def test_mel_bank_and_onsets_are_librosas_without_importing_it():
+    # The filter bank and the onset strength are written out (librosa's import costs every process about 2 s); the
+    # learned generator was trained on librosa's, so they must stay the same numbers.
+    import librosa
+
+    reference = librosa.filters.mel(sr=16000, n_fft=feats.N_FFT, n_mels=feats.N_MELS, fmin=feats.F_MIN,
+                                    fmax=feats.F_MAX)
+    np.testing.assert_allclose(feats._mel_basis(), reference, atol=1e-8)
+    audio = Audio(np.random.default_rng(1).normal(0, 0.1, 16000).astype(np.float32), 16000)
+    analysed = feats.extract_features(audio, fps=100.0)
+    db = analysed.log_mel.T * (10 / np.log(10))
+    onsets = librosa.onset.onset_strength(S=db, lag=1, max_size=1, center=False)
+    np.testing.assert_allclose(analysed.onset[1:, 0], onsets[1:], rtol=1e-4, atol=1e-4)

@@ -19,7 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
-import librosa
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
@@ -28,7 +27,7 @@ from avatar.errors import InputError
 from avatar.frontend.audio import SAMPLE_RATE, Audio
 from rigs.fileio import atomic_path
 
-MAX_FPS = 200.0
+MIN_FPS, MAX_FPS = 1.0, 200.0  # the one frame-rate range of every command and the pipeline
 ANALYSIS_FPS = 100.0
 HOP = SAMPLE_RATE // 100
 WIN = 400  # 25 ms
@@ -60,9 +59,10 @@ _BLOCK = 1000  # analysis frames per block (10 s): bounds the (frames x lags) ar
 
 def check_fps(fps: float) -> float:
     """Return `fps` as a float if it is a usable frame rate, else raise an InputError."""
-    if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and 0 < fps <= MAX_FPS):
+    if isinstance(fps, bool) or not (isinstance(fps, numbers.Real) and math.isfinite(fps) and
+                                     MIN_FPS <= fps <= MAX_FPS):
         raise InputError(
-            f"Frame rate fps={fps!r} is not usable: it must be a number above 0 and at most {MAX_FPS:g}. "
+            f"Frame rate fps={fps!r} is not usable: it must be a number from {MIN_FPS:g} to {MAX_FPS:g}. "
             "Use a video or animation rate such as 25, 30 or 60."
         )
     return float(fps)
@@ -226,7 +226,8 @@ def _analyse_block(y: np.ndarray, j0: int, j1: int) -> dict[str, np.ndarray]:
     mel_power = (spectrum.real**2 + spectrum.imag**2) @ _mel_basis().T
     log_mel = np.log(mel_power + LOG_FLOOR).astype(np.float32)
     # Onset: mean positive rise between consecutive frames in dB (no framing shift: our frames are centred).
-    onset = librosa.onset.onset_strength(S=log_mel.T * (10 / np.log(10)), lag=1, max_size=1, center=False)
+    rise = np.maximum(np.diff(log_mel * np.float32(10 / np.log(10)), axis=0), 0.0).mean(axis=1)
+    onset = np.concatenate([[0.0], rise])
     energy = np.concatenate([[0.0], np.cumsum(np.square(seg, dtype=np.float64))])
     centres = _MARGIN + np.arange(n) * HOP
     rms = np.sqrt(np.maximum(energy[centres + WIN // 2] - energy[centres - WIN // 2], 0.0) / WIN)
@@ -304,8 +305,24 @@ def _stft_window() -> np.ndarray:
     return window
 
 
+def _hz_to_mel(hz):
+    """Slaney's mel scale (the Auditory Toolbox's, librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, np.float64)
+    return np.where(hz < 1000.0, hz * 3 / 200, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) * 27 / np.log(6.4))
+
+
+def _mel_to_hz(mel):
+    mel = np.asarray(mel, np.float64)
+    return np.where(mel < 15.0, mel * 200 / 3, 1000.0 * np.exp((mel - 15.0) * np.log(6.4) / 27))
+
+
 @cache
 def _mel_basis() -> np.ndarray:
-    """(80, N_FFT // 2 + 1) mel filter bank, 20-8000 Hz."""
-    basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX)
+    """(80, N_FFT // 2 + 1) mel filter bank, 20-8000 Hz: triangles on Slaney's mel scale, each of unit area
+    (Slaney normalisation), as librosa.filters.mel makes it by default (without importing librosa: ~2 s)."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))
+    bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+    rising = (bins[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
+    falling = (edges[2:, None] - bins[None, :]) / np.diff(edges)[1:, None]
+    basis = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
     return basis.astype(np.float32)
