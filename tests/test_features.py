@@ -219,6 +219,8 @@ def test_mel_bank_and_onsets_are_librosas_without_importing_it():
     reference = librosa.filters.mel(sr=16000, n_fft=feats.N_FFT, n_mels=feats.N_MELS, fmin=feats.F_MIN,
                                     fmax=feats.F_MAX)
     np.testing.assert_allclose(feats._mel_basis(), reference, atol=1e-8)
+    np.testing.assert_allclose(feats.mel_band_edges(), librosa.mel_frequencies(feats.N_MELS + 2, fmin=feats.F_MIN,
+                                                                           fmax=feats.F_MAX), rtol=1e-9)
     audio = Audio(np.random.default_rng(1).normal(0, 0.1, 16000).astype(np.float32), 16000)
     analysed = feats.extract_features(audio, fps=100.0)
     db = analysed.log_mel.T * (10 / np.log(10))

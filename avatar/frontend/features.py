@@ -316,11 +316,16 @@ def _mel_to_hz(mel):
     return np.where(mel < 15.0, mel * 200 / 3, 1000.0 * np.exp((mel - 15.0) * np.log(6.4) / 27))
 
 
+def mel_band_edges() -> np.ndarray:
+    """(N_MELS + 2,) Hz: mel band i rises from edge i, peaks at edge i + 1 and ends at edge i + 2."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))
+
+
 @cache
 def _mel_basis() -> np.ndarray:
     """(80, N_FFT // 2 + 1) mel filter bank, 20-8000 Hz: triangles on Slaney's mel scale, each of unit area
     (Slaney normalisation), as librosa.filters.mel makes it by default (without importing librosa: ~2 s)."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))
+    edges = mel_band_edges()
     bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
     rising = (bins[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
     falling = (edges[2:, None] - bins[None, :]) / np.diff(edges)[1:, None]

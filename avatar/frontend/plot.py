@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import librosa
 import numpy as np
 from matplotlib.figure import Figure
 
 from avatar.frontend.alignment import Alignment
-from avatar.frontend.features import F_MAX, F_MIN, N_MELS, FrameFeatures, frame_times
+from avatar.frontend.features import N_MELS, FrameFeatures, frame_times, mel_band_edges
 from generators.visemes import VISEMES, viseme_track
 from rigs.fileio import atomic_path
 
@@ -64,7 +63,7 @@ def plot_features(
         extent=(-0.5 / fps, (n - 0.5) / fps, -0.5, N_MELS - 0.5),
     )
     # Label the mel axis in Hz at the bands whose centres are those frequencies.
-    centres = librosa.mel_frequencies(N_MELS + 2, fmin=F_MIN, fmax=F_MAX)[1:-1]
+    centres = mel_band_edges()[1:-1]
     ax_mel.set_yticks(np.interp(_MEL_TICKS_HZ, centres, np.arange(N_MELS)), [f"{f:g}" for f in _MEL_TICKS_HZ])
     ax_mel.set_ylabel("log-mel (Hz)")
     if alignment is not None:
