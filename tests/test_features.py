@@ -211,14 +211,17 @@ def test_real_speech(tmp_path: Path, beat_dir: Path) -> None:
     assert path.stat().st_size > 50_000
 
 
-def test_mel_bank_and_onsets_are_librosas_without_importing_it():
-    # The filter bank and the onset strength are written out (librosa's import costs every process about 2 s); the
-    # learned generator was trained on librosa's, so they must stay the same numbers.
+def test_window_mel_bank_and_onsets_are_scipys_and_librosas_without_importing_them():
+    # The window, the filter bank and the onset strength are written out (scipy.signal's and librosa's imports cost
+    # every process about 3 s); the learned generator was trained on theirs, so they must stay the same numbers.
     import librosa
 
     reference = librosa.filters.mel(sr=16000, n_fft=feats.N_FFT, n_mels=feats.N_MELS, fmin=feats.F_MIN,
                                     fmax=feats.F_MAX)
     np.testing.assert_allclose(feats._mel_basis(), reference, atol=1e-8)
+    from scipy.signal import get_window
+
+    np.testing.assert_allclose(feats._stft_window()[56:456], get_window("hann", feats.WIN), atol=1e-7)
     np.testing.assert_allclose(feats.mel_band_edges(), librosa.mel_frequencies(feats.N_MELS + 2, fmin=feats.F_MIN,
                                                                            fmax=feats.F_MAX), rtol=1e-9)
     audio = Audio(np.random.default_rng(1).normal(0, 0.1, 16000).astype(np.float32), 16000)

@@ -21,7 +21,6 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import get_window
 
 from avatar.errors import InputError
 from avatar.frontend.audio import SAMPLE_RATE, Audio
@@ -301,7 +300,7 @@ def _stft_window() -> np.ndarray:
     """A 25 ms periodic Hann window centred in an N_FFT frame."""
     window = np.zeros(N_FFT, dtype=np.float32)
     offset = (N_FFT - WIN) // 2
-    window[offset : offset + WIN] = get_window("hann", WIN)
+    window[offset : offset + WIN] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(WIN) / WIN)  # scipy's "hann"
     return window
 
 
