@@ -21,8 +21,9 @@ The manifest is a CSV whose first line names the columns (any order, any case):
   max_attempts    attempts per window with verify (default avatar.verification.MAX_ATTEMPTS, 5)
 Empty cells take the defaults; relative paths are read from the manifest's folder.
 
-Each job writes `<outdir>/<id>/` (the files of `avatar render`) into a hidden sibling folder first and renames it
-into place when complete, so a job folder with render.json is always a finished job; re-running skips those.
+Each job writes `<outdir>/<id>/` (the files of `avatar render`) into a hidden sibling folder first and swaps it
+into place when complete (avatar/outputs.py, as `avatar render` does), so a job folder with render.json is always a
+finished job; re-running skips those.
 `<outdir>/summary.json` and `summary.csv` say, per job, ok / failed / skipped, the error, seconds and files.
 """
 
@@ -36,16 +37,15 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import sys
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar.errors import InputError
+from avatar.outputs import remove_stale_partials
 from avatar.verification import MAX_ATTEMPTS
 from generators import DEFAULT_GENERATOR, GENERATORS
 
@@ -61,7 +61,6 @@ PATH_COLUMNS = ("audio", "portrait", "style_reference")
 DEFAULT_OUTPUTS = ("face", "body")
 SUMMARY_FILES = ("summary.json", "summary.csv")
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-PARTIAL = ".partial-"  # marks a job folder still being written: `.<id>.partial-<random>`
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 RAY_INSTALL = "pip install ray==2.60.0 (or `make setup`, which installs the pinned requirements.lock)"
@@ -173,7 +172,9 @@ def _job(path: Path, root: Path, columns: list[str], line: int, cells: list[str]
 
 def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
     """The pipeline's keyword arguments for one row's cells, checked, and the generator's name."""
+    from avatar.frontend.tts import check_text
     from avatar.render import check_emotion_request, parse_outputs
+    from avatar.request import check_seed
 
     cell = {name: values.get(name) or None for name in COLUMNS}
     if (cell["audio"] is None) == (cell["text"] is None):
@@ -183,7 +184,10 @@ def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
         if cell[name] is not None:
             cell[name] = str(root / Path(cell[name]).expanduser())  # an absolute path stays as it is
     intensity = _number(cell["intensity"], "intensity", float, 0.8, "a number from 0 to 1, such as 0.8")
-    seed = _number(cell["seed"], "seed", int, 0, "a whole number, such as 3")
+    seed = check_seed(_number(cell["seed"], "seed", int, 0, "a whole number, such as 3"))
+    for name in ("text", "transcript"):
+        if cell[name] is not None:
+            cell[name] = check_text(cell[name], f"the {name} cell", spoken=name == "text")
     max_attempts = _number(cell["max_attempts"], "max_attempts", int, MAX_ATTEMPTS, "a whole number of 1 or more")
     emotion = check_emotion_request(cell["emotion"] or "neutral", intensity, cell["keyframes"])
     outputs = parse_outputs(cell["outputs"]) if cell["outputs"] else DEFAULT_OUTPUTS
@@ -222,15 +226,16 @@ def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: i
     """
     if workers is not None and not (isinstance(workers, int) and workers >= 1):
         raise InputError(f"workers is {workers!r}; give 1 or more worker processes")
-    if not (isinstance(fps, int | float) and 1 <= fps <= 240):
-        raise InputError(f"fps is {fps!r}; give a frame rate between 1 and 240, such as 30")
+    from avatar.frontend.features import check_fps
+
+    fps = check_fps(fps)
     jobs = read_manifest(manifest)
     out = Path(outdir).resolve()  # absolute: Ray workers do not share this process's working folder
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder '{outdir}' is a file; give a folder (it is created if missing)")
     connect = _ray_connect(ray, workers) if ray else None  # a missing ray fails here, before any work
     out.mkdir(parents=True, exist_ok=True)
-    _remove_partials(out)
+    remove_stale_partials(out)
 
     started = time.perf_counter()
     results: dict[str, dict] = {}
@@ -288,20 +293,15 @@ def render_job(job: Job, outdir: str, fps: float = 30.0, voice: str = "joe", thr
     if threads:
         _limit_threads(threads)
     started = time.perf_counter()
-    out = Path(outdir)
-    partial = out / f".{job.id}{PARTIAL}{uuid.uuid4().hex[:8]}"
     try:
         result = _pipeline(job.generator, fps, voice)(**job.request)
-        summary = result.save(partial)
-        _move_into_place(partial, out / job.id)
+        summary = result.save(Path(outdir) / job.id, replace=True)  # the batch owns the job's folder
         return _record(job, "ok", None, time.perf_counter() - started, summary["files"], summary["verification"])
     except (InputError, RigInputError) as error:
         return _record(job, "failed", _one_line(str(error)), time.perf_counter() - started)
     except Exception as error:  # a bug or a broken install: record it with its type, and go on with the others
         return {**_record(job, "failed", _one_line(f"{type(error).__name__}: {error}"),
                           time.perf_counter() - started), "traceback": traceback.format_exc()}
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
 
 
 _PIPELINES: dict[tuple, object] = {}
@@ -315,24 +315,6 @@ def _pipeline(generator: str, fps: float, voice: str):
 
         _PIPELINES[key] = AvatarPipeline(generator, fps=fps, voice=voice)
     return _PIPELINES[key]
-
-
-def _move_into_place(partial: Path, final: Path) -> None:
-    """Rename the complete job folder to its name; an unfinished folder already there (no render.json) goes."""
-    if final.exists():
-        stale = final.with_name(f".{final.name}{PARTIAL}stale-{uuid.uuid4().hex[:8]}")
-        os.rename(final, stale)
-        os.rename(partial, final)
-        shutil.rmtree(stale, ignore_errors=True)
-    else:
-        os.rename(partial, final)
-
-
-def _remove_partials(out: Path) -> None:
-    """Delete job folders a crashed or killed run left half-written."""
-    for path in out.glob(f".*{PARTIAL}*"):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def _limit_threads(threads: int) -> None:

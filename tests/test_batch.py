@@ -152,19 +152,19 @@ def test_jobs_are_atomic_and_leftovers_of_a_crash_are_cleared(tmp_path, inputs, 
     (out / "stale").mkdir()  # a folder without render.json is not a finished job
     (out / "stale" / "junk.txt").write_text("not ours")
     path = manifest(inputs, "atomic.csv", [audio_row("crash"), audio_row("stale")])
-    real_save = AvatarResult.save
+    real_write = AvatarResult._write  # what save() does inside the fresh folder it swaps in
 
-    def save_then_crash(self, out_dir, *args, **kwargs):
+    def write_then_crash(self, out_dir, *args, **kwargs):
         if Path(out_dir).name.startswith(".crash."):
             (out_dir / "face.csv").parent.mkdir(parents=True, exist_ok=True)
             (out_dir / "face.csv").write_text("half")
             raise RuntimeError("disk full")
-        return real_save(self, out_dir, *args, **kwargs)
+        return real_write(self, out_dir, *args, **kwargs)
 
-    monkeypatch.setattr(AvatarResult, "save", save_then_crash)
+    monkeypatch.setattr(AvatarResult, "_write", write_then_crash)
     jobs = by_id(run_batch(path, out, progress=False))
     assert jobs["crash"]["status"] == "failed" and jobs["crash"]["error"] == "RuntimeError: disk full"
-    assert "save_then_crash" in json.loads((out / "summary.json").read_text())["jobs"][0]["traceback"]
+    assert "write_then_crash" in json.loads((out / "summary.json").read_text())["jobs"][0]["traceback"]
     assert jobs["stale"]["status"] == "ok"
     assert {p.name for p in out.iterdir()} == {"stale", "summary.json", "summary.csv"}
     assert not (out / "stale" / "junk.txt").exists() and (out / "stale" / "render.json").is_file()

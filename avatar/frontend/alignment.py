@@ -18,6 +18,9 @@ FRAME_S = 0.01  # pocketsphinx analyses 100 frames a second
 ONE_PASS_MAX_S = 90.0
 LONG_CHUNK_S = 30.0
 RETRY_CHUNK_S = 8.0
+# Recognition normally runs at a fifth of real time; a recording it takes longer than itself plus this margin to
+# read is not speech it can read (noise, music, a broken header), so it stops there and says so.
+RECOGNITION_MARGIN_S = 10.0
 Progress = Callable[[float], None]
 _FILLERS = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")  # <sil>, <s>, [NOISE], ++garbage++
 _VOWELS = {"AA", "AE", "AH", "AO", "EH", "ER", "IH", "IY", "UH", "UW"}
@@ -69,8 +72,8 @@ def align(audio: Audio, transcript: str | None = None, progress: Progress | None
         transcript, source = recognize(audio), "recognized"
         if not transcript:
             raise InputError(
-                f"No words were recognized in '{audio.source}'. If it is speech, give its transcript "
-                "(--text) so it can be force-aligned."
+                f"No words were recognized in '{audio.source}'. If it is English speech, give its transcript "
+                "(`avatar render --transcript`, `avatar align --text`) so it can be force-aligned."
             )
     words = normalize_transcript(transcript)
     if not words:
@@ -108,13 +111,22 @@ def align(audio: Audio, transcript: str | None = None, progress: Progress | None
 
 def recognize(audio: Audio) -> str:
     """Best-guess English transcript of `audio` (pocketsphinx's US English model; expect word errors)."""
+    import time
+
     from pocketsphinx import Decoder
 
     decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
     pcm = audio.resampled(SAMPLE_RATE).int16_bytes()
     words: list[str] = []
+    deadline = time.monotonic() + audio.duration + RECOGNITION_MARGIN_S
     # Decode pause-delimited pieces of at most ~20 s, so long inputs stay fast and bounded.
     for start, end in _speech_pieces(audio, max_s=20.0):
+        if time.monotonic() > deadline:
+            raise InputError(
+                f"Recognizing the words of '{audio.source}' took longer than the recording itself "
+                f"({audio.duration:.0f} s): it does not sound like speech the recognizer can read. Give its "
+                "transcript (`avatar render --transcript`, `avatar align --text`), or check the file."
+            )
         decoder.start_utt()
         decoder.process_raw(pcm[2 * start : 2 * end], full_utt=True)
         decoder.end_utt()

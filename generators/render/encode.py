@@ -18,10 +18,12 @@ from rigs.fileio import atomic_path
 
 __all__ = ["X264", "write_video"]
 
-# x264's "veryfast" preset at crf 14, one thread per encoder (the pipeline renders beside it, and one thread wastes
-# less CPU than x264's frame threads): on 300 frames of the talking head, 38.9 dB PSNR against the raw frames and
-# 1.42 MB, where the former "medium" at crf 15 gave 39.6 dB and 1.40 MB for about twice the encoding CPU.
-X264 = ["-preset", "veryfast", "-crf", "14", "-threads", "1"]
+# x264's "veryfast" preset at crf 14 with its quickest sub-pixel refinement (subme 1) and diamond motion search, one
+# thread per encoder (the pipeline renders beside it, and one thread wastes less CPU than x264's frame threads). On
+# 600 frames of the talking head (bench/encoder_settings.py): 39.0 dB PSNR against the raw frames, 2.9 MB, 3.3 ms of
+# CPU a frame, where plain veryfast gave 39.1 dB and 2.6 MB for 4.2 ms (the 3-D preview: 42.5 dB either way, 8 %
+# more bytes, 5.6 ms for 6.5 ms); "medium" at crf 15 costs 2.3x plain veryfast's CPU for 0.7 dB more.
+X264 = ["-preset", "veryfast", "-crf", "14", "-x264-params", "subme=1:me=dia", "-threads", "1"]
 
 
 def _audio_file(audio, folder: str) -> str | None:
@@ -66,19 +68,37 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
             params = ["-shortest", *params]
         writer = imageio_ffmpeg.write_frames(
             str(tmp), (width, height), fps=fps, codec="libx264", quality=None, macro_block_size=2,
-            ffmpeg_log_level="error", audio_path=sound, audio_codec="aac", output_params=params)
+            ffmpeg_log_level="quiet", audio_path=sound, audio_codec="aac", output_params=params)
         writer.send(None)  # start ffmpeg
+        encoder = writer.gi_frame.f_locals.get("p")  # imageio-ffmpeg's ffmpeg process, to read its exit status
         try:
             for frame in _chain(first, frames):
                 if frame.shape[:2] != (height, width):
                     raise ValueError(f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, the first {width}x{height}")
-                writer.send(np.ascontiguousarray(frame, np.uint8))
+                try:
+                    writer.send(np.ascontiguousarray(frame, np.uint8))
+                except OSError:  # ffmpeg stopped reading: it failed (its status is reported below)
+                    break
                 count += 1
                 if progress:
                     progress(count)
         finally:
             writer.close()
+        # A failed encoder (a full disk, a write error) must not leave a truncated video under the final name.
+        status = None if encoder is None else encoder.poll()
+        if status or count < 1:
+            raise _encoder_failure(path, status)
     return count
+
+
+def _encoder_failure(path: str | os.PathLike, status: int | None) -> OSError:
+    """The error for an encoder that failed: a full disk when the folder has no room left, else its status."""
+    import errno
+    import shutil
+
+    if shutil.disk_usage(Path(path).parent).free < 1 << 20:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return OSError(errno.EIO, f"the video encoder (ffmpeg) failed with status {status}", str(path))
 
 
 def _chain(first, rest) -> Iterator:

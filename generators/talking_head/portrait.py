@@ -10,7 +10,9 @@ and a later load reads the result without importing MediaPipe. Portrait.load(...
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +23,13 @@ from generators.talking_head import portrait_cache
 from generators.talking_head.fit import PortraitFit, fit_portrait
 from rigs.errors import RigInputError
 
-__all__ = ["DEFAULT_PORTRAIT", "MIN_SIDE", "Portrait", "PortraitError", "default_portrait_path", "detect_faces"]
+__all__ = ["DEFAULT_PORTRAIT", "MAX_PIXELS", "MIN_SIDE", "Portrait", "PortraitError", "check_portrait_file",
+           "default_portrait_path", "detect_faces"]
 
 MIN_SIDE = 64  # pixels: MediaPipe needs a face of roughly this size, and a crop from less is only blur
+# A 50-megapixel camera's photo fits; beyond, the decoded photo and its analysis cost gigabytes for a 512-px crop.
+MAX_PIXELS = 50_000_000
+DETECT_SIDE = 1600  # MediaPipe looks at a copy of at most this many pixels a side (it resizes internally anyway)
 MIN_FACE_PX = 40  # face height (forehead to chin) below which the landmarks are too coarse to animate
 FACE_SHARE = 0.42  # face height / crop side
 FACE_CENTER_Y = 0.45  # where the face centre sits, as a share of the crop height from the top
@@ -58,6 +64,41 @@ def _name(path: str | os.PathLike) -> str:
     return f"portrait '{Path(path)}'"
 
 
+def check_portrait_file(path: str | os.PathLike) -> None:
+    """A photo file that exists, reads as an image and is neither too small nor too large (header only: fast)."""
+    from PIL import Image, UnidentifiedImageError
+
+    name = _name(path)
+    path = Path(path)
+    if not path.exists():
+        raise PortraitError(f"{name} does not exist; check the path, or leave it out for the default portrait")
+    if not path.is_file():
+        raise PortraitError(f"{name} is not a file; give the path of a JPEG or PNG photo")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is judged below
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        raise PortraitError(f"{name} is larger than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; at most "
+                            f"{MAX_PIXELS / 1e6:.0f} are read: scale it down or crop it around the face") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise PortraitError(f"{name} could not be read as an image ({error}); it may be corrupt or not an "
+                            "image: give a JPEG or PNG photo") from None
+    _check_size(name, width, height)
+
+
+def _check_size(name: str, width: int, height: int) -> None:
+    if min(height, width) < MIN_SIDE:
+        raise PortraitError(f"{name} is only {width}x{height} pixels; give a photo at least {MIN_SIDE} px on "
+                            "each side with the face well over 100 px tall")
+    if width * height > MAX_PIXELS:
+        side = int((MAX_PIXELS * max(width, height) / min(width, height)) ** 0.5)
+        raise PortraitError(f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); at most "
+                            f"{MAX_PIXELS / 1e6:.0f} are read: scale it down (to {side} px on the long side) or "
+                            "crop it around the face")
+
+
 def _read_image(source) -> tuple[np.ndarray, str]:
     """An RGB uint8 image and a name for messages, from a path or an array."""
     if isinstance(source, str | os.PathLike):
@@ -65,10 +106,7 @@ def _read_image(source) -> tuple[np.ndarray, str]:
 
         path = Path(source)
         name = _name(source)
-        if not path.exists():
-            raise PortraitError(f"{name} does not exist; check the path, or leave it out for the default portrait")
-        if not path.is_file():
-            raise PortraitError(f"{name} is not a file; give the path of a JPEG or PNG photo")
+        check_portrait_file(path)
         try:
             with Image.open(path) as image:
                 image = ImageOps.exif_transpose(image)  # phones store the rotation as a tag
@@ -84,6 +122,7 @@ def _read_image(source) -> tuple[np.ndarray, str]:
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise PortraitError(f"{name} has shape {array.shape}; give an (H, W, 3) RGB or (H, W, 4) RGBA image")
     array = array[:, :, :3]
+    _check_size(name, array.shape[1], array.shape[0])
     if array.dtype != np.uint8:
         if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
             raise PortraitError(f"{name} has dtype {array.dtype}; give uint8 (0-255) or finite floats in [0, 1]")
@@ -93,16 +132,73 @@ def _read_image(source) -> tuple[np.ndarray, str]:
 
 def detect_faces(image: np.ndarray, max_faces: int = 4) -> list[np.ndarray]:
     """MediaPipe's 478 refined landmarks (x px, y px, z px; y down, z away from the camera) of each face found."""
+    with _face_mesh(max_faces) as model:
+        return _landmarks(model, image)
+
+
+def _find_faces(image: np.ndarray, max_faces: int) -> list[np.ndarray]:
+    """The faces of a photo of any size: the whole photo at most DETECT_SIDE a side first, then (a face too small
+    for the detector at that scale) tiles of DETECT_SIDE at twice the scale, and twice again, up to full size."""
+    height, width = image.shape[:2]
+    shrink = min(1.0, DETECT_SIDE / max(height, width))
+    faces = [f / shrink for f in detect_faces(image if shrink == 1.0 else _resize(image, shrink), max_faces)]
+    while not faces and shrink < 1.0:
+        shrink = min(1.0, 2 * shrink)
+        scaled = image if shrink == 1.0 else _resize(image, shrink)
+        faces = [f / shrink for f in _detect_tiled(scaled, max_faces)]
+    return faces
+
+
+def _detect_tiled(image: np.ndarray, max_faces: int) -> list[np.ndarray]:
+    """Faces in overlapping DETECT_SIDE tiles (half a tile apart, so every face up to half a tile fits one)."""
+    height, width = image.shape[:2]
+    step = DETECT_SIDE // 2
+    faces: list[np.ndarray] = []
+    with _face_mesh(max_faces) as model:
+        for top in range(0, max(height - step, 1), step):
+            for left in range(0, max(width - step, 1), step):
+                tile = image[top : top + DETECT_SIDE, left : left + DETECT_SIDE]
+                for face in _landmarks(model, tile):
+                    face = face + [left, top, 0.0]
+                    # The same face seen in two overlapping tiles: keep one.
+                    if all(np.linalg.norm(face[:, :2].mean(0) - f[:, :2].mean(0)) > np.ptp(f[:, 1]) / 2
+                           for f in faces):
+                        faces.append(face)
+    return faces
+
+
+@contextlib.contextmanager
+def _face_mesh(max_faces: int):
     import mediapipe as mp
 
+    with _native_logs_hidden(), mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
+            min_detection_confidence=0.5) as model:
+        yield model
+
+
+def _landmarks(model, image: np.ndarray) -> list[np.ndarray]:
     height, width = image.shape[:2]
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
-                                         min_detection_confidence=0.5) as model:
+    with _native_logs_hidden():
         result = model.process(np.ascontiguousarray(image))
-    faces = result.multi_face_landmarks or []
     # MediaPipe's z shares x's scale (normalised by the image width).
     return [np.array([[p.x, p.y, p.z] for p in face.landmark], np.float64) * [width, height, width]
-            for face in faces]
+            for face in result.multi_face_landmarks or []]
+
+
+@contextlib.contextmanager
+def _native_logs_hidden():
+    """MediaPipe's C++ side writes log lines (INFO, W0000) straight to file descriptor 2, past Python and its
+    environment variables; point that descriptor at /dev/null while it runs, so the terminal shows our lines only."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _segment(image: np.ndarray) -> np.ndarray:
@@ -110,7 +206,7 @@ def _segment(image: np.ndarray) -> np.ndarray:
     import cv2
     import mediapipe as mp
 
-    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as model:
+    with _native_logs_hidden(), mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as model:
         mask = model.process(np.ascontiguousarray(image)).segmentation_mask
     mask = np.clip(np.nan_to_num(mask.astype(np.float32)), 0.0, 1.0)
     return cv2.GaussianBlur(mask, (0, 0), max(0.6, image.shape[0] / 512))  # a soft, stable edge
@@ -167,14 +263,7 @@ class Portrait:
             return cls(**fields, source=name)
         if image is None:
             image, name = _read_image(source)
-        height, width = image.shape[:2]
-        if min(height, width) < MIN_SIDE:
-            raise PortraitError(f"{name} is only {width}x{height} pixels; give a photo at least {MIN_SIDE} px on "
-                                "each side with the face well over 100 px tall")
-        # MediaPipe resizes internally; a huge photo only costs time, so it looks at a copy of at most 1600 px.
-        shrink = min(1.0, 1600.0 / max(height, width))
-        small = image if shrink == 1.0 else _resize(image, shrink)
-        faces = [f / shrink for f in detect_faces(small, max_faces)]
+        faces = _find_faces(image, max_faces)
         if not faces:
             raise PortraitError(f"{name}: no face found; give a photo with a face seen from the front (eyes and "
                                 "mouth visible), well lit, at least 100 px tall")
