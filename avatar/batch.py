@@ -173,8 +173,7 @@ def _job(path: Path, root: Path, columns: list[str], line: int, cells: list[str]
 def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
     """The pipeline's keyword arguments for one row's cells, checked, and the generator's name."""
     from avatar.frontend.tts import check_text
-    from avatar.render import check_emotion_request, parse_outputs
-    from avatar.request import check_seed
+    from avatar.request import check_emotion_request, check_seed, parse_outputs
 
     cell = {name: values.get(name) or None for name in COLUMNS}
     if (cell["audio"] is None) == (cell["text"] is None):

@@ -1,5 +1,5 @@
-"""The stages of a render, shared by AvatarPipeline (avatar/pipeline.py) and the commands: output kinds, the
-emotion request and curve, the speaking style, and the motion generator.
+"""The stages of a render, shared by AvatarPipeline (avatar/pipeline.py) and the commands: the emotion curve, the
+speaking style, and the motion generator (the output kinds and the request's checks are in avatar/request.py).
 
 Output files (stable names, in the output folder):
   face    -> face.csv (Live Link Face), face.json (ARKit, BEAT layout), face.glb (mesh + 52 morph targets)
@@ -18,12 +18,11 @@ reference clip, and sets the animators' knobs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from avatar.emotion import check_emotion, check_intensity, constant_emotion, from_keyframes, parse_keyframes
+from avatar.emotion import constant_emotion, from_keyframes, parse_keyframes
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio
 from avatar.frontend.speech import SpeechContent
@@ -33,25 +32,6 @@ from generators.procedural.body import animate_body
 from generators.procedural.face import animate_face
 from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack
-
-OUTPUTS: tuple[str, ...] = ("face", "body", "preview", "video")
-
-
-def parse_outputs(outputs: str | Iterable[str]) -> tuple[str, ...]:
-    """Output kinds from a list or a comma-separated string, checked."""
-    names = [o.strip().lower() for o in (outputs.split(",") if isinstance(outputs, str) else outputs) if o.strip()]
-    unknown = [name for name in names if name not in OUTPUTS]
-    if unknown or not names:
-        raise InputError(f"unknown output(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(OUTPUTS)}")
-    return tuple(name for name in OUTPUTS if name in names)
-
-
-def check_emotion_request(emotion: str, intensity: float, keyframes: str | None = None) -> str:
-    """The canonical emotion label ("auto" allowed), after checking intensity and keyframes; clear errors."""
-    check_intensity(intensity)
-    if keyframes is not None:
-        parse_keyframes(keyframes, intensity)
-    return "auto" if str(emotion).strip().lower() == "auto" else check_emotion(emotion)
 
 
 def emotion_curve(speech: SpeechContent, emotion: str, intensity: float, keyframes: str | None = None):

@@ -2,7 +2,8 @@
 
 AvatarPipeline.__call__ checks its arguments here first, and `avatar render` calls the same check before it loads
 the models, so bad input costs a second, not the minutes of a render. Speech files are decoded here (once: the
-decoder keeps the last file it read) and must hold speech; text must be speakable English.
+decoder keeps the last file it read) and must hold speech; text must be speakable English. It imports no model
+code, so `avatar batch` checks a whole manifest in the time Python takes to start.
 """
 
 from __future__ import annotations
@@ -15,11 +16,31 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar.emotion import check_emotion, check_intensity, parse_keyframes
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio, as_audio
 from avatar.frontend.tts import check_text
-from avatar.render import check_emotion_request, parse_outputs
 from avatar.verification import MAX_ATTEMPTS
+
+OUTPUTS: tuple[str, ...] = ("face", "body", "preview", "video")
+
+
+def parse_outputs(outputs: str | Iterable[str]) -> tuple[str, ...]:
+    """Output kinds from a list or a comma-separated string, checked."""
+    names = [o.strip().lower() for o in (outputs.split(",") if isinstance(outputs, str) else outputs) if o.strip()]
+    unknown = [name for name in names if name not in OUTPUTS]
+    if unknown or not names:
+        raise InputError(f"unknown output(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(OUTPUTS)}")
+    return tuple(name for name in OUTPUTS if name in names)
+
+
+def check_emotion_request(emotion: str, intensity: float, keyframes: str | None = None) -> str:
+    """The canonical emotion label ("auto" allowed), after checking intensity and keyframes; clear errors."""
+    check_intensity(intensity)
+    if keyframes is not None:
+        parse_keyframes(keyframes, intensity)
+    return "auto" if str(emotion).strip().lower() == "auto" else check_emotion(emotion)
+
 
 SEED_MAX = 2**32 - 1  # numpy's and torch's generators both take it, with room for the loop's derived seeds
 MAX_ATTEMPTS_LIMIT = 20
