@@ -65,6 +65,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/face_motion.py
 	$(BIN)/python bench/talking_head.py
 	$(BIN)/python bench/verification_loop.py
+	$(BIN)/python bench/encoder_settings.py
+	$(BIN)/python bench/pipeline_speed.py --repeat 3
+	$(BIN)/python bench/page_speed.py
+	$(BIN)/python bench/batch_speed.py
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:
