@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/learned_motion.py [--checkpoint checkpoints/motion-d
 
 Input: BEAT take 2_scott_0_3_3 (held out of the corpus; its audio and TextGrid phones, 68 s, which also exercises
 the windowed long-sequence sampler) and, when data/corpus is there, held-out TTS sentences of its test split.
-Measures (definitions in bench/face_measures.py and bench/body_measures.py), for teacher and learned alike:
+Measures (definitions in bench/face_measures.py and avatar/evaluation/kinematics.py), for teacher and learned alike:
 bilabial closure (pooled over every input's P/B/M), open-vowel jawOpen and its ratio to P/B/M, blinks per
 minute at neutral on the BEAT take (the mean over BLINK_SEEDS seeds), the defining shapes' mean at intensity 0.8
 (mean over the 7 emotions), BeatAlign of the neutral body at 15 fps, and the wrist-speed ordering anger, happiness,
@@ -30,7 +30,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.body_measures import (  # noqa: E402
+from avatar.evaluation.kinematics import (  # noqa: E402
     audio_onsets,
     beat_align_times,
     mean_wrist_speed,
@@ -142,18 +142,24 @@ def main() -> int:
     teacher = figures(lambda c, e: animate_face(c, e, 0), lambda c, e: animate_body(c, e, 0), inputs)
     student = figures(lambda c, e: learned_tracks(c, e)[0], lambda c, e: learned_tracks(c, e)[1], inputs)
     take = inputs[0][1]
-    for f, animate in ((teacher, lambda seed: animate_face(take, constant("neutral", take.n_frames), seed)),
-                       (student, lambda seed: learned_tracks(take, constant("neutral", take.n_frames), seed)[0])):
+    for f, animate in (
+        (teacher, lambda seed: animate_face(take, constant("neutral", take.n_frames), seed)),
+        (student, lambda seed: learned_tracks(take, constant("neutral", take.n_frames), seed)[0]),
+    ):
         faces = [animate(seed) for seed in range(BLINK_SEEDS)]
         f["blink_rates"] = [blinks(face)[0] for face in faces]
         f["blinks_per_min"] = float(np.mean(f["blink_rates"]))
         f["lid_peaks"] = lid_peaks(faces)
     seconds = sum(c.duration for _, c, _ in inputs)
-    report = [f"Held-out inputs: {len(inputs)} ({seconds:.0f} s of speech: BEAT take {TAKE} and held-out TTS "
-              f"sentences); {args.steps} {'DPM-Solver++' if args.scheduler == 'dpm' else 'DDIM'} steps; "
-              f"`.venv/bin/python bench/learned_motion.py --tts-items {args.tts_items} --steps {args.steps} "
-              f"--scheduler {args.scheduler}`.", "",
-              "| measure | procedural (teacher) | learned | within 10 %? |", "|---|---|---|---|"]
+    report = [
+        f"Held-out inputs: {len(inputs)} ({seconds:.0f} s of speech: BEAT take {TAKE} and held-out TTS "
+        f"sentences); {args.steps} {'DPM-Solver++' if args.scheduler == 'dpm' else 'DDIM'} steps; "
+        f"`.venv/bin/python bench/learned_motion.py --tts-items {args.tts_items} --steps {args.steps} "
+        f"--scheduler {args.scheduler}`.",
+        "",
+        "| measure | procedural (teacher) | learned | within 10 %? |",
+        "|---|---|---|---|",
+    ]
     failed = False
     for key in ("closure", "open_jaw", "jaw_ratio", "blinks_per_min", "emotion_shows", "beat_align", "beats_per_s"):
         t, s = teacher[key], student[key]
@@ -174,27 +180,33 @@ def main() -> int:
     wrists = [b.positions()[:, [b.skeleton.index("RightHand"), b.skeleton.index("LeftHand")]] for _, b in runs]
     pair = lambda xs: np.mean([np.sqrt(np.mean((a - b) ** 2)) for a, b in itertools.combinations(xs, 2)])  # noqa
     closures = [bilabial_closure(f, content.phones)[0] for f, _ in runs]
-    report.append(f"Diversity over 5 seeds ({name}, neutral): face features RMS {pair(faces):.4f}, wrists RMS "
-                  f"{pair(wrists):.2f} cm; closure per seed {', '.join(f'{c:.1%}' for c in closures)}.")
-    report.append(f"Blinks per minute ({name}, neutral) by seed, teacher: "
-                  f"{', '.join(f'{r:.1f}' for r in teacher['blink_rates'])}; learned: "
-                  f"{', '.join(f'{r:.1f}' for r in student['blink_rates'])}. Eyelid peaks (closure rising >= 0.1) "
-                  f"per minute and their mean height: teacher {teacher['lid_peaks'][0]:.1f} at "
-                  f"{teacher['lid_peaks'][1]:.2f}, learned {student['lid_peaks'][0]:.1f} at "
-                  f"{student['lid_peaks'][1]:.2f}.")
+    report.append(
+        f"Diversity over 5 seeds ({name}, neutral): face features RMS {pair(faces):.4f}, wrists RMS "
+        f"{pair(wrists):.2f} cm; closure per seed {', '.join(f'{c:.1%}' for c in closures)}."
+    )
+    report.append(
+        f"Blinks per minute ({name}, neutral) by seed, teacher: "
+        f"{', '.join(f'{r:.1f}' for r in teacher['blink_rates'])}; learned: "
+        f"{', '.join(f'{r:.1f}' for r in student['blink_rates'])}. Eyelid peaks (closure rising >= 0.1) "
+        f"per minute and their mean height: teacher {teacher['lid_peaks'][0]:.1f} at "
+        f"{teacher['lid_peaks'][1]:.2f}, learned {student['lid_peaks'][0]:.1f} at "
+        f"{student['lid_peaks'][1]:.2f}."
+    )
     speech = speech_frames(content.phones, content.n_frames, content.fps)
     anger = constant("anger", content.n_frames)
     shapes = [learned.animate(content, anger, 0, emotion_scale=s)[0] for s in (0.0, 1.0, 2.0, 3.0)]
     means = [float(np.mean([t[n][speech].mean() for n in defining_shapes("anger")])) for t in shapes]
-    report.append("Guidance (anger's defining shapes at emotion scale 0, 1, 2, 3): "
-                  + ", ".join(f"{m:.3f}" for m in means)
-                  + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}.")
+    report.append(
+        "Guidance (anger's defining shapes at emotion scale 0, 1, 2, 3): "
+        + ", ".join(f"{m:.3f}" for m in means)
+        + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}."
+    )
     print("\n".join(report))
     print(f"bench time {time.perf_counter() - started:.0f} s")
     if args.write_card:
         card = args.checkpoint / "README.md"
         text = card.read_text(encoding="utf-8") if card.is_file() else ""
-        head = text[:text.index("## Results")] if "## Results" in text else text + "\n"
+        head = text[: text.index("## Results")] if "## Results" in text else text + "\n"
         write_text_atomic(card, head + "## Results (procedural teacher vs learned)\n" + "\n".join(report) + "\n")
         print(f"wrote the results into {card}")
     return 1 if failed else 0

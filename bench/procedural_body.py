@@ -3,10 +3,10 @@
 Run: .venv/bin/python bench/procedural_body.py   (or python -m bench.procedural_body; needs ../shared/data/beat)
 
 For each BEAT take (its wav and TextGrid words/phones -> Content at 30 fps, as the front end builds it):
-- BeatAlign (bench/body_measures.py states the exact formula, sigma = 0.1 s) and motion beats per second of the
+- BeatAlign (avatar/evaluation/kinematics.py states the exact formula, sigma = 0.1 s) and motion beats per second of the
   generated body (neutral, as the takes are; seeds 0-4) against librosa onsets of the take's audio. Both the
   generated body and the real capture 2_scott_0_1_1.bvh (which is 15 fps) are compared at 15 fps: the generated
-  30-fps track is resampled (slerp) to 15 fps. Only upper-body joints count (body_measures.UPPER_BODY), because the
+  30-fps track is resampled (slerp) to 15 fps. Only upper-body joints count (kinematics.UPPER_BODY), because the
   capture's hips, spine below the chest and legs are zero after its first row; that first row is dropped.
 - Mean wrist speed (cm/s, both wrists, at 30 fps) per emotion at intensity 0.8, seed 0.
 - Body animation time for the first 60 s of speech (take 0_1_1 cut to 60 s, 30 fps): best of 5 runs; and face +
@@ -26,17 +26,17 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar.emotion import constant_emotion  # noqa: E402
-from avatar.frontend.audio import load_audio  # noqa: E402
-from avatar.frontend.features import extract_features  # noqa: E402
-from avatar.frontend.speech import SpeechContent  # noqa: E402
-from avatar.frontend.textgrid import load_alignment_textgrid  # noqa: E402
-from bench.body_measures import (  # noqa: E402
+from avatar.evaluation.kinematics import (  # noqa: E402
     audio_onsets,
     beat_align_times,
     mean_wrist_speed,
     motion_beats,
     upper_body_positions,
 )
+from avatar.frontend.audio import load_audio  # noqa: E402
+from avatar.frontend.features import extract_features  # noqa: E402
+from avatar.frontend.speech import SpeechContent  # noqa: E402
+from avatar.frontend.textgrid import load_alignment_textgrid  # noqa: E402
 from generators.conditioning import EMOTIONS, Content  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 from generators.visemes import viseme_track  # noqa: E402
@@ -64,8 +64,16 @@ def cut(content: Content, seconds: float) -> Content:
     """The first `seconds` of a Content."""
     n = int(round(seconds * content.fps))
     keep = lambda segments: tuple(s for s in segments if s.start < seconds)  # noqa: E731
-    return Content(content.fps, keep(content.phones), keep(content.words), content.rms[:n], content.f0_hz[:n],
-                   content.voiced[:n], content.onset[:n], None if content.log_mel is None else content.log_mel[:n])
+    return Content(
+        content.fps,
+        keep(content.phones),
+        keep(content.words),
+        content.rms[:n],
+        content.f0_hz[:n],
+        content.voiced[:n],
+        content.onset[:n],
+        None if content.log_mel is None else content.log_mel[:n],
+    )
 
 
 def capture_figures(onsets: np.ndarray) -> tuple[float, float]:
@@ -93,28 +101,36 @@ def main() -> int:
         return 1
     contents = {}
     real_ba = real_bps = None
-    print(f"BeatAlign (sigma 0.1 s) and motion beats/s at {COMPARE_FPS:g} fps, upper body; generated: neutral, "
-          f"seeds {SEEDS.start}-{SEEDS.stop - 1}")
+    print(
+        f"BeatAlign (sigma 0.1 s) and motion beats/s at {COMPARE_FPS:g} fps, upper body; generated: neutral, "
+        f"seeds {SEEDS.start}-{SEEDS.stop - 1}"
+    )
     for take in TAKES:
         content, samples = take_content(take)
         contents[take] = content
         onsets = audio_onsets(samples)
         if take == CAPTURE:
             real_ba, real_bps = capture_figures(onsets)
-            print(f"  real capture {CAPTURE}.bvh on its audio: BeatAlign {real_ba:.3f}, {real_bps:.2f} beats/s "
-                  f"({len(onsets) / content.duration:.2f} audio onsets/s)")
+            print(
+                f"  real capture {CAPTURE}.bvh on its audio: BeatAlign {real_ba:.3f}, {real_bps:.2f} beats/s "
+                f"({len(onsets) / content.duration:.2f} audio onsets/s)"
+            )
         scores = np.array([generated_figures(content, onsets, seed) for seed in SEEDS])
-        print(f"  {take} ({content.duration:.1f} s, {len(onsets) / content.duration:.2f} onsets/s): generated "
-              f"BeatAlign {scores[:, 0].mean():.3f} (min {scores[:, 0].min():.3f}), "
-              f"{scores[:, 1].mean():.2f} beats/s (range {scores[:, 1].min():.2f}-{scores[:, 1].max():.2f})")
+        print(
+            f"  {take} ({content.duration:.1f} s, {len(onsets) / content.duration:.2f} onsets/s): generated "
+            f"BeatAlign {scores[:, 0].mean():.3f} (min {scores[:, 0].min():.3f}), "
+            f"{scores[:, 1].mean():.2f} beats/s (range {scores[:, 1].min():.2f}-{scores[:, 1].max():.2f})"
+        )
     assert real_ba is not None and real_bps is not None
     print(f"  pass bars: BeatAlign >= {real_ba:.3f}; beats/s within {0.5 * real_bps:.2f}-{1.5 * real_bps:.2f}")
 
     print("\nMean wrist speed (cm/s, 30 fps) per emotion at intensity 0.8, seed 0")
     print("  take            " + " ".join(f"{e:>9}" for e in EMOTIONS) + "   ordered?")
     for take, content in contents.items():
-        speeds = {e: mean_wrist_speed(animate_body(content, constant_emotion(e, 0.8, content.n_frames), seed=0))
-                  for e in EMOTIONS}
+        speeds = {
+            e: mean_wrist_speed(animate_body(content, constant_emotion(e, 0.8, content.n_frames), seed=0))
+            for e in EMOTIONS
+        }
         ordered = min(speeds[e] for e in ORDER[:4]) > speeds["neutral"] > speeds["sadness"]
         print(f"  {take}   " + " ".join(f"{speeds[e]:9.1f}" for e in EMOTIONS) + f"   {ordered}")
 
@@ -126,8 +142,10 @@ def main() -> int:
         start = time.perf_counter()
         animate_body(minute, emotion, seed=seed)
         runs.append(time.perf_counter() - start)
-    print(f"\nBody animation of 60 s of speech at {FPS:g} fps ({minute.n_frames} frames): best {min(runs):.3f} s, "
-          f"median {np.median(runs):.3f} s of 5 runs")
+    print(
+        f"\nBody animation of 60 s of speech at {FPS:g} fps ({minute.n_frames} frames): best {min(runs):.3f} s, "
+        f"median {np.median(runs):.3f} s of 5 runs"
+    )
     try:
         from generators.procedural.face import animate_face
     except ImportError:  # the face animator is a separate module; time it with the body when it is there

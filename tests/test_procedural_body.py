@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from avatar.emotion import constant_emotion
-from bench.body_measures import (
+from avatar.evaluation.kinematics import (
     audio_onsets,
     beat_align_times,
     mean_wrist_speed,
@@ -107,8 +107,9 @@ def test_anatomy_rigid_bones_and_joint_ranges(example_tracks):
             assert direction[:, 2].min() > -0.75, (label, side)
             wrist = np.degrees(track.rotations[:, hand])
             assert np.abs(wrist).max() < 71.0, (label, side)
-            fingers = [j for j, name in enumerate(skeleton.names)
-                       if name.startswith(f"{side}Hand") and name[-1] in "123"]
+            fingers = [
+                j for j, name in enumerate(skeleton.names) if name.startswith(f"{side}Hand") and name[-1] in "123"
+            ]
             curl = np.degrees(track.rotations[:, fingers, 2]) * (1 if side == "Right" else -1)
             assert curl.min() > -15.0 and curl.max() < 100.0, (label, side)
         spine = np.degrees(track.rotations[:, [index(name) for name in SPINE_AND_HEAD]])
@@ -180,7 +181,7 @@ def test_word_triggered_gestures():
     assert at_chest < 25.0  # self-reference: a hand on the chest
     reach = (wrists[frame(3.2), :, 2] - chest[frame(3.2), 2]).max()
     assert reach > 35.0  # "you": a hand reaching out to the listener
-    head = fk.rotations[frame(4.9):frame(5.9), skeleton.index("Head")]
+    head = fk.rotations[frame(4.9) : frame(5.9), skeleton.index("Head")]
     yaw = np.degrees(np.arctan2(head[:, 0, 2], head[:, 2, 2]))
     turns = np.sum(np.diff(np.sign(np.diff(yaw))) != 0)
     assert np.ptp(yaw) > 8.0 and turns >= 3  # negation: a head shake

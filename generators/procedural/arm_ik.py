@@ -12,13 +12,16 @@ import numpy as np
 from rigs.body.skeleton import Skeleton
 from rigs.rotations import axis_matrix
 
+REACH_SOFTNESS = 4.0  # cm: how gradually a reaching arm approaches full extension
+
 
 def _normalize(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
-def partial_fk(skeleton: Skeleton, local: dict[int, np.ndarray], joints: list[int],
-               root_positions: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+def partial_fk(
+    skeleton: Skeleton, local: dict[int, np.ndarray], joints: list[int], root_positions: np.ndarray
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """World positions (T, 3) and rotations (T, 3, 3) of `joints` and their ancestors; missing locals are identity."""
     positions: dict[int, np.ndarray] = {}
     rotations: dict[int, np.ndarray] = {}
@@ -47,8 +50,9 @@ def closest_on_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
     """For points (T, 3) and a polyline (T, K, 3) per frame, the closest point of the polyline (T, 3)."""
     a, b = line[:, :-1], line[:, 1:]
     ab = b - a
-    s = np.clip(np.einsum("tkc,tkc->tk", points[:, None] - a, ab) / np.maximum(np.einsum("tkc,tkc->tk", ab, ab), 1e-9),
-                0.0, 1.0)
+    s = np.clip(
+        np.einsum("tkc,tkc->tk", points[:, None] - a, ab) / np.maximum(np.einsum("tkc,tkc->tk", ab, ab), 1e-9), 0.0, 1.0
+    )
     candidates = a + s[..., None] * ab
     best = np.argmin(np.linalg.norm(points[:, None] - candidates, axis=-1), axis=1)
     return candidates[np.arange(len(points)), best]
@@ -65,8 +69,14 @@ def keep_outside(points: np.ndarray, line: np.ndarray, radius: float, softness: 
     return nearest + _normalize(away) * pushed[:, None]
 
 
-def two_bone_ik(shoulder: np.ndarray, target: np.ndarray, upper: float, fore: float, hint: np.ndarray,
-                max_flexion: float = np.radians(145.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def two_bone_ik(
+    shoulder: np.ndarray,
+    target: np.ndarray,
+    upper: float,
+    fore: float,
+    hint: np.ndarray,
+    max_flexion: float = np.radians(145.0),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Elbow and wrist positions (T, 3) reaching for `target` from `shoulder`, and the hinge normal (T, 3).
 
     The elbow lies in the plane of the shoulder-target line and `hint` (a direction the elbow should point to);
@@ -77,7 +87,10 @@ def two_bone_ik(shoulder: np.ndarray, target: np.ndarray, upper: float, fore: fl
     dist = np.linalg.norm(d, axis=-1)
     n = d / np.maximum(dist, 1e-9)[:, None]
     closest = np.sqrt(upper**2 + fore**2 + 2 * upper * fore * np.cos(max_flexion))
-    reach = np.clip(dist, closest, 0.995 * (upper + fore))
+    # Near full extension the elbow swings fast for a small change of reach (the IK singularity), so the reach
+    # eases into its limit (a soft minimum) instead of stopping at it: a hand passing that far does not tremble.
+    longest = 0.995 * (upper + fore)
+    reach = np.maximum(longest - REACH_SOFTNESS * np.logaddexp(0.0, (longest - dist) / REACH_SOFTNESS), closest)
     cos_a = np.clip((upper**2 + reach**2 - fore**2) / (2 * upper * reach), -1.0, 1.0)
     sin_a = np.sqrt(1.0 - cos_a**2)
     m = hint - np.sum(hint * n, axis=-1, keepdims=True) * n
@@ -90,8 +103,14 @@ def two_bone_ik(shoulder: np.ndarray, target: np.ndarray, upper: float, fore: fl
     return elbow, wrist, _normalize(np.cross(n, m))
 
 
-def arm_frames(shoulder: np.ndarray, elbow: np.ndarray, wrist: np.ndarray, hinge: np.ndarray, bone_sign: float,
-               pronation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def arm_frames(
+    shoulder: np.ndarray,
+    elbow: np.ndarray,
+    wrist: np.ndarray,
+    hinge: np.ndarray,
+    bone_sign: float,
+    pronation: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """World rotations (T, 3, 3) of the upper arm and forearm for a solved arm.
 
     `bone_sign` is the sign of the bones' local X axis along the arm (-1 for the BEAT right arm, +1 for the left);

@@ -33,7 +33,7 @@ TORSO_JOINTS = ("Hips", "Spine", "Spine1", "Spine2", "Spine3", "Neck")
 ELBOW_CLEARANCE = 13.0  # cm from the spine line: elbows may rest against the torso's side, not sink in
 PALM_CLEARANCE = 14.0  # cm: the palm rests on the chest at most, never inside it
 ARM_PASSES = 4
-HAND_WANDER = 1.0  # cm RMS per axis at neutral energy
+HAND_WANDER = 10.0  # cm RMS per axis at neutral energy: the slow drift between gestures that real capture shows
 FIDGET = 0.6  # cm RMS per axis of the quick restless motion at full fidget
 PRONATION_LIMITS = (-85.0, 90.0)  # deg: supination, pronation from mid-prone
 WRIST_FLEX_LIMITS = (-60.0, 70.0)  # deg: extension, flexion
@@ -96,8 +96,9 @@ def _clearance(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.nda
     return dist, away / np.maximum(dist, 1e-9)[:, None]
 
 
-def _solve_arm(skeleton: Skeleton, side: str, channels: np.ndarray, wander: np.ndarray, fingers: np.ndarray,
-               torso: _Torso) -> dict[int, np.ndarray]:
+def _solve_arm(
+    skeleton: Skeleton, side: str, channels: np.ndarray, wander: np.ndarray, fingers: np.ndarray, torso: _Torso
+) -> dict[int, np.ndarray]:
     """Local Euler angles (radians, (T, 3)) of one arm's joints, wrist and fingers for its hand channels."""
     n = len(channels)
     ch = {name: channels[:, k] for k, name in enumerate(CHANNELS)}
@@ -114,8 +115,10 @@ def _solve_arm(skeleton: Skeleton, side: str, channels: np.ndarray, wander: np.n
     swivel = np.clip(ch["swivel"], -0.5, 1.5)
     hint = torso.to_world(np.stack([lateral * (0.2 + 0.5 * swivel), -np.ones(n), -0.3 + 0.2 * swivel], axis=1))
     outward = torso.to_world(np.tile([lateral, 0.0, 0.0], (n, 1)))
-    wrist_angles = np.stack([np.zeros(n), np.clip(ch["deviation"], *WRIST_DEVIATION_LIMITS),
-                             np.clip(ch["flex"], *WRIST_FLEX_LIMITS)], axis=1)
+    wrist_angles = np.stack(
+        [np.zeros(n), np.clip(ch["deviation"], *WRIST_DEVIATION_LIMITS), np.clip(ch["flex"], *WRIST_FLEX_LIMITS)],
+        axis=1,
+    )
     if bone_sign > 0:  # the left hand: its angles are the mirror image of the right's
         wrist_angles, fingers = mirror_angles(wrist_angles), mirror_angles(fingers)
     hand_local = euler_to_matrix(np.radians(wrist_angles), "XYZ")
@@ -147,8 +150,13 @@ def _solve_arm(skeleton: Skeleton, side: str, channels: np.ndarray, wander: np.n
     return out
 
 
-def animate_body(content: Content, emotion: EmotionFrames, seed: int = 0,
-                 style: BodyStyle | Mapping | None = None, skeleton: Skeleton | None = None) -> BodyTrack:
+def animate_body(
+    content: Content,
+    emotion: EmotionFrames,
+    seed: int = 0,
+    style: BodyStyle | Mapping | None = None,
+    skeleton: Skeleton | None = None,
+) -> BodyTrack:
     """Co-speech body motion for `content` under `emotion` on the BEAT skeleton (or one with its joint names)."""
     _check(content, emotion)
     skeleton = load_beat_skeleton() if skeleton is None else skeleton
@@ -171,15 +179,16 @@ def animate_body(content: Content, emotion: EmotionFrames, seed: int = 0,
     local = {skeleton.index(name): euler_to_matrix(np.radians(value), "XYZ") for name, value in angles.items()}
     root = np.tile(skeleton.offsets[0], (n, 1))
     positions, rotations = partial_fk(skeleton, local, needed, root)
-    torso = _Torso(positions, rotations, np.stack([positions[j] for j in torso_ids], axis=1),
-                   skeleton.index("Spine3"))
+    torso = _Torso(positions, rotations, np.stack([positions[j] for j in torso_ids], axis=1), skeleton.index("Spine3"))
     for hand, side in (("right", "Right"), ("left", "Left")):
         channels = plan.hands[hand].sample(times)
-        # A slow wander of a centimetre or so: hands are never quite still while speaking; resting arms hang still.
-        wander = smooth_noise(hand_rng, n, fps, 0.15, 0.6, channels=3) * HAND_WANDER * expr.energy[:, None]
-        wander *= (0.15 + 0.85 * gaussian_filter1d(speaking.astype(np.float64), 0.5 * fps, mode="nearest"))[:, None]
+        # A slow wander of several centimetres: hands drift between gestures while speaking; resting arms hang still.
+        # Withdrawn hands (fear, disgust) stay close to the body: they drift less.
+        drift = HAND_WANDER * expr.energy * np.clip(1.0 - expr.withdraw, 0.2, 1.0)
+        wander = smooth_noise(hand_rng, n, fps, 0.15, 0.6, channels=3) * drift[:, None]
+        wander *= (0.02 + 0.98 * gaussian_filter1d(speaking.astype(np.float64), 0.5 * fps, mode="nearest"))[:, None]
         wander += smooth_noise(hand_rng, n, fps, 1.5, 3.0, channels=3) * FIDGET * expr.fidget[:, None]
-        fingers = finger_angles(channels[:, len(CHANNELS) - len(SHAPES):], hand_rng, fps)
+        fingers = finger_angles(channels[:, len(CHANNELS) - len(SHAPES) :], hand_rng, fps)
         for joint, value in _solve_arm(skeleton, side, channels, wander, fingers, torso).items():
             euler[:, joint] = value
     for j, order in enumerate(skeleton.rotation_orders):

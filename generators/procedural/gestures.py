@@ -39,7 +39,12 @@ MAX_UNIT = 5.0  # s, the longest gesture unit before it is split
 REST_PAUSE = 2.6  # s of pause before the arms go down to rest
 STROKE_MOVE = 0.45  # s a stroke takes at neutral tempo (the segment's motion is skewed into its last part)
 LIFT_MOVE = 0.45  # s a lift or rebound takes
-AMPLITUDE = 24.0  # cm, beat size at neutral energy
+# Calibrated at neutral against the real capture of BEAT take 2_scott_0_1_1 (bench/body_vs_capture.py): its hands
+# sit about 17 cm above the hips and 59 cm apart on average, ranging over 40 cm in height and spread.
+AMPLITUDE = 32.0  # cm, beat size at neutral energy
+HOME = (30.0, -34.0, 28.0)  # cm (out, up, fwd) from the chest: the neutral speaking home pose
+CENTRE = (30.0, -25.0, 32.0)  # cm (out, up, fwd) from the chest: where a neutral gesture unit's beats happen
+CENTRE_SCATTER = (8.0, 8.0, 5.0)  # cm, seeded spread of the units' centres
 MAX_HAND_SPEED = 190.0  # cm/s, peak hand speed of a move at neutral tempo
 
 SELF = frozenset({"i", "me", "my", "myself", "mine", "i'm", "i've", "i'll", "i'd"})
@@ -91,8 +96,16 @@ class GesturePlan:
     events: list[SemanticEvent] = field(default_factory=list)
 
 
-def hand_pose(out: float, up: float, fwd: float, pronation: float = 0.0, flex: float = 0.0, deviation: float = 0.0,
-              swivel: float = 0.0, **shape: float) -> np.ndarray:
+def hand_pose(
+    out: float,
+    up: float,
+    fwd: float,
+    pronation: float = 0.0,
+    flex: float = 0.0,
+    deviation: float = 0.0,
+    swivel: float = 0.0,
+    **shape: float,
+) -> np.ndarray:
     """A hand keyframe vector over CHANNELS; shape weights by name (default: relaxed)."""
     weights = np.array([shape.get(name, 0.0) for name in SHAPES])
     if weights.sum() <= 0:
@@ -107,13 +120,22 @@ REST = hand_pose(22.0, -42.0, 9.0, pronation=0.0, flex=8.0)
 def home_pose(e: dict[str, float]) -> np.ndarray:
     """The speaking home pose shaped by the emotion: low and close when sad, at the chest when afraid, fists when
     angry, wider when dominant."""
-    out = max(19.0 + 3.0 * e["openness"] + 4.0 * e["expansive"] - 8.0 * e["withdraw"], 9.0)
-    up = -25.0 + 0.5 * e["height"] + 14.0 * e["withdraw"]
-    fwd = 24.0 + 2.0 * e["expansive"] - 4.0 * e["withdraw"]
+    out_0, up_0, fwd_0 = HOME
+    out = max(out_0 + 3.0 * e["openness"] + 4.0 * e["expansive"] - 8.0 * e["withdraw"], 9.0)
+    up = up_0 + 0.5 * e["height"] + 14.0 * e["withdraw"]
+    fwd = fwd_0 + 2.0 * e["expansive"] - 4.0 * e["withdraw"]
     fist = 0.7 * e["fist"]
     open_w = 0.5 * max(e["spread"], 0.0)
-    return hand_pose(out, up, fwd, pronation=-10.0 - 20.0 * e["openness"] + 30.0 * e["fist"], flex=5.0,
-                     relaxed=max(1.0 - fist - open_w, 0.0), fist=fist, open=open_w)
+    return hand_pose(
+        out,
+        up,
+        fwd,
+        pronation=-10.0 - 20.0 * e["openness"] + 30.0 * e["fist"],
+        flex=5.0,
+        relaxed=max(1.0 - fist - open_w, 0.0),
+        fist=fist,
+        open=open_w,
+    )
 
 
 def _normalise_word(label: str) -> str:
@@ -192,8 +214,9 @@ def _units(times: np.ndarray, speaking: np.ndarray, fps: float, tempo: np.ndarra
     return out
 
 
-def select_beats(accents: Accents, expr: BodyExpression, fps: float, style: BodyStyle,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def select_beats(
+    accents: Accents, expr: BodyExpression, fps: float, style: BodyStyle, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the accent candidates that become beat keyframes, and which of them are strokes."""
     n = len(accents.times)
     if n == 0:
@@ -203,8 +226,9 @@ def select_beats(accents: Accents, expr: BodyExpression, fps: float, style: Body
     activity = np.clip(expr.activity[frames] * style.rate, 0.2, 1.0)
     # Low activity keeps only the more prominent syllables (a quantile of this clip's prominence).
     keep = strength >= np.quantile(strength, 1.0 - activity)
-    gap = np.maximum(BASE_GAP / (expr.tempo[frames] * np.sqrt(np.clip(expr.activity[frames] * style.rate, 1.0, 1.6))),
-                     MIN_GAP)
+    gap = np.maximum(
+        BASE_GAP / (expr.tempo[frames] * np.sqrt(np.clip(expr.activity[frames] * style.rate, 1.0, 1.6))), MIN_GAP
+    )
     blocked = ~keep
     chosen = []
     for i in np.argsort(-strength, kind="stable"):
@@ -261,10 +285,11 @@ class _Planner:
         """Where a gesture unit's beats happen (own-side chest coordinates), shaped by the emotion and a seed."""
         e = self.at(time)
         excess = e["energy"] - 1.0
-        out = max(18.0 + 5.0 * e["openness"] + 8.0 * e["expansive"] + 4.0 * excess - 6.0 * e["withdraw"], 9.0)
-        up = -12.0 + e["height"] + self.style.height + 6.0 * e["withdraw"]
-        fwd = 28.0 + 6.0 * e["expansive"] + 3.0 * excess - 11.0 * e["withdraw"]
-        jitter = self.detail_rng.normal(0.0, [3.0, 3.0, 2.5])
+        out_0, up_0, fwd_0 = CENTRE
+        out = max(out_0 + 5.0 * e["openness"] + 8.0 * e["expansive"] + 4.0 * excess - 6.0 * e["withdraw"], 9.0)
+        up = up_0 + e["height"] + self.style.height + 6.0 * e["withdraw"]
+        fwd = fwd_0 + 6.0 * e["expansive"] + 3.0 * excess - 11.0 * e["withdraw"]
+        jitter = self.detail_rng.normal(0.0, CENTRE_SCATTER)
         return np.array([out, up, fwd]) + jitter
 
     def beat_pose(self, time: float, centre: np.ndarray, stroke: bool, strength: float, scale: float) -> np.ndarray:
@@ -283,9 +308,15 @@ class _Planner:
         open_w = np.clip(0.2 + 0.4 * e["openness"] + e["spread"] + (0.15 if stroke else 0.0), 0.0, 1.0)
         fist_w = np.clip(e["fist"], 0.0, 1.0)
         relaxed_w = max(1.0 - open_w - fist_w, 0.0)
-        return hand_pose(*pos, pronation=np.clip(pronation, -70, 80), flex=flex,
-                         swivel=0.3 * e["expansive"] - 0.3 * e["withdraw"],
-                         relaxed=relaxed_w, open=open_w, fist=fist_w)
+        return hand_pose(
+            *pos,
+            pronation=np.clip(pronation, -70, 80),
+            flex=flex,
+            swivel=0.3 * e["expansive"] - 0.3 * e["withdraw"],
+            relaxed=relaxed_w,
+            open=open_w,
+            fist=fist_w,
+        )
 
     def plan_beats(self, accents: Accents) -> None:
         """Beat keyframes for both hands, grouped in gesture units, with head nods and torso pulses."""
@@ -301,8 +332,13 @@ class _Planner:
             t0, t1 = times[unit[0]], times[unit[-1]]
             e0 = self.at(t0)
             # Both hands more often when dominant or aroused, rarely when the emotion is lopsided (contempt).
-            two = np.clip(self.style.two_handed * (1.0 - 0.8 * e0["asymmetry"]) + 0.3 * max(e0["expansive"], 0.0)
-                          + 0.2 * max(e0["energy"] - 1.0, 0.0), 0.0, 0.9)
+            two = np.clip(
+                self.style.two_handed * (1.0 - 0.8 * e0["asymmetry"])
+                + 0.3 * max(e0["expansive"], 0.0)
+                + 0.2 * max(e0["energy"] - 1.0, 0.0),
+                0.0,
+                0.9,
+            )
             both_draw, side_draw = self.unit_draws[u % len(self.unit_draws)]
             if both_draw < two:
                 active = HANDS
@@ -343,8 +379,9 @@ class _Planner:
                 head_move = (STROKE_MOVE if stroke[k] else LIFT_MOVE) / e["tempo"]
                 # The head nods on the beat; the neck already keeps the face towards the listener as the torso turns.
                 self.head.add(t, [nod, 0.0, 0.0], head_move, bool(stroke[k]))
-                self.torso.add(t, [1.2 * e["energy"] if stroke[k] else -0.4, turn * e["energy"], 0.0], head_move,
-                               bool(stroke[k]))
+                self.torso.add(
+                    t, [1.2 * e["energy"] if stroke[k] else -0.4, turn * e["energy"], 0.0], head_move, bool(stroke[k])
+                )
             # Retraction after the unit: to home for a short pause, to rest (arms down) for a long one.
             next_t = times[units[u + 1][0]] if u + 1 < len(units) else self.duration + 10.0
             pause = next_t - t1
@@ -395,16 +432,27 @@ class _Planner:
                 continue
             if event.kind == "negation":
                 first = hand_pose(9.0, -6.0 + e["height"] * 0.5, 32.0, pronation=80.0, flex=-5.0, open=1.0)
-                last = hand_pose(20.0 + 12.0 * e["energy"] + 6.0 * e["expansive"], -8.0 + e["height"] * 0.5, 30.0,
-                                 pronation=80.0, flex=-5.0, open=1.0)
+                last = hand_pose(
+                    20.0 + 12.0 * e["energy"] + 6.0 * e["expansive"],
+                    -8.0 + e["height"] * 0.5,
+                    30.0,
+                    pronation=80.0,
+                    flex=-5.0,
+                    open=1.0,
+                )
                 self._replace(self._hand_at(event.start), event, first, last, tempo)
                 continue
             if event.kind in ("big", "small"):
                 wide = event.kind == "big"
                 out = 34.0 + 6.0 * e["expansive"] if wide else 7.0
-                pose = hand_pose(out, -6.0 + 0.5 * e["height"], 28.0 if wide else 32.0, pronation=-10.0,
-                                 swivel=0.3 if wide else 0.0, **({"open": 0.8, "relaxed": 0.2} if wide else
-                                                                 {"relaxed": 0.6, "fist": 0.4}))
+                pose = hand_pose(
+                    out,
+                    -6.0 + 0.5 * e["height"],
+                    28.0 if wide else 32.0,
+                    pronation=-10.0,
+                    swivel=0.3 if wide else 0.0,
+                    **({"open": 0.8, "relaxed": 0.2} if wide else {"relaxed": 0.6, "fist": 0.4}),
+                )
                 held = pose.copy()
                 held[0] += 2.0 if wide else -1.0
                 for hand in HANDS:
@@ -419,8 +467,14 @@ class _Planner:
                 away = event.kind == "away"
                 # Reach and height grow with energy: a sad "you" is a low, short point.
                 reach = np.clip(e["energy"] + 0.2 * e["expansive"] - 0.3 * e["withdraw"], 0.4, 1.4)
-                pose = hand_pose(30.0 if away else 9.0, -14.0 + 16.0 * reach, 22.0 + (16.0 if away else 22.0) * reach,
-                                 pronation=50.0, flex=-5.0, point=1.0)
+                pose = hand_pose(
+                    30.0 if away else 9.0,
+                    -14.0 + 16.0 * reach,
+                    22.0 + (16.0 if away else 22.0) * reach,
+                    pronation=50.0,
+                    flex=-5.0,
+                    point=1.0,
+                )
                 held = pose.copy()
                 held[2] -= 3.0
             self._replace(hand, event, pose, held, tempo)
