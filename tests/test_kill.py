@@ -9,6 +9,7 @@ nothing on disk, is reached between the aligner's loading and the first saved fi
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,8 +145,13 @@ def test_killed_or_interrupted_renders_leave_the_folder_as_it_was_and_a_rerun_co
         ("preview", signal.SIGINT),
         ("video", signal.SIGKILL),
     ]:
-        status, printed, sent = run(workdir, points[point], sig)
+        for _ in range(3):  # a busy machine can deliver the signal only after the render has finished: try again
+            status, printed, sent = run(workdir, points[point], sig)
+            if status != 0:
+                break
+            assert contents(workdir / "out") == uninterrupted, f"{point}: a finished render changed the folder"
         assert sent, f"the render ended (status {status}) before reaching {point}: {printed} {run.written}"
+        assert status != 0, f"the render finished before {sig.name} at {point} took effect, three times"
         if sig == signal.SIGINT:
             assert status == 130 and printed == (
                 "error: interrupted (Ctrl-C); the outputs are as they were before the command\n"
@@ -163,7 +169,11 @@ def test_killed_or_interrupted_renders_leave_the_folder_as_it_was_and_a_rerun_co
     fresh = workdir / "fresh"
     fresh.mkdir()
     (fresh / "speech.wav").write_bytes((workdir / "speech.wav").read_bytes())
-    status, printed, sent = run(fresh, POINTS["video"], signal.SIGKILL)
+    for _ in range(3):
+        status, printed, sent = run(fresh, POINTS["video"], signal.SIGKILL)
+        if status != 0:
+            break
+        shutil.rmtree(fresh / "out")  # finished before the kill landed (a busy machine): try again
     assert sent and status == -signal.SIGKILL and not (fresh / "out").exists()
     status, printed, _ = run(fresh)
     assert status == 0, printed
