@@ -9,6 +9,9 @@
   of the rendered landmarks, per P/B/M interval its smallest value within +-1 frame (closed: < 1 mm) and over
   open-vowel (AA AE AH AO AW AY) frames its mean; then MediaPipe on the rendered frames at the closures and at the
   widest vowel frames, so the pixels are measured too.
+- teeth: the procedural face (neutral, seed 0) on the TTS sentence; over its most open fifth of frames (inner-lip gap),
+  the mean CIE L* of the pixels the teeth cover (MouthLayer.teeth_mask > 0.9), and the per-frame range; the target is
+  >= 70, or within the L* of the photo's own teeth (the light, pale pixels between its lips) where they show.
 - stability: a constant neutral track, the largest change between consecutive frames (grey levels).
 - speed: frames per second rendering 300 frames of speech at 512^2 on one thread (numba and OpenCV), MP4 encoding
   (libx264, one thread) timed separately.
@@ -109,6 +112,49 @@ def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: in
           f"photo {base:.2f} px")
 
 
+def teeth(renderer: TalkingHeadRenderer, content) -> None:
+    """CIE L* of the drawn teeth in the most open frames of a neutral speech track, and of the photo's own teeth."""
+    import cv2
+
+    track = animate_face(content, constant("neutral", 0.8, content.n_frames), seed=0)
+    gap = inner_lip_gap(renderer.landmarks(track))
+    picked = np.sort(np.argsort(gap)[-max(1, len(gap) // 5):])
+    track = FaceTrack(track.weights[picked], track.fps, track.head[picked], track.gaze[picked])
+    frames = renderer.render(track).frames
+    poses = renderer.rig.pose(track, slice(0, track.n_frames))
+    lightness, per_frame = [], []
+    for frame, landmarks, mouth in zip(frames, poses.landmarks, poses.mouth, strict=True):
+        covered = renderer.mouth.teeth_mask(renderer.size, landmarks, mouth) > 0.9
+        if covered.any():
+            seen = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 0][covered] * (100.0 / 255.0)
+            lightness.append(seen)
+            per_frame.append(seen.mean())
+    line = (f"  teeth in the {len(picked)} most open frames of the neutral TTS track: mean L* "
+            f"{np.concatenate(lightness).mean():.1f} (per frame {min(per_frame):.1f}-{max(per_frame):.1f}, "
+            f"{len(per_frame)} frames show teeth)" if lightness else "  teeth: none shown")
+    own = _photo_teeth(renderer)
+    print(line + (f"; the photo's own teeth L* {own[0]:.1f}-{own[1]:.1f} (10th-90th percentile)" if own else ""))
+
+
+def _photo_teeth(renderer: TalkingHeadRenderer) -> tuple[float, float] | None:
+    """The 10th and 90th percentile L* of the light, pale pixels between the photo's lips (its teeth, not its dark
+    mouth), when they are parted and show some."""
+    import cv2
+
+    from generators.talking_head.animate import landmark_loops
+    from generators.talking_head.eyes import polygon_mask
+    from generators.talking_head.mouth import SEAM_PARTED
+
+    portrait = renderer.portrait
+    if inner_lip_gap(portrait.landmarks) <= SEAM_PARTED * portrait.size:
+        return None
+    inside = polygon_mask(portrait.landmarks[landmark_loops()["lips_inner"], :2], (0, 0), portrait.image.shape[:2])
+    lab = cv2.cvtColor(portrait.image, cv2.COLOR_RGB2LAB).astype(np.float64)[inside > 0.9]
+    lightness = lab[:, 0] * (100.0 / 255.0)
+    pale = lightness[(np.hypot(lab[:, 1] - 128, lab[:, 2] - 128) < 20) & (lightness > 50)]
+    return (float(np.percentile(pale, 10)), float(np.percentile(pale, 90))) if len(pale) > 20 else None
+
+
 def stability(renderer: TalkingHeadRenderer) -> None:
     """Largest pixel change between frames of a still neutral track."""
     frames = renderer.render(FaceTrack.neutral(10)).frames.astype(np.int16)
@@ -165,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}:")
         for label, content in contents.items():
             lips(label, renderer, content, 12 if args.quick else 40)
+        teeth(renderer, contents["TTS example sentence"])
         stability(renderer)
         speed(renderer, max(contents.values(), key=lambda c: c.n_frames), 150 if args.quick else 300)
         if args.video:

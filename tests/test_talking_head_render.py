@@ -9,7 +9,7 @@ import pytest
 from generators.talking_head import Portrait, TalkingHeadRenderer
 from generators.talking_head.animate import landmark_loops
 from generators.talking_head.eyes import polygon_area, polygon_mask
-from generators.talking_head.mouth import inner_lip_gap, smooth_loop
+from generators.talking_head.mouth import ENAMEL_FALLBACK, enamel_color, inner_lip_gap, smooth_loop
 from generators.talking_head.warp import hole_strip, push_pull, rasterize
 from rigs.face.arkit import INDEX
 from rigs.face.track import FaceTrack
@@ -73,6 +73,37 @@ def test_an_open_jaw_shows_a_dark_mouth_with_teeth(hopper):
     assert np.mean(luma > 100) > 0.05  # the teeth, shaded by the lips but far lighter than the cavity
     chin = points[152, 1] - hopper.portrait.landmarks[152, 1]
     assert chin > 10  # the jaw drops
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (L* 0-100) of uint8 RGB pixels (..., 3)."""
+    import cv2
+
+    lab = cv2.cvtColor(np.asarray(rgb, np.uint8).reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float)
+    return np.column_stack([lab[:, 0] * 100 / 255, lab[:, 1:] - 128])
+
+
+def test_open_mouth_teeth_are_light_warm_enamel(hopper, astronaut):
+    for renderer in (hopper, astronaut):
+        track = pose(jawOpen=0.4)
+        frame = renderer.render(track).frames[0]
+        poses = renderer.rig.pose(track, slice(0, 1))
+        covered = renderer.mouth.teeth_mask(renderer.size, poses.landmarks[0], poses.mouth[0]) > 0.9
+        assert covered.sum() > 100  # upper and lower teeth show
+        lightness, a, b = _lab(frame[covered]).mean(0)
+        assert lightness > 65  # the issue's target is 70 over speech; lips and depth shade some of them
+        assert b > 0 and abs(a) < 8  # slightly warm, neither grey-blue nor pink
+
+
+def test_teeth_colour_comes_from_the_eye_whites_not_the_skin(hopper):
+    image, landmarks = hopper.portrait.image, hopper.portrait.landmarks
+    dim = (image * 0.45).astype(np.uint8)  # a dark or dim portrait: its skin says nothing about its teeth
+    lightness, _, b = _lab(enamel_color(dim, landmarks).round())[0]
+    assert lightness > 85 and b > 0
+    shut = image.copy()  # no eye white to see (closed, shaded or black eyes): a light off-white
+    for side in ("eye_left", "eye_right"):
+        shut[polygon_mask(landmarks[landmark_loops()[side], :2], (0, 0), image.shape[:2]) > 0] = 20
+    assert np.allclose(enamel_color(shut, landmarks), np.asarray(ENAMEL_FALLBACK) * 255)
 
 
 def test_a_blink_covers_the_eye_with_skin(hopper, astronaut):

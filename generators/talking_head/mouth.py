@@ -3,8 +3,9 @@
 The parts come from rigs.face.mesh_parts (upper teeth with the skull, lower teeth and tongue with the jaw) and are
 moved onto the person's lips by animate.FaceRig. Each frame they are rasterized with a z-buffer into the box of the
 posed inner-lip polygon (smoothed through its corners) over a dark back of the throat, shaded by a light from the
-camera and toned to the photo's own brightness, darkened toward the lips (the lips shade the mouth), and shown
-only inside the polygon. A closed mouth draws nothing.
+camera, darkened toward the lips (the lips shade the mouth), and shown only inside the polygon. A closed mouth draws
+nothing. The tongue and cavity are toned to the photo's skin brightness; the teeth are not (skin tone says nothing
+about enamel): they take the colour of the photo's eye whites, which reflect light alike, kept light and warm.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from generators.render.rasterizer import vertex_normals
 from generators.talking_head.animate import FaceRig, landmark_loops
 from generators.talking_head.eyes import SHIFT, box, polygon_area, polygon_mask, polygon_perimeter
 from generators.talking_head.warp import rasterize, smoothstep
-from rigs.face.mesh_parts import CAVITY, SKIN
+from rigs.face.mesh_parts import CAVITY, SKIN, TEETH
 
-__all__ = ["LIP_PAIRS", "MouthLayer", "inner_lip_gap", "opening_width", "smooth_loop"]
+__all__ = ["LIP_PAIRS", "MouthLayer", "enamel_color", "inner_lip_gap", "opening_width", "smooth_loop"]
 
 LIGHT = np.array([0.0, 0.35, 1.0]) / np.hypot(0.35, 1.0)  # from the camera, a little above
 AMBIENT = 0.65
-IVORY = (1.0, 0.97, 0.92)
-# Teeth inside a speaking mouth are in the lips' shade, and the lower ones in the upper lip's too; lit as brightly as
-# the skin they looked like bared, snarling teeth (FER2013's anger on a neutral talking face's most open frames:
-# 0.80 on average, 0.64 with these shades).
-TEETH_GAIN = 0.72
-LOWER_TEETH_SHADE = 0.5  # the lower teeth against the upper ones
+ENAMEL_FALLBACK = (0.95, 0.91, 0.83)  # light, slightly warm off-white: the teeth where no eye white shows
+ENAMEL_LIGHTNESS = (91.0, 96.0)  # CIE L* the enamel is kept within, before shading
+ENAMEL_WARMTH = (1.0, 12.0)  # CIE a*, b* of healthy enamel: up to half of the teeth colour, as the skin has colour
+ENAMEL_AMBIENT = 0.9
+LOWER_TEETH_SHADE = 0.9  # the lower teeth sit back, under the upper ones and the upper lip
+LIP_SHADE = 0.8  # what is just inside the lips, against a millimetre further in
 THROAT = 0.27  # the back of the mouth, as a share of the cavity colour
 CHEEKS = (50, 280, 101, 330, 205, 425)  # landmarks on the cheeks, for the photo's skin brightness
 
@@ -46,6 +47,41 @@ def inner_lip_gap(landmarks: np.ndarray) -> np.ndarray:
     upper = landmarks[..., [u for u, _ in LIP_PAIRS], :2]
     lower = landmarks[..., [v for _, v in LIP_PAIRS], :2]
     return np.linalg.norm(lower - upper, axis=-1).mean(-1)
+
+
+def enamel_color(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The teeth's RGB colour (0-255) for a portrait (S, S, 3) uint8 with its landmarks (478, 2+): its eye whites'.
+
+    The median of the bright, low-chroma pixels inside both eye openings (the sclera, lit like the face); kept
+    within ENAMEL_LIGHTNESS and, as far as the skin shows colour, made half healthy enamel's warmth. Without such
+    pixels (closed or shaded eyes), a light off-white.
+    """
+    loops = landmark_loops()
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    whites = []
+    for side in ("eye_right", "eye_left"):
+        polygon = np.asarray(landmarks[loops[side], :2], np.float64)
+        x0, y0, x1, y1 = box(polygon, 1.0, image.shape[0])
+        if x1 <= x0 or y1 <= y0:
+            continue
+        inside = polygon_mask(polygon, (x0, y0), (y1 - y0, x1 - x0)) > 0.5
+        pixels = lab[y0:y1, x0:x1][inside]
+        pale = pixels[(np.hypot(pixels[:, 1], pixels[:, 2]) < 20.0) & (pixels[:, 0] > 35.0)]  # not iris or lashes
+        if len(pale):
+            whites.append(pale[pale[:, 0] >= np.percentile(pale[:, 0], 70)])  # the lit part of the white
+    whites = np.concatenate(whites) if whites else np.zeros((0, 3), np.float32)
+    if len(whites) < 4:
+        return np.asarray(ENAMEL_FALLBACK, np.float32) * 255.0
+    lightness, a, b = np.median(whites, axis=0)
+    a, b = np.clip(a, -3.0, 3.0), np.clip(b, 0.0, 14.0)  # a reddened or bluish white is not the teeth's colour
+    # A black-and-white (or toned) photo's skin has little chroma: its teeth get no more than its whites have.
+    cheeks = np.round(landmarks[list(CHEEKS), :2]).astype(int).clip(0, image.shape[0] - 1)
+    colour = float(np.clip(np.median(np.hypot(*lab[cheeks[:, 1], cheeks[:, 0], 1:].T)) / 12.0, 0.0, 1.0))
+    warmth = colour * np.array([(ENAMEL_WARMTH[0] - a) / 2, (ENAMEL_WARMTH[1] - b) / 2])
+    warm = np.array([np.clip(lightness, *ENAMEL_LIGHTNESS), a + warmth[0], b + warmth[1]])
+    return cv2.cvtColor(warm.astype(np.float32)[None, None], cv2.COLOR_LAB2RGB).reshape(3) * 255.0  # float: L* 0-100
 
 
 def _seam_line(polygon: np.ndarray) -> np.ndarray:
@@ -93,8 +129,16 @@ class MouthLayer:
         shade = AMBIENT + (1 - AMBIENT) * lambert
         self.gain = gain
         colors = rig.mouth_colors * shade[:, None] * gain * 255.0
-        for part, shade in (("teethUpper", TEETH_GAIN), ("teethLower", TEETH_GAIN * LOWER_TEETH_SHADE)):
-            colors[rig.mouth_parts[part]] = np.minimum(colors[rig.mouth_parts[part]] * IVORY * shade, 255.0)
+        self.enamel = enamel_color(image, landmarks)
+        # Enamel is translucent and scatters light: it takes less of its shape's shading than skin does.
+        enamel_shade = ENAMEL_AMBIENT + (1 - ENAMEL_AMBIENT) * lambert
+        self.teeth = np.zeros(len(colors), np.float32)
+        for part, depth_shade in (("teethUpper", 1.0), ("teethLower", LOWER_TEETH_SHADE)):
+            index = rig.mouth_parts[part]
+            self.teeth[index] = 1.0
+            # The mesh's teeth colour carries the mouth's depth (back teeth darker); the enamel gives the rest.
+            depth = rig.mouth_colors[index].mean(1) / np.mean(TEETH)
+            colors[index] = np.minimum((depth * enamel_shade[index] * depth_shade)[:, None] * self.enamel, 255.0)
         self.colors = np.ascontiguousarray(colors, np.float32)
         self.throat = (np.asarray(CAVITY) * THROAT * gain * 255.0).astype(np.float32)
         # The cavity's walls are left out: seen straight on, its rim just inside the lips is a dark outline that
@@ -140,13 +184,28 @@ class MouthLayer:
             # The lips shade what is just inside them: darker toward the lip line, over about a millimetre.
             sigma = max(0.6, 0.8 * self.pixels_per_mm)
             inside = cv2.GaussianBlur(mask, (0, 0), sigma)
-            layer *= np.clip(0.7 + 0.6 * (inside - 0.5), 0.7, 1.0)[..., None]
+            layer *= np.clip(LIP_SHADE + 2 * (1 - LIP_SHADE) * (inside - 0.5), LIP_SHADE, 1.0)[..., None]
             layer += (1.0 - fade) * (self.seam_color - layer)
         else:
             layer[:] = self.seam_color
         region = out[y0:y1, x0:x1].astype(np.float32)
         region += mask[..., None] * (layer - region)
         out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+
+    def teeth_mask(self, size: int, landmarks: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+        """(size, size) float32: how much of each pixel of a frame drawn from these poses shows teeth (measures)."""
+        polygon = smooth_loop(np.asarray(landmarks[self.loop, :2], np.float64))
+        x0, y0, x1, y1 = box(polygon, 2.0, size)
+        mask = np.zeros((size, size), np.float32)
+        if x1 <= x0 or y1 <= y0 or opening_width(polygon) < CLOSED_WIDTH:
+            return mask
+        shape = (y1 - y0, x1 - x0)
+        teeth = np.zeros(shape + (1,), np.float32)
+        xy = np.ascontiguousarray(mouth[:, :2] - np.array([x0, y0], np.float32), np.float32)
+        rasterize(xy, np.ascontiguousarray(mouth[:, 2], np.float32), self.triangles, self.teeth[:, None], teeth,
+                  np.full(shape, -np.inf, np.float32), True)
+        mask[y0:y1, x0:x1] = teeth[..., 0] * polygon_mask(polygon, (x0, y0), shape)
+        return mask
 
     def _draw_seam(self, out: np.ndarray, polygon: np.ndarray, strength: float) -> None:
         """A soft dark line where the lips meet, as strong as the mouth is shut."""
