@@ -54,8 +54,10 @@ validate-gltf: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/alignment.py
 	$(BIN)/python bench/features.py
+	$(BIN)/python bench/voice_activity.py
 	$(BIN)/python bench/procedural_face.py
 	$(BIN)/python bench/procedural_body.py
+	$(BIN)/python bench/body_vs_capture.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/text_emotion.py --threads 1
 	$(BIN)/python bench/speech_emotion.py
