@@ -24,7 +24,7 @@ from avatar.emotion.fusion import FusedEmotion, TimedEstimate, fuse
 from avatar.emotion.space import VAD_NAMES
 from avatar.errors import InputError
 from avatar.frontend.alignment import Alignment
-from avatar.frontend.audio import Audio
+from avatar.frontend.audio import Audio, load_audio
 from generators.conditioning import EMOTIONS
 
 WINDOW_S, HOP_S = 1.5, 0.5
@@ -101,15 +101,19 @@ class EmotionAnalysis:
                 "duration_s": round(self.duration, 3), "timing": self.timing, "speech": speech, "text": text}
 
 
-def analyze_emotion(audio: Audio | None = None, text: str | None = None, alignment: Alignment | None = None,
+def analyze_emotion(audio: Audio | Path | None = None, text: str | None = None, alignment: Alignment | None = None,
                     fps: float = 30.0) -> EmotionAnalysis:
-    """Recognize the emotion of speech, text or both, and fuse it into one curve on the frame clock."""
+    """Recognize the emotion of speech, text or both, and fuse it into one curve on the frame clock.
+
+    Speech may be an Audio or an audio file's path; a path is streamed through the speech recognizer block by
+    block, so hours of audio take bounded memory.
+    """
     if audio is None and (text is None or not text.strip()):
         raise InputError("nothing to analyze: give speech audio, text, or both")
     estimates: list[TimedEstimate] = []
     speech_result = text_result = None
     if audio is not None:
-        duration, timing = audio.duration, "audio"
+        duration, timing = (audio.duration if isinstance(audio, Audio) else None), "audio"
         try:
             recognizer = speech_recognizer()
         except InputError:
@@ -117,6 +121,8 @@ def analyze_emotion(audio: Audio | None = None, text: str | None = None, alignme
                 raise
             recognizer = None  # the speech checkpoint is missing: the words alone carry the analysis
         speech_result = recognizer.predict(audio) if recognizer is not None else None
+        if duration is None:  # a path: its length as the recognizer read it, else from the file's header
+            duration = speech_result.utterance.end if speech_result is not None else load_audio(audio).duration
     if speech_result is not None:
         estimates += [TimedEstimate("speech", w.start, w.end, _categories(w), float(max(w.categories)),
                                     np.array([w.valence, w.arousal, w.dominance])) for w in speech_result.windows]

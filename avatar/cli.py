@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from tqdm import tqdm
 
 from avatar import __version__
-from avatar.errors import InputError
+from avatar.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, InputError
+from avatar.outputs import check_output_file, check_output_folder, check_writable_folder, describe_os_error
 from avatar.training.motion import EVENT_WEIGHT
 from avatar.verification import MAX_ATTEMPTS
 from generators import DEFAULT_GENERATOR
@@ -33,18 +38,45 @@ app = typer.Typer(
 )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: outputs are left as they were, and the exit code says which signal."""
+
+
 def _user_errors(command):
-    """Show bad input as a one-line message and exit 2, never a traceback."""
+    """Any failure as one line on stderr and an exit code (avatar.errors), never a traceback: bad input and
+    unwritable outputs 2, Ctrl-C or SIGTERM 130, a fault of the engine 70 (AVATAR_TRACEBACK=1 shows its trace)."""
 
     @functools.wraps(command)
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (InputError, RigInputError) as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
+        except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except InputError as error:
+            _fail(str(error), EXIT_BAD_INPUT)
+        except OSError as error:  # a disk that fills, a folder made read-only during the work
+            where = f"'{error.filename}': " if error.filename else ""
+            _fail(f"{where}{describe_os_error(error)}; the outputs are as they were before the command",
+                  EXIT_BAD_INPUT)
+        except KeyboardInterrupt as interrupt:
+            what = "stopped (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted (Ctrl-C)"
+            _fail(f"{what}; the outputs are as they were before the command", EXIT_INTERRUPTED)
+        except Exception as error:
+            if os.environ.get("AVATAR_TRACEBACK"):
+                raise
+            _fail(f"internal error ({type(error).__name__}: {error}); please report it with the command "
+                  "(AVATAR_TRACEBACK=1 shows where it happened)", EXIT_INTERNAL)
 
     return run
+
+
+def _fail(message: str, code: int):
+    typer.echo(f"error: {' '.join(message.split())}", err=True)  # one line, whatever the message held
+    raise typer.Exit(code)
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def _version(value: bool) -> None:
@@ -60,7 +92,10 @@ def main(
 ) -> None:
     """Emotion-conditioned avatar engine."""
     # Warnings about the user's files (e.g. a BVH header that disagrees with its rows) read as one plain line.
-    warnings.showwarning = lambda message, *_args, **_kwargs: typer.echo(f"warning: {message}", err=True)
+    warnings.showwarning = lambda message, *_args, **_kwargs: typer.echo(
+        f"warning: {' '.join(str(message).split())}", err=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 @app.command()
@@ -78,12 +113,15 @@ def say(
 
     Example: avatar say "Hello, my name is Ava." -o hello.wav --rate 1.1
     """
-    from avatar.frontend.audio import save_wav
-    from avatar.frontend.tts import Prosody, get_voice
+    from avatar.frontend.audio import SUFFIXES, save_audio
+    from avatar.frontend.tts import Prosody, check_text, check_voice, get_voice
+    from avatar.request import check_seed
 
+    check_output_file(output, "-o", SUFFIXES)
     prosody = Prosody(rate=rate, pitch_semitones=pitch, expressiveness=expressiveness).check()
-    audio = get_voice(voice).synthesize(text, prosody, seed=seed)
-    save_wav(audio, output)
+    text, seed = check_text(text), check_seed(seed, "--seed")
+    audio = get_voice(check_voice(voice)).synthesize(text, prosody, seed=seed)
+    save_audio(audio, output)
     typer.echo(f"wrote {output} ({audio.duration:.2f} s, {audio.sample_rate} Hz, voice {voice})")
 
 
@@ -104,6 +142,7 @@ def align(
 
     if output.suffix.lower() not in (".textgrid", ".json"):
         raise InputError(f"Output '{output}' must end in .TextGrid or .json.")
+    check_output_file(output, "-o")
     transcript = _transcript(text, text_file)
     audio = load_audio(audio_path)
     with tqdm(total=100, unit="%", desc="aligning", disable=None, leave=False,
@@ -129,10 +168,14 @@ def features(
     Example: avatar features hello.wav --alignment hello.TextGrid -o hello.npz --plot hello.png
     """
     from avatar.frontend.audio import load_audio
-    from avatar.frontend.features import extract_features
+    from avatar.frontend.features import check_fps, extract_features
     from avatar.frontend.textgrid import load_alignment_textgrid
     from generators.visemes import VISEMES, viseme_track
 
+    fps = check_fps(fps)
+    check_output_file(output, "-o", (".npz",))
+    if plot:
+        check_output_file(plot, "--plot", (".png",))
     frames = extract_features(load_audio(audio_path), fps)
     alignment = load_alignment_textgrid(alignment_path) if alignment_path else None
     extra = {}
@@ -153,10 +196,21 @@ def _transcript(text: str | None, text_file: Path | None) -> str | None:
     if text is not None and text_file is not None:
         raise InputError("Give the transcript once: either --text or --text-file, not both.")
     if text_file is None:
-        return text
+        return _checked_transcript(text)
     if not text_file.is_file():
         raise InputError(f"Transcript file '{text_file}' does not exist. Check the path.")
-    return text_file.read_text(encoding="utf-8")
+    try:
+        text = text_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"Transcript file '{text_file}' is not UTF-8 text ({error.reason} at byte {error.start}); "
+                         "give a plain-text file of the words (saved as UTF-8)") from None
+    return _checked_transcript(text, f"transcript file '{text_file}'")
+
+
+def _checked_transcript(text: str | None, what: str = "--text") -> str | None:
+    from avatar.frontend.tts import check_text
+
+    return None if text is None else check_text(text, what, spoken=False)
 
 
 def _save_alignment(alignment, output: Path) -> None:
@@ -179,19 +233,25 @@ def export_tracks(
         metavar="TRACK...", help="Face and/or body tracks: Live Link .csv, ARKit .json, .bvh or .glb.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into.")],
     formats: Annotated[str | None, typer.Option(
-        "--formats", help="Comma-separated: csv (Live Link), json (ARKit, BEAT layout), a2f (Audio2Face JSON), "
-        "glb, bvh. Default: every format that fits the inputs.")] = None,
+        "--formats", help="Comma-separated: csv (Live Link), json (ARKit, BEAT layout, 60 fps), a2f (Audio2Face "
+        "JSON), glb, bvh, smplx (SMPL-X poses, body.npz). Default: every format that fits the inputs but smplx.",
+    )] = None,
     fps: Annotated[float | None, typer.Option("--fps", help="Resample to this frame rate first.")] = None,
+    floor: Annotated[str, typer.Option(
+        "--floor", help="Where bodies stand in BVH and GLB: feet (on y = 0) or hips (at the origin, as BEAT)."
+    )] = "feet",
 ) -> None:
     """Convert face and body tracks between file formats."""
     from rigs.formats.export import FORMATS, export, read_track
 
+    check_writable_folder(output, "-o")
     tracks = [read_track(path) for path in inputs]
     if fps is not None:
         tracks = [track.resampled(fps) for track in tracks]
     if formats is None:
-        formats = [name for name, writers in FORMATS.items() if any(type(t) in writers for t in tracks)]
-    for path in export(tracks, formats, output):
+        formats = [name for name, writers in FORMATS.items()
+                   if name != "smplx" and any(type(t) in writers for t in tracks)]
+    for path in export(tracks, formats, output, floor=floor):
         typer.echo(str(path))
 
 
@@ -234,6 +294,21 @@ def render(
               avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
               avatar render speech.wav --emotion sadness --outputs video --portrait photo.jpg -o out/
     """
+    from avatar.frontend.features import check_fps
+    from avatar.frontend.tts import check_voice
+    from avatar.request import check_request
+    from generators import GENERATORS
+
+    # Everything is checked before the models load (seconds), so bad input fails at once.
+    check_output_folder(output, "-o", [audio_path, style_reference, portrait])
+    check_fps(fps)
+    check_voice(voice)
+    if generator not in GENERATORS:
+        raise InputError(f"unknown generator {generator!r}; choose one of: {', '.join(GENERATORS)}")
+    check_request(audio_path, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                  emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait, seed=seed,
+                  outputs=outputs, verify=verify, max_attempts=max_attempts)
+
     from avatar.pipeline import AvatarPipeline
 
     pipe = AvatarPipeline(generator, fps=fps, voice=voice)
@@ -284,6 +359,7 @@ def batch(
     """
     from avatar.batch import run_batch
 
+    check_writable_folder(output, "-o")
     if address is not None and not ray:
         raise InputError(f"'{address}' is an extra argument; a Ray address goes after --ray (avatar batch MANIFEST "
                          "--ray ADDRESS), and one manifest is read per run")
@@ -327,14 +403,29 @@ def analyze(
     from avatar.analysis import analyze_emotion, plot_analysis
     from avatar.frontend.alignment import align as run_alignment
     from avatar.frontend.audio import load_audio
+    from avatar.frontend.features import check_fps
+    from avatar.frontend.voice_activity import voice_activity
     from rigs.fileio import write_text_atomic
 
+    if json_path is not None:
+        check_output_file(json_path, "--json", (".json",))
+    if plot is not None:
+        check_output_file(plot, "--plot", (".png",))
+    check_fps(fps)
+    text = _checked_transcript(text)
     if audio_path is None and not (text and text.strip()):
         raise InputError("nothing to analyze: give an AUDIO file, --text \"...\", or both")
-    audio = load_audio(audio_path) if audio_path is not None else None
+    activity = voice_activity(load_audio(audio_path)) if audio_path is not None else None
+    if activity is not None and not activity.has_speech:
+        warnings.warn(f"no speech detected in '{audio_path}': it sounds like {activity.describe()}; what the "
+                      "speech recognizer reads from it is not an emotion of a voice", stacklevel=1)
+    # With words to align the whole clip is needed; speech alone streams from the file (bounded memory).
+    audio = load_audio(audio_path) if audio_path is not None and text else audio_path
     alignment = run_alignment(audio, text) if audio is not None and text else None
     analysis = analyze_emotion(audio, text, alignment, fps)
     result = analysis.to_json()
+    if activity is not None and not activity.has_speech:
+        result["speech"] = "none detected"  # what the speech recognizer read from it is not a voice's emotion
     u = result["utterance"]
     typer.echo(f"utterance ({' + '.join(result['sources'])}): {u['label']} (confidence {u['confidence']:.2f}; "
                f"valence {u['valence']:+.2f}, arousal {u['arousal']:+.2f}, dominance {u['dominance']:+.2f})")
@@ -386,9 +477,15 @@ def stream(
     Examples: avatar stream out/face.csv --livelink 192.168.1.20:11111 --subject Avatar --loop
               avatar stream --text "Hello there!" --emotion happiness --livelink 127.0.0.1
     """
+    from avatar.frontend.features import check_fps
     from avatar.livelink import check_name, parse_address, resolve, stream_track
+    from avatar.request import check_seed
 
     host, port = parse_address(livelink)
+    check_seed(seed, "--seed")
+    if fps is not None:
+        check_fps(fps)
+    text, transcript = _checked_transcript(text), _checked_transcript(transcript, "--transcript")
     check_name(subject, "--subject")
     check_name(device_id, "--device-id")
     if (source is None) == (text is None):
@@ -435,7 +532,7 @@ def _stream_face_track(source: Path | None, is_track: bool, text: str | None, tr
         try:
             track = read_track(source)
         except RigInputError as error:
-            # A Live Link CSV under a second long does not reveal its frame rate: --fps names it.
+            # A one-frame Live Link CSV does not reveal its frame rate: --fps names it.
             if source.suffix.lower() != ".csv":
                 raise
             if fps is None:
@@ -450,7 +547,8 @@ def _stream_face_track(source: Path | None, is_track: bool, text: str | None, tr
     from avatar.frontend.emotional_prosody import emotion_prosody
     from avatar.frontend.speech import analyze_speech
     from avatar.frontend.tts import Prosody, get_voice
-    from avatar.render import check_emotion_request, emotion_curve, speaking_style
+    from avatar.render import emotion_curve, speaking_style
+    from avatar.request import check_emotion_request
     from generators.procedural.face import animate_face
 
     emotion = check_emotion_request(emotion, intensity, keyframes)
@@ -509,18 +607,25 @@ app.add_typer(train_app, name="train")
 @train_app.command("ser")
 @_user_errors
 def train_ser(
-    data: Annotated[Path, typer.Option(help="EmoDB folder (with wav/ named SSTTTEV.wav).")],
+    data: Annotated[Path, typer.Option(help="The speech emotion corpora folder (manifest.csv inside).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint folder to write.")] = Path(
-        "checkpoints/ser-emodb"),
+        "checkpoints/ser"),
+    cache: Annotated[Path | None, typer.Option(
+        help="Log-mel cache folder (default ~/.cache/avatar/ser); it changes no result.")] = None,
 ) -> None:
-    """Train the speech emotion recognizer on EmoDB: leave-one-speaker-out evaluation, then all speakers.
+    """Train the speech emotion recognizer on RAVDESS, CREMA-D, TESS and EmoDB: speaker folds, cross-corpus, all.
 
-    Example: avatar train ser --data ../shared/data/emodb -o checkpoints/ser-emodb
+    Example: avatar train ser --data ../shared/data/ser -o checkpoints/ser
     """
     from avatar.recognizers.train_ser import train_ser as run
 
-    results = run(data, output)
-    typer.echo(f"wrote {output}: leave-one-speaker-out UAR {100 * results['uar']:.1f} %")
+    def report(stage: str, fraction: float) -> None:
+        typer.echo(f"\r{stage}: {100 * fraction:5.1f} %", nl=fraction >= 1, err=True)
+
+    results = run(data, output, report, cache_dir=cache)
+    corpora = results["speaker_folds"]["corpora"]
+    typer.echo(f"wrote {output}: UAR on held-out speakers " + ", ".join(
+        f"{name} {100 * r['uar']:.1f} %" for name, r in corpora.items()))
 
 
 @train_app.command("motion")

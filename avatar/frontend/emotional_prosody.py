@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from avatar.emotion import check_emotion, check_intensity
+from avatar.frontend.audio import Audio
 from avatar.frontend.tts import Prosody
 
 # label: (rate factor, pitch shift in semitones, volume factor, expressiveness factor), at intensity 1.
@@ -39,3 +40,12 @@ def emotion_prosody(emotion: str, intensity: float = 0.8, base: Prosody = Prosod
     settings = {"rate": blend(base.rate, rate), "pitch_semitones": base.pitch_semitones + i * pitch,
                 "volume": blend(base.volume, volume), "expressiveness": blend(base.expressiveness, liveliness)}
     return replace(base, **{k: float(np.clip(v, *_LIMITS[k])) for k, v in settings.items()}).check()
+
+
+def read_voice(audio: Audio, target: str) -> dict:
+    """What the speech emotion recognizer reads from an emotion-coloured voice, against the emotion it was given."""
+    from avatar.analysis import speech_recognizer
+
+    utterance = speech_recognizer().predict(audio).utterance
+    return {"target": target, "read_as": utterance.label, "target_probability": round(utterance.probs[target], 4),
+            "matches": utterance.label == target}

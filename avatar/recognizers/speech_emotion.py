@@ -1,17 +1,20 @@
-"""Speech emotion recognition: EmoDB's seven classes from acoustic functionals, per window and per utterance.
+"""Speech emotion recognition: the engine's categories and valence/arousal/dominance, per window and per utterance.
 
-The model is an ensemble of small MLPs over the functionals of `ser_features` (standardised with the training
-set's mean and standard deviation, stored in the checkpoint). Two readings of a clip:
+The model (`ser_model.SpeechEmotionMLP`, trained by `train_ser` on RAVDESS, CREMA-D, TESS and EmoDB) reads the
+functionals (`ser_functionals`) of log-mel spectra of a stretch of speech. Its head has one class per corpus
+label (HEAD_LABELS: our categories without contempt, plus calm and boredom), mapped to our eight categories by
+`ser_corpus.head_to_categories` (calm -> neutral; boredom -> 60 % neutral + 40 % sadness); valence, arousal and
+dominance come from its own regression head. Two readings of a clip:
 - the timeline: windows of WINDOW_S seconds every HOP_S seconds (a clip shorter than a window is one window; a
-  last window ends at the clip's end when the hop leaves a tail), each with its own probabilities;
-- the utterance: the clip read whole, as the model was trained on whole 2-s clips. A clip of up to ~3 s is one
-  segment; a longer one is cut into round(duration / SEGMENT_S) equal segments of about 2 s, and the utterance
-  gets the mean of their probabilities (reading 2 s whole beats averaging 1.5-s windows by ~2 points of UAR).
-The seven EmoDB classes are mapped to the engine's eight categories and valence/arousal/dominance by
-`avatar.emotion.vocabularies.from_emodb` (boredom -> neutral and sadness, with its own low arousal).
+  last window ends at the clip's end when the hop leaves a tail);
+- the utterance: the clip cut into max(1, round(duration / SEGMENT_S)) equal segments, each read whole (as the
+  training clips were), their probabilities and VAD averaged.
+Audio streams through in blocks of BLOCK_S seconds (a file path is decoded block by block too): the log-mel is
+computed block by block, each window and segment is read as soon as its frames are in, and frames no longer needed
+are dropped, so memory is bounded however long the input.
 
-    ser = SpeechEmotionRecognizer.from_pretrained()          # checkpoints/ser-emodb
-    result = ser.predict(load_audio("take.wav"))
+    ser = SpeechEmotionRecognizer.from_pretrained()          # checkpoints/ser
+    result = ser.predict("take.wav")
     result.utterance.label, result.utterance.arousal, [w.label for w in result.windows]
 """
 
@@ -19,46 +22,44 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+import soxr
 import torch
 from safetensors.torch import load_file, save_file
 
-from avatar.emotion.vocabularies import EMODB_LABELS, from_emodb
 from avatar.errors import InputError
-from avatar.frontend.audio import Audio, check_audio, load_audio
-from avatar.frontend.features import ANALYSIS_FPS
-from avatar.recognizers.ser_features import (
-    HOP_S,
-    N_FEATURES,
-    SEGMENT_S,
-    WINDOW_S,
-    Frames,
-    analyse,
-    segment_bounds,
-    span_features,
-    window_bounds,
-)
+from avatar.frontend.audio import SILENCE_PEAK, SUPPORTED, Audio, check_audio
+from avatar.recognizers.ser_corpus import HEAD_LABELS, head_to_categories
+from avatar.recognizers.ser_functionals import N_FEATURES, functionals
+from avatar.recognizers.ser_logmel import FPS, N_MELS, SAMPLE_RATE, log_mel, mel_power_stream, n_frames
+from avatar.recognizers.ser_model import SpeechEmotionMLP
 from generators.conditioning import EMOTIONS
 from rigs.fileio import atomic_path, write_text_atomic
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "ser-emodb"
-TRAIN_COMMAND = "avatar train ser --data ../shared/data/emodb -o checkpoints/ser-emodb"
-MODEL_TYPE = "ser-mlp-ensemble"
-FEATURES_VERSION = 1  # bump when ser_features changes what a feature vector means
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "ser"
+TRAIN_COMMAND = "avatar train ser --data ../shared/data/ser -o checkpoints/ser"
+MODEL_TYPE = "ser-logmel-functionals-mlp"
+MODEL_VERSION = 1  # bump when the log-mel or the network's meaning changes
+WINDOW_S = 1.5  # the timeline: windows this long...
+HOP_S = 0.5  # ...starting this far apart
+SEGMENT_S = 4.0  # the utterance: read in segments of about this long (most training clips are 2-4 s)
+BLOCK_S = 60.0  # audio in memory streams through in blocks this long
+MIN_SAMPLES = int(0.3 * SAMPLE_RATE)
 
 
 @dataclass(frozen=True)
 class SpeechEmotion:
-    """What one stretch of speech expresses: EmoDB's seven probabilities and the engine's eight categories."""
+    """What one stretch of speech expresses: the model's class probabilities and the engine's eight categories."""
 
     start: float  # seconds
     end: float
-    emodb: dict[str, float]  # over EMODB_LABELS, summing to 1
-    emodb_label: str  # the most probable EmoDB class
-    probs: dict[str, float]  # over EMOTIONS (the engine's eight categories), summing to 1
+    classes: dict[str, float]  # over HEAD_LABELS, summing to 1
+    probs: dict[str, float]  # over EMOTIONS (the engine's eight categories), summing to 1; contempt is 0
     label: str  # the most probable of the eight
     valence: float  # in [-1, 1]
     arousal: float
@@ -70,9 +71,9 @@ class SpeechEmotion:
         return np.array([self.probs[name] for name in EMOTIONS], np.float32)
 
     @property
-    def emodb_vector(self) -> np.ndarray:
-        """The seven EmoDB probabilities as float32 in EMODB_LABELS order."""
-        return np.array([self.emodb[name] for name in EMODB_LABELS], np.float32)
+    def class_vector(self) -> np.ndarray:
+        """The head's class probabilities as float32 in HEAD_LABELS order."""
+        return np.array([self.classes[name] for name in HEAD_LABELS], np.float32)
 
 
 @dataclass(frozen=True)
@@ -93,44 +94,35 @@ class SpeechEmotionResult:
         return np.array([(w.start, w.end) for w in self.windows])
 
 
-class MLPEnsemble(torch.nn.Module):
-    """M one-hidden-layer MLPs side by side over standardised features; predicts the mean of their softmaxes."""
+def window_bounds(n_frames: int) -> list[tuple[int, int]]:
+    """Log-mel frame spans of the timeline's windows: every HOP_S, plus one ending at the clip's end if needed."""
+    size, hop = round(WINDOW_S * FPS), round(HOP_S * FPS)
+    if n_frames <= size:
+        return [(0, n_frames)]
+    bounds = [(start, start + size) for start in range(0, n_frames - size + 1, hop)]
+    if bounds[-1][1] < n_frames:
+        bounds.append((n_frames - size, n_frames))
+    return bounds
 
-    def __init__(self, n_features: int, hidden: int, members: int, n_classes: int = len(EMODB_LABELS),
-                 dropout: float = 0.3):
-        super().__init__()
-        self.register_buffer("feature_mean", torch.zeros(n_features))
-        self.register_buffer("feature_std", torch.ones(n_features))
-        bound1, bound2 = n_features**-0.5, hidden**-0.5  # torch.nn.Linear's default initialisation range
-        self.w1 = torch.nn.Parameter(torch.empty(members, n_features, hidden).uniform_(-bound1, bound1))
-        self.b1 = torch.nn.Parameter(torch.empty(members, 1, hidden).uniform_(-bound1, bound1))
-        self.w2 = torch.nn.Parameter(torch.empty(members, hidden, n_classes).uniform_(-bound2, bound2))
-        self.b2 = torch.nn.Parameter(torch.empty(members, 1, n_classes).uniform_(-bound2, bound2))
-        self.dropout = torch.nn.Dropout(dropout)  # on the hidden layer, in training only
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(M, N, classes) logits of each member for (M, N, features) or (N, features) raw features."""
-        z = (x - self.feature_mean) / self.feature_std
-        if z.dim() == 2:
-            z = z.expand(self.w1.shape[0], *z.shape)
-        h = torch.nn.functional.gelu(torch.baddbmm(self.b1, z, self.w1))
-        return torch.baddbmm(self.b2, self.dropout(h), self.w2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, classes) ensemble probabilities for (N, features) raw features."""
-        return torch.softmax(self.logits(x), dim=-1).mean(0)
+def segment_bounds(n_frames: int) -> list[tuple[int, int]]:
+    """Log-mel frame spans of the utterance's segments: round(length / SEGMENT_S) equal parts, at least 1."""
+    n = max(1, round(n_frames / (SEGMENT_S * FPS)))
+    edges = np.linspace(0, n_frames, n + 1).round().astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
 class SpeechEmotionRecognizer:
-    """EmoDB-trained speech emotion recognizer; load with from_pretrained, run with predict."""
+    """The speech emotion recognizer; load with from_pretrained, run with predict."""
 
-    def __init__(self, model: MLPEnsemble, config: dict):
+    def __init__(self, model: SpeechEmotionMLP, config: dict):
         self.model = model.eval()
         self.config = config
+        self._to_categories = head_to_categories()
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> SpeechEmotionRecognizer:
-        """Load a checkpoint folder (config.json + model.safetensors); default: the shipped checkpoints/ser-emodb."""
+        """Load a checkpoint folder (config.json + model.safetensors); default: the shipped checkpoints/ser."""
         folder = Path(path) if path is not None else DEFAULT_CHECKPOINT
         missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
         if missing:
@@ -139,13 +131,14 @@ class SpeechEmotionRecognizer:
                 f"checkpoint, or train one with `{TRAIN_COMMAND}`."
             )
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        if config.get("model_type") != MODEL_TYPE or config.get("features_version") != FEATURES_VERSION:
+        if config.get("model_type") != MODEL_TYPE or config.get("model_version") != MODEL_VERSION:
             raise InputError(
-                f"Speech emotion checkpoint '{folder}' is a {config.get('model_type')!r} model with features "
-                f"version {config.get('features_version')!r}; this code reads {MODEL_TYPE!r} version "
-                f"{FEATURES_VERSION}. Retrain it with `{TRAIN_COMMAND}`."
+                f"Speech emotion checkpoint '{folder}' is a {config.get('model_type')!r} model, version "
+                f"{config.get('model_version')!r}; this code reads {MODEL_TYPE!r} version {MODEL_VERSION}. "
+                f"Retrain it with `{TRAIN_COMMAND}`."
             )
-        model = MLPEnsemble(config["n_features"], config["hidden"], config["members"])
+        net = config["network"]
+        model = SpeechEmotionMLP(N_FEATURES, len(HEAD_LABELS), net["hidden"], net["members"])
         model.load_state_dict(load_file(folder / "model.safetensors"))
         return cls(model, config)
 
@@ -155,63 +148,133 @@ class SpeechEmotionRecognizer:
         folder.mkdir(parents=True, exist_ok=True)
         tensors = {name: t.detach().contiguous() for name, t in self.model.state_dict().items()}
         with atomic_path(folder / "model.safetensors") as tmp:
-            save_file(tensors, str(tmp), metadata={"format": "pt", "labels": ",".join(EMODB_LABELS)})
+            save_file(tensors, str(tmp), metadata={"format": "pt", "labels": ",".join(HEAD_LABELS)})
         write_text_atomic(folder / "config.json", json.dumps(self.config, indent=2) + "\n")
         return folder
 
     def predict(self, audio: Audio | str | os.PathLike) -> SpeechEmotionResult:
         """Emotions of a clip (an Audio, or a path to an audio file), per window and for the whole utterance."""
-        audio = load_audio(audio) if isinstance(audio, str | os.PathLike) else check_audio(audio)
-        return self.predict_frames(analyse(audio), audio.duration)
+        if isinstance(audio, str | os.PathLike):
+            return _read_file(self, Path(audio))
+        audio = check_audio(audio).resampled(SAMPLE_RATE)
+        step = int(BLOCK_S * SAMPLE_RATE)
+        blocks = (audio.samples[i : i + step] for i in range(0, len(audio.samples), step))
+        return self.predict_stream(mel_power_stream(blocks), len(audio.samples))
 
-    def predict_frames(self, frames: Frames, duration: float) -> SpeechEmotionResult:
-        """Emotions from a clip's frame analysis (what predict does after `analyse`; training evaluates this)."""
-        windows = window_bounds(len(frames))
-        probs = self.window_probabilities(span_features(frames, windows))
-        utterance = self.utterance_probabilities(frames)
-        spans = [(a / ANALYSIS_FPS, min(b / ANALYSIS_FPS, duration)) for a, b in windows]
-        emotions = _emotions(np.vstack([probs, utterance]), [*spans, (0.0, duration)])
-        return SpeechEmotionResult(utterance=emotions[-1], windows=emotions[:-1])
+    def predict_stream(self, power_blocks: Iterable[np.ndarray], n_samples: int) -> SpeechEmotionResult:
+        """Emotions of a stream of mel-power blocks (`ser_logmel.mel_power_stream`) of n_samples of audio."""
+        duration = n_samples / SAMPLE_RATE
+        windows = window_bounds(n_frames(n_samples))
+        probs, vad = self.read_spans((log_mel(p) for p in power_blocks), windows + segment_bounds(n_frames(n_samples)))
+        k = len(windows)
+        utterance = _emotion(probs[k:].mean(0), vad[k:].mean(0), 0.0, duration, self._to_categories)
+        # The last frame is centred on the clip's end: a span ending there ends at `duration`, its length kept.
+        emotions = [
+            _emotion(
+                p, v, max(min(a / FPS, duration - (b - a) / FPS), 0.0), min(b / FPS, duration), self._to_categories
+            )
+            for p, v, (a, b) in zip(probs[:k], vad[:k], windows, strict=True)
+        ]
+        return SpeechEmotionResult(utterance=utterance, windows=emotions)
 
-    def utterance_probabilities(self, frames: Frames) -> np.ndarray:
-        """(7,) EmoDB probabilities of a whole clip: the mean over its segments of about SEGMENT_S, each read whole."""
-        return self.window_probabilities(span_features(frames, segment_bounds(len(frames)))).mean(0)
+    def read_spans(
+        self, logmel_blocks: Iterable[np.ndarray] | np.ndarray, spans: list[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities (N, classes) and VAD (N, 3) of frame spans of a log-mel given in blocks (or whole).
 
-    def window_probabilities(self, features: np.ndarray) -> np.ndarray:
-        """(N, 7) EmoDB probabilities for (N, N_FEATURES) functionals of windows or segments."""
+        Each span is read as soon as its frames are in; frames no span needs any more are dropped, so memory stays
+        bounded however long the input.
+        """
+        order = sorted(range(len(spans)), key=lambda i: spans[i][1])
+        features = np.zeros((len(spans), N_FEATURES), np.float32)
+        mel, mel_start, done = np.zeros((0, N_MELS), np.float32), 0, 0
+        blocks = iter([logmel_blocks] if isinstance(logmel_blocks, np.ndarray) else logmel_blocks)
+        while done < len(spans):
+            block = next(blocks, None)
+            if block is not None:
+                mel = np.concatenate([mel, np.asarray(block, np.float32)])
+            end = mel_start + len(mel)
+            while done < len(spans) and (spans[order[done]][1] <= end or block is None):
+                a, b = spans[order[done]]
+                features[order[done]] = functionals(mel[a - mel_start : min(b, end) - mel_start])
+                done += 1
+            keep_from = min((spans[i][0] for i in order[done:]), default=end)
+            mel, mel_start = mel[keep_from - mel_start :], keep_from
         with torch.no_grad():
-            return self.model(torch.from_numpy(np.asarray(features, np.float32))).numpy().astype(np.float64)
+            probs, vad = self.model(torch.from_numpy(features))
+        return probs.numpy().astype(np.float64), vad.numpy().astype(np.float64)
 
 
-def _emotions(emodb_probs: np.ndarray, spans: list[tuple[float, float]]) -> list[SpeechEmotion]:
-    """SpeechEmotion for each row of (N, 7) EmoDB probabilities, with its time span."""
-    categories, vad = from_emodb(emodb_probs)
-    out = []
-    for p, c, v, (start, end) in zip(emodb_probs, categories, vad, spans, strict=True):
-        out.append(SpeechEmotion(
-            start=float(start), end=float(end),
-            emodb={name: float(x) for name, x in zip(EMODB_LABELS, p, strict=True)},
-            emodb_label=EMODB_LABELS[int(np.argmax(p))],
-            probs={name: float(x) for name, x in zip(EMOTIONS, c, strict=True)},
-            label=EMOTIONS[int(np.argmax(c))],
-            valence=float(v[0]), arousal=float(v[1]), dominance=float(v[2]),
-        ))
-    return out
+def _emotion(probs: np.ndarray, vad: np.ndarray, start: float, end: float, to_categories: np.ndarray) -> SpeechEmotion:
+    categories = probs @ to_categories
+    return SpeechEmotion(
+        start=float(start),
+        end=float(end),
+        classes={name: float(p) for name, p in zip(HEAD_LABELS, probs, strict=True)},
+        probs={name: float(p) for name, p in zip(EMOTIONS, categories, strict=True)},
+        label=EMOTIONS[int(np.argmax(categories))],
+        valence=float(vad[0]),
+        arousal=float(vad[1]),
+        dominance=float(vad[2]),
+    )
 
 
-def model_config(hidden: int, members: int, **extra) -> dict:
-    """The config.json of a recognizer: architecture, labels, windowing, and whatever training adds."""
+def _read_file(recognizer: SpeechEmotionRecognizer, path: Path) -> SpeechEmotionResult:
+    """predict for an audio file, decoded and resampled block by block; the same clear errors as load_audio."""
+    if not path.exists():
+        raise InputError(f"Audio file '{path}' does not exist. Check the path and try again.")
+    if not path.is_file():
+        raise InputError(f"Audio path '{path}' is not a file. Give the path of a {SUPPORTED} file.")
+    try:
+        with sf.SoundFile(path) as f:
+            n_samples = round(f.frames * SAMPLE_RATE / f.samplerate)
+            if n_samples < MIN_SAMPLES:  # too short: load_audio's check names the problem and the fix
+                check_audio(Audio(np.zeros(max(n_samples, 1), np.float32), SAMPLE_RATE, str(path)))
+            peak = [0.0]
+
+            def blocks() -> Iterator[np.ndarray]:
+                stream = soxr.ResampleStream(f.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+                produced = 0
+                while produced < n_samples:
+                    raw = f.read(1 << 18, dtype="float32", always_2d=True)
+                    block = stream.resample_chunk(raw.mean(1), last=len(raw) < 1 << 18)
+                    block = block[: n_samples - produced]
+                    if not np.isfinite(block).all():
+                        raise InputError(
+                            f"Audio '{path}' contains NaN or infinite samples. Re-export it from "
+                            "your editor as 16-bit or float PCM."
+                        )
+                    peak[0] = max(peak[0], float(np.abs(block).max(initial=0.0)))
+                    produced += len(block)
+                    yield block
+                    if len(raw) < 1 << 18:
+                        break
+                if produced < n_samples:
+                    yield np.zeros(n_samples - produced, np.float32)
+
+            result = recognizer.predict_stream(mel_power_stream(blocks()), n_samples)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as error:
+        raise InputError(
+            f"Audio file '{path}' could not be decoded ({error}). It may be corrupt or in an "
+            f"unsupported format: convert it to {SUPPORTED}."
+        ) from None
+    if peak[0] < SILENCE_PEAK:
+        check_audio(Audio(np.zeros(n_samples, np.float32), SAMPLE_RATE, str(path)))
+    return result
+
+
+def model_config(training: dict, results: dict | None = None) -> dict:
+    """The config.json of a recognizer: model type, labels, reading, network size, training and its results."""
     return {
         "model_type": MODEL_TYPE,
-        "features_version": FEATURES_VERSION,
-        "labels": list(EMODB_LABELS),
-        "sample_rate": 16_000,
+        "model_version": MODEL_VERSION,
+        "labels": list(HEAD_LABELS),
+        "sample_rate": SAMPLE_RATE,
         "window_s": WINDOW_S,
         "hop_s": HOP_S,
         "segment_s": SEGMENT_S,
-        "utterance": "mean of the probabilities of max(1, round(duration / segment_s)) equal segments, each read whole",
         "n_features": N_FEATURES,
-        "hidden": hidden,
-        "members": members,
-        **extra,
+        "network": {name: training[name] for name in ("hidden", "members")},
+        "training": training,
+        "results": results or {},
     }

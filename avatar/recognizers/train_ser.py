@@ -1,58 +1,57 @@
-"""Train the speech emotion recognizer on EmoDB: leave-one-speaker-out evaluation, then a model on all speakers.
+"""Train the speech emotion recognizer on the four corpora; evaluate it speaker-independently and cross-corpus.
 
-    python -m avatar.recognizers.train_ser --data ../shared/data/emodb -o checkpoints/ser-emodb
+    avatar train ser --data ../shared/data/ser -o checkpoints/ser
 
-Training data: every EmoDB clip, loaded at 16 kHz as inference sees it, also speed-perturbed (resampled by factors
-SPEEDS, which moves pitch, formants and tempo together, like another speaker's voice), each read whole and as
-CROPS windows of WINDOW_S seconds spread over the clip. Evaluation reads each held-out clip exactly as `predict`
-does (the utterance: the clip read whole in segments of about 2 s; also each 1.5-s window alone), with a model
-that saw neither the held-out speaker's clips nor their statistics: feature standardisation comes from the
-training speakers only.
+Steps: the log-mel cache (`ser_cache`: every clip as recorded and in DEGRADED_COPIES degraded copies) and the
+functionals of each clip's training views (kept beside it); five speaker folds (`ser_corpus.speaker_folds`: whole
+speakers of every corpus held out together), each a model trained on the other four folds that reads its held-out
+clips as `predict` does; two cross-corpus models (trained without RAVDESS, and without CREMA-D, each tested on the
+corpus it never heard); then the shipped model on every speaker but TEST_SPEAKERS. Every run uses the same
+TrainConfig.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
+import hashlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import soxr
 import torch
+from safetensors.torch import load_file, save_file
 
 from avatar.errors import InputError
-from avatar.frontend.audio import SAMPLE_RATE, Audio, load_audio
-from avatar.frontend.features import ANALYSIS_FPS
-from avatar.recognizers.ser_features import (
-    N_FEATURES,
-    WINDOW_S,
-    Frames,
-    analyse,
-    segment_bounds,
-    span_features,
-    window_bounds,
+from avatar.recognizers.ser_augment import MelAugmenter
+from avatar.recognizers.ser_cache import MelCache, build_cache
+from avatar.recognizers.ser_corpus import (
+    CORPORA,
+    CORPUS_LABELS,
+    HEAD_LABELS,
+    N_FOLDS,
+    TEST_SPEAKERS,
+    Clip,
+    read_manifest,
+    speaker_folds,
 )
-from avatar.recognizers.speech_emotion import (
-    EMODB_LABELS,
-    TRAIN_COMMAND,
-    MLPEnsemble,
-    SpeechEmotionRecognizer,
-    model_config,
-)
-from rigs.fileio import write_text_atomic
+from avatar.recognizers.ser_functionals import N_FEATURES, functionals
+from avatar.recognizers.ser_logmel import FPS
+from avatar.recognizers.ser_model import SpeechEmotionMLP
+from avatar.recognizers.speech_emotion import WINDOW_S, SpeechEmotionRecognizer, model_config, segment_bounds
+from rigs.fileio import atomic_path
 
 Progress = Callable[[str, float], None]  # (stage, fraction done in [0, 1])
-
-# EmoDB file names: SS speaker, TTT text, E emotion letter (German initial), V version.
-EMODB_NAME = re.compile(r"^(\d\d)([a-z]\d\d)([WLEAFTN])([a-z])\.wav$")
-LETTERS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness", "N": "neutral"}
-SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)
-CROPS = 5
+DEGRADED_COPIES = 2
+# Share of each epoch's draws per corpus (renormalised over the corpora a run trains on); within a corpus every
+# class is drawn equally often. CREMA-D is most varied, EmoDB is small and German, TESS easy (two speakers).
+CORPUS_SHARE = {"crema_d": 0.45, "ravdess": 0.25, "tess": 0.10, "emodb": 0.20}
+CROPS = 2  # training views of a clip longer than two windows: the whole clip and this many windows of WINDOW_S
+FEATURES_VERSION = 1  # bump when the functionals or the views change
 
 
 @dataclass(frozen=True)
@@ -60,309 +59,302 @@ class TrainConfig:
     """Hyperparameters of the MLP ensemble and its training."""
 
     hidden: int = 256
-    members: int = 10
-    epochs: int = 20
+    members: int = 3
+    steps: int = 1500
     batch: int = 128
-    lr: float = 3e-3
-    weight_decay: float = 1e-3
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
     label_smoothing: float = 0.1
+    vad_weight: float = 1.0
     dropout: float = 0.3
+    input_dropout: float = 0.1
     seed: int = 0
 
 
 @dataclass(frozen=True)
-class Utterance:
-    """One EmoDB clip: its file, speaker and class index in EMODB_LABELS."""
+class Features:
+    """Functionals of every clip's training views: rows (N, N_FEATURES), each with its clip's index."""
 
-    path: Path
-    speaker: str
-    label: int
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Features of every clip: training crops (N, len(speeds) * (CROPS + 1), F); evaluation segments and windows as
-    predict reads them, (S, F) and (W, F) per clip."""
-
-    utterances: list[Utterance]
-    train: np.ndarray
-    segments: list[np.ndarray]
-    windows: list[np.ndarray]
-
-    @property
-    def labels(self) -> np.ndarray:
-        return np.array([u.label for u in self.utterances])
-
-    @property
-    def speakers(self) -> np.ndarray:
-        return np.array([u.speaker for u in self.utterances])
-
-
-def find_emodb(data_dir: str | Path) -> list[Utterance]:
-    """The EmoDB clips in `data_dir` (the corpus folder with wav/ inside, or the wav folder), sorted by name."""
-    folder = Path(data_dir)
-    if not folder.is_dir():
-        raise InputError(f"EmoDB folder '{folder}' does not exist. Give the folder that holds EmoDB's wav/ "
-                         "folder, e.g. --data ../shared/data/emodb.")
-    wav_dir = folder / "wav" if (folder / "wav").is_dir() else folder
-    utterances = []
-    for path in sorted(wav_dir.glob("*.wav")):
-        match = EMODB_NAME.match(path.name)
-        if match:
-            utterances.append(Utterance(path, match.group(1), EMODB_LABELS.index(LETTERS[match.group(3)])))
-    if not utterances:
-        raise InputError(f"'{wav_dir}' holds no EmoDB-named wavs (like 03a01Wa.wav: speaker, text, emotion letter, "
-                         "version). Give the EmoDB corpus folder, e.g. --data ../shared/data/emodb.")
-    return utterances
-
-
-def speed_perturbed(audio: Audio, factor: float) -> Audio:
-    """The clip played `factor` times faster (higher and shorter), at the same sample rate."""
-    if factor == 1.0:
-        return audio
-    samples = soxr.resample(audio.samples, round(audio.sample_rate * factor), audio.sample_rate, quality="HQ")
-    return Audio(samples.astype(np.float32), audio.sample_rate, audio.source)
-
-
-def crop_features(frames: Frames) -> np.ndarray:
-    """(CROPS + 1, N_FEATURES) functionals of CROPS windows of WINDOW_S spread over a clip's frames, and of all."""
-    size = min(round(WINDOW_S * ANALYSIS_FPS), len(frames))
-    starts = np.linspace(0, len(frames) - size, CROPS).round().astype(int)
-    return span_features(frames, [*((s, s + size) for s in starts), (0, len(frames))])
-
-
-def extract(utterances: list[Utterance], progress: Progress | None = None,
-            speeds: tuple[float, ...] = SPEEDS) -> Dataset:
-    """Training crops (at every speed) and evaluation segments and windows (as predict reads them) of every clip."""
-    train, segments, windows = [], [], []
-    for i, utterance in enumerate(utterances):
-        audio = load_audio(utterance.path, SAMPLE_RATE)
-        crops = []
-        for factor in speeds:
-            frames = analyse(speed_perturbed(audio, factor))
-            crops.append(crop_features(frames))
-            if factor == 1.0:
-                original = frames
-        if 1.0 not in speeds:
-            original = analyse(audio)
-        segments.append(span_features(original, segment_bounds(len(original))))
-        windows.append(span_features(original, window_bounds(len(original))))
-        train.append(np.concatenate(crops))
-        if progress:
-            progress("features", (i + 1) / len(utterances))
-    return Dataset(utterances, np.stack(train), segments, windows)
+    rows: np.ndarray
+    clip: np.ndarray
 
 
 @contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread (the same result on any machine, and kind to a shared CPU), then restore."""
+def _threads(n: int) -> Iterator[None]:
+    """Run torch on n threads (kind to a shared CPU; the same result on any machine), then restore."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
         torch.set_num_threads(before)
 
 
-def fit(features: np.ndarray, labels: np.ndarray, config: TrainConfig) -> MLPEnsemble:
-    """An MLP ensemble trained on (N, N_FEATURES) features; standardisation from these features only."""
-    generator = torch.Generator().manual_seed(config.seed)
+def draw_weights(clips: list[Clip], chosen: np.ndarray) -> np.ndarray:
+    """Sampling probability of each clip (0 outside `chosen`): corpus shares, classes balanced within a corpus."""
+    weights = np.zeros(len(clips))
+    corpora = {clips[i].corpus for i in np.flatnonzero(chosen)}
+    total_share = sum(CORPUS_SHARE[c] for c in corpora)
+    for corpus in corpora:
+        members = [i for i in np.flatnonzero(chosen) if clips[i].corpus == corpus]
+        labels = sorted({clips[i].label for i in members})
+        for label in labels:
+            group = [i for i in members if clips[i].label == label]
+            weights[group] = CORPUS_SHARE[corpus] / total_share / len(labels) / len(group)
+    return weights / weights.sum()
+
+
+def training_features(clips: list[Clip], cache: MelCache, progress: Progress | None = None) -> Features:
+    """Functionals of each clip's views: every copy whole and as CROPS windows of WINDOW_S; the degraded copies
+    also through the mel-domain augmentation (noise, babble, reverberation, gain, band-limiting, tempo).
+
+    Kept in the cache folder, so every run and fold reuses them."""
+    stored = cache.folder / f"features-v{FEATURES_VERSION}.npz"
+    if stored.is_file():
+        with np.load(stored) as f:
+            return Features(f["rows"], f["clip"])
+    rng = np.random.default_rng(0)
+    augment = MelAugmenter(cache.bank, seed=0)
+    rows, owners = [], []
+    crop = round(WINDOW_S * FPS)
+    for i in range(len(clips)):
+        for copy in range(cache.copies):
+            mel = cache.clip(i, copy).astype(np.float32)
+            if copy:  # degraded copies: with the clips of five other speakers for babble
+                others = [cache.clip(j, copy) for j in rng.integers(0, len(clips), 5)]
+                batch = np.stack([mel, *(np.resize(o, mel.shape) for o in others)])
+                mel = augment(torch.from_numpy(batch), torch.ones(batch.shape[:2], dtype=torch.bool))[0][0].numpy()
+            views = (
+                [mel] + [mel[s : s + crop] for s in rng.integers(0, len(mel) - crop, CROPS)]
+                if len(mel) > 2 * crop
+                else [mel]
+            )
+            rows += [functionals(v) for v in views]
+            owners += [i] * len(views)
+        if progress and (i % 200 == 0 or i + 1 == len(clips)):
+            progress("features", (i + 1) / len(clips))
+    features = Features(np.stack(rows), np.array(owners))
+    with atomic_path(stored) as tmp, open(tmp, "wb") as f:
+        np.savez(f, rows=features.rows, clip=features.clip)
+    return features
+
+
+def fit(
+    clips: list[Clip],
+    features: Features,
+    chosen: np.ndarray,
+    config: TrainConfig,
+    folder: Path,
+    progress: Progress | None = None,
+    stage: str = "training",
+) -> SpeechEmotionMLP:
+    """An MLP ensemble trained on the views of the chosen clips (bool mask over clips); deterministic per seed.
+
+    The weights are kept in `folder` (the cache) under a key of the clips chosen and the config, so a run that was
+    interrupted, or the benchmark repeating a stage, reads them instead of training again.
+    """
+    key = hashlib.sha256(f"{asdict(config)}\n{np.packbits(chosen).tobytes().hex()}".encode()).hexdigest()[:16]
+    stored = folder / "models" / f"{key}.safetensors"
     torch.manual_seed(config.seed)  # initialisation and dropout
-    model = MLPEnsemble(features.shape[1], config.hidden, config.members, len(EMODB_LABELS), config.dropout)
-    x = torch.from_numpy(features.astype(np.float32))
-    y = torch.from_numpy(labels.astype(np.int64))
-    model.feature_mean.copy_(x.mean(0))
-    model.feature_std.copy_(x.std(0) + 1e-6)
-    counts = np.bincount(labels, minlength=len(EMODB_LABELS))
-    class_weight = torch.tensor(len(labels) / (len(EMODB_LABELS) * np.maximum(counts, 1)), dtype=torch.float32)
+    model = SpeechEmotionMLP(
+        N_FEATURES, len(HEAD_LABELS), config.hidden, config.members, config.dropout, config.input_dropout
+    )
+    if stored.is_file():
+        model.load_state_dict(load_file(stored))
+        return model.eval()
+    rows = np.flatnonzero(chosen[features.clip])
+    x = torch.from_numpy(features.rows)
+    model.feature_mean.copy_(x[rows].mean(0))
+    model.feature_std.copy_(x[rows].std(0) + 1e-6)
+    views = np.bincount(features.clip, minlength=len(clips))
+    weights = draw_weights(clips, chosen)[features.clip[rows]] / views[features.clip[rows]]
+    labels = torch.tensor([c.label_index for c in clips])[features.clip]
+    vad = torch.from_numpy(np.stack([c.vad for c in clips]))[features.clip]
+    cumulative = np.cumsum(weights) / weights.sum()
+    rng = np.random.default_rng(config.seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=config.steps)
     model.train()
-    for _ in range(config.epochs):
-        # Each member draws its own batches, so the members differ in more than their initialisation.
-        order = torch.stack([torch.randperm(len(x), generator=generator) for _ in range(config.members)])
-        for i in range(0, len(x), config.batch):
-            index = order[:, i : i + config.batch]
-            logits = model.logits(x[index])
-            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y[index].flatten(), weight=class_weight,
-                                                     label_smoothing=config.label_smoothing)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+    for step in range(config.steps):
+        # Each member draws its own batch, so the members differ in more than their initialisation.
+        drawn = np.searchsorted(cumulative, rng.random((config.members, config.batch)), side="right")
+        batch = torch.from_numpy(rows[np.minimum(drawn, len(rows) - 1)])
+        z = (x[batch] - model.feature_mean) / model.feature_std
+        h = model.dropout(torch.nn.functional.gelu(torch.baddbmm(model.b1, model.input_dropout(z), model.w1)))
+        out = torch.baddbmm(model.b2, h, model.w2)
+        loss = torch.nn.functional.cross_entropy(
+            out[..., : len(HEAD_LABELS)].flatten(0, 1), labels[batch].flatten(), label_smoothing=config.label_smoothing
+        )
+        loss = loss + config.vad_weight * torch.nn.functional.mse_loss(
+            torch.tanh(out[..., len(HEAD_LABELS) :]), vad[batch]
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        if progress and (step % 100 == 0 or step + 1 == config.steps):
+            progress(stage, (step + 1) / config.steps)
+    stored.parent.mkdir(exist_ok=True)
+    with atomic_path(stored) as tmp:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
     return model.eval()
 
 
-def scores(labels: np.ndarray, probs: np.ndarray) -> dict:
-    """UAR, per-class recall, accuracy and the confusion matrix (rows: true class, columns: predicted)."""
-    predicted = probs.argmax(1)
-    confusion = np.zeros((len(EMODB_LABELS),) * 2, int)
-    np.add.at(confusion, (labels, predicted), 1)
+def read_clips(recognizer: SpeechEmotionRecognizer, cache: MelCache, indices) -> tuple[np.ndarray, np.ndarray]:
+    """Head probabilities (N, classes) and VAD (N, 3) of the clips, each read whole as predict reads an utterance."""
+    probs, vads = [], []
+    for i in indices:
+        logmel = cache.clip(i, 0).astype(np.float32)
+        p, v = recognizer.read_spans(logmel, segment_bounds(len(logmel)))
+        probs.append(p.mean(0))
+        vads.append(v.mean(0))
+    return np.array(probs), np.array(vads)
+
+
+def scores(labels: list[str], probs: np.ndarray, names: tuple[str, ...]) -> dict:
+    """UAR, recall per class, accuracy and confusion over the classes `names` (predictions restricted to them)."""
+    columns = [HEAD_LABELS.index(n) for n in names]
+    truth = np.array([names.index(label) for label in labels])
+    predicted = probs[:, columns].argmax(1)
+    confusion = np.zeros((len(names),) * 2, int)
+    np.add.at(confusion, (truth, predicted), 1)
     recall = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
     return {
+        "labels": list(names),
         "uar": float(recall.mean()),
-        "accuracy": float(np.mean(predicted == labels)),
-        "recall": {name: float(r) for name, r in zip(EMODB_LABELS, recall, strict=True)},
+        "accuracy": float(np.mean(predicted == truth)),
+        "recall": {n: float(r) for n, r in zip(names, recall, strict=True)},
         "confusion": confusion.tolist(),
+        "n": len(labels),
     }
 
 
-def _flat(data: Dataset, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Training crops of the selected clips as (n, N_FEATURES) features and their labels."""
-    crops = data.train[mask]
-    return crops.reshape(-1, crops.shape[-1]), np.repeat(data.labels[mask], crops.shape[1])
+def ccc(x: np.ndarray, y: np.ndarray) -> float:
+    """Lin's concordance correlation coefficient."""
+    mx, my = x.mean(), y.mean()
+    return float(2 * np.mean((x - mx) * (y - my)) / (x.var() + y.var() + (mx - my) ** 2))
 
 
-def loso(data: Dataset, config: TrainConfig, progress: Progress | None = None) -> dict:
-    """Leave-one-speaker-out evaluation of the utterance reading (scores, per-speaker accuracy, probabilities) and
-    of single 1.5-s windows (their UAR)."""
-    probs = np.zeros((len(data.utterances), len(EMODB_LABELS)))
-    window_probs, window_labels = [], []
-    speakers = sorted(set(data.speakers))
-    per_speaker = {}
-    for k, speaker in enumerate(speakers):
-        held_out = data.speakers == speaker
-        recognizer = SpeechEmotionRecognizer(fit(*_flat(data, ~held_out), config), {})
-        for i in np.flatnonzero(held_out):
-            probs[i] = recognizer.window_probabilities(data.segments[i]).mean(0)  # as utterance_probabilities does
-            window_probs.append(recognizer.window_probabilities(data.windows[i]))
-            window_labels += [data.labels[i]] * len(data.windows[i])
-        per_speaker[speaker] = float(np.mean(probs[held_out].argmax(1) == data.labels[held_out]))
-        if progress:
-            progress("leave-one-speaker-out", (k + 1) / len(speakers))
-    windows = scores(np.array(window_labels), np.concatenate(window_probs))
-    return {**scores(data.labels, probs), "per_speaker_accuracy": per_speaker, "window_uar": windows["uar"],
-            "probs": probs}
+def _recognizer(model: SpeechEmotionMLP, config: TrainConfig) -> SpeechEmotionRecognizer:
+    return SpeechEmotionRecognizer(model, model_config(asdict(config)))
 
 
-def train_ser(data_dir: str | Path, out_dir: str | Path, progress: Progress | None = None,
-              config: TrainConfig | None = None) -> dict:
-    """LOSO-evaluate on EmoDB, train on all ten speakers, write the checkpoint folder; returns the results."""
-    config = config or TrainConfig()
-    started = time.perf_counter()
-    utterances = find_emodb(data_dir)
-    if len({u.speaker for u in utterances}) < 2:
-        raise InputError(f"EmoDB folder '{data_dir}' holds clips of one speaker only; leave-one-speaker-out needs "
-                         "several. Give the whole corpus, e.g. --data ../shared/data/emodb.")
-    with _one_thread():
-        data = extract(utterances, progress)
-        results = loso(data, config, progress)
-        model = fit(*_flat(data, np.ones(len(utterances), bool)), config)
-    if progress:
-        progress("final model", 1.0)
-    results.pop("probs")
-    results.update(n_clips=len(utterances), speakers=sorted(set(data.speakers)),
-                   seconds=round(time.perf_counter() - started, 1))
-    training = {"data": "EmoDB (Berlin Database of Emotional Speech), 2-s clips", "speeds": list(SPEEDS),
-                "crops": CROPS, **vars(config)}
-    recognizer = SpeechEmotionRecognizer(model, model_config(config.hidden, config.members, training=training,
-                                                             loso=results))
-    out = recognizer.save_pretrained(out_dir)
-    write_text_atomic(out / "README.md", model_card(results, config))
+def cross_validate(
+    clips: list[Clip],
+    cache: MelCache,
+    features: Features,
+    config: TrainConfig,
+    progress: Progress | None = None,
+    folds: tuple[int, ...] = tuple(range(N_FOLDS)),
+) -> dict:
+    """Speaker-fold evaluation: per corpus scores, arousal/valence CCC, out-of-fold probabilities."""
+    fold = speaker_folds(clips)
+    probs = np.full((len(clips), len(HEAD_LABELS)), np.nan)
+    vads = np.full((len(clips), 3), np.nan)
+    for k in folds:
+        model = fit(clips, features, fold != k, config, cache.folder, progress, f"fold {k + 1} of {N_FOLDS}")
+        held = np.flatnonzero(fold == k)
+        probs[held], vads[held] = read_clips(_recognizer(model, config), cache, held)
+    read = np.isfinite(probs[:, 0])
+    results = {"folds": list(folds), "corpora": {}}
+    for corpus in CORPORA:
+        members = np.flatnonzero(read & np.array([c.corpus == corpus for c in clips]))
+        if len(members):
+            results["corpora"][corpus] = scores(
+                [clips[i].label for i in members], probs[members], CORPUS_LABELS[corpus]
+            )
+            if corpus == "ravdess":  # also with calm read as neutral, RAVDESS's 7 categories of ours
+                merged = probs[members].copy()
+                merged[:, HEAD_LABELS.index("neutral")] += merged[:, HEAD_LABELS.index("calm")]
+                labels = ["neutral" if clips[i].label == "calm" else clips[i].label for i in members]
+                names = tuple(n for n in CORPUS_LABELS["ravdess"] if n != "calm")
+                results["ravdess_calm_as_neutral"] = scores(labels, merged, names)
+    targets = np.stack([c.vad for c in clips])
+    not_tess = read & np.array([c.corpus != "tess" for c in clips])
+    results["ccc"] = {
+        name: {
+            "all": ccc(vads[read, k], targets[read, k]),
+            "without_tess": ccc(vads[not_tess, k], targets[not_tess, k]),
+        }
+        for k, name in enumerate(("valence", "arousal", "dominance"))
+    }
+    results["probs"], results["vad"] = probs, vads
     return results
 
 
-def confusion_table(confusion: list[list[int]]) -> str:
-    """The confusion matrix as a Markdown table (rows: true class, columns: predicted)."""
-    head = "| true \\ predicted | " + " | ".join(EMODB_LABELS) + " | recall |"
-    rule = "|---" * (len(EMODB_LABELS) + 2) + "|"
-    rows = []
-    for name, row in zip(EMODB_LABELS, confusion, strict=True):
-        recall = row[EMODB_LABELS.index(name)] / max(sum(row), 1)
-        rows.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + f" | {100 * recall:.1f} % |")
-    return "\n".join([head, rule, *rows])
+def cross_corpus(
+    clips: list[Clip],
+    cache: MelCache,
+    features: Features,
+    config: TrainConfig,
+    held_corpus: str,
+    shared: tuple[str, ...],
+    progress: Progress | None = None,
+) -> dict:
+    """Train without `held_corpus`, read all of it, score it on the `shared` classes (its clips of those classes)."""
+    corpus = np.array([c.corpus for c in clips])
+    model = fit(clips, features, corpus != held_corpus, config, cache.folder, progress, f"without {held_corpus}")
+    members = [i for i in np.flatnonzero(corpus == held_corpus) if clips[i].label in shared]
+    probs, vads = read_clips(_recognizer(model, config), cache, members)
+    targets = np.stack([clips[i].vad for i in members])
+    return {**scores([clips[i].label for i in members], probs, shared), "arousal_ccc": ccc(vads[:, 1], targets[:, 1])}
 
 
-def model_card(results: dict, config: TrainConfig) -> str:
-    """The checkpoint's README.md: data, licence, command, what it outputs, measured LOSO results, limits."""
-    recall = ", ".join(f"{name} {100 * r:.1f} %" for name, r in results["recall"].items())
-    speakers = ", ".join(f"{s}: {100 * a:.0f} %" for s, a in results["per_speaker_accuracy"].items())
-    return f"""# ser-emodb — speech emotion recognizer trained on EmoDB
+def default_cache_dir() -> Path:
+    """Where log-mel caches live: $AVATAR_CACHE_DIR/ser, else ~/.cache/avatar/ser."""
+    root = os.environ.get("AVATAR_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "avatar"
+    )
+    return Path(root) / "ser"
 
-An ensemble of {config.members} small MLPs (one hidden layer of {config.hidden}, GELU, dropout {config.dropout}; the
-ensemble's probability is the mean of the members' softmaxes) over {N_FEATURES} acoustic functionals
-(`avatar/recognizers/ser_features.py`: MFCC and log-mel statistics, F0 level, range and slope, loudness relative
-to the window's peak and its dynamics, voicing and pause rates, onset strength, spectral tilt, alpha ratio,
-Hammarberg index, spectral slopes, harmonicity, zero-crossing rate), standardised with the training set's mean and
-standard deviation, which the checkpoint stores as tensors. Trained by this project; weights are float32
-safetensors (`feature_mean`, `feature_std`, `w1`, `b1`, `w2`, `b2`).
 
-## Data and licence
-EmoDB, the Berlin Database of Emotional Speech (TU Berlin): 10 German actors (5 female, 5 male), 10 sentences,
-7 acted emotions, {results["n_clips"]} utterances. The copy used here is resampled, peak-normalised and cut to the
-first 2.0 s of each utterance (shorter ones zero-padded); it is loaded at 16 kHz, as inference sees audio. Labels
-come from the file names. **Licence: free for research use (TU Berlin); no commercial redistribution.** These
-weights are derived from EmoDB: use them for research under the same terms.
+def train_ser(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    progress: Progress | None = None,
+    config: TrainConfig | None = None,
+    cache_dir: str | Path | None = None,
+    evaluate: bool = True,
+) -> dict:
+    """Evaluate (speaker folds, cross-corpus), train on every clip, write the checkpoint and its card."""
+    from avatar.recognizers.ser_card import model_card
 
-## Training command
-```bash
-{TRAIN_COMMAND}
-# equivalently: python -m avatar.recognizers.train_ser --data ../shared/data/emodb -o checkpoints/ser-emodb
-```
-Deterministic (seed {config.seed}, torch on one thread); it took {results["seconds"]:.0f} s on a shared 2-core
-CPU machine, feature extraction, the {len(results["speakers"])} LOSO models and the final model included. Each
-clip is used at speeds {", ".join(str(s) for s in SPEEDS)} (resampling, which moves pitch, formants and tempo
-together, as another voice would), read whole and as {CROPS} windows of 1.5 s spread over it.
-{config.epochs} epochs of AdamW (lr {config.lr}, weight decay {config.weight_decay}, batch {config.batch}, each
-member its own batch order), class-balanced cross-entropy with label smoothing {config.label_smoothing}.
-
-## Results: leave-one-speaker-out over the {len(results['speakers'])} speakers
-For each speaker, a model trained on the other nine (features standardised with their statistics only) reads that
-speaker's clips exactly as `predict` does. `python bench/speech_emotion.py` recomputes these figures and checks
-them against this card.
-
-- **Unweighted average recall (UAR) of the utterance reading: {100 * results["uar"]:.1f} %** (chance 14.3 %);
-  accuracy {100 * results["accuracy"]:.1f} %.
-- Recall per class: {recall}.
-- Accuracy per held-out speaker: {speakers}.
-- Each 1.5-s window alone (the timeline's reading): UAR {100 * results["window_uar"]:.1f} %.
-
-{confusion_table(results["confusion"])}
-
-Rows: true class; columns: predicted class (clip counts).
-
-## What it outputs
-`SpeechEmotionRecognizer.from_pretrained().predict(audio)` (any length of at least 0.3 s, any sample rate; mono
-16 kHz `Audio` or a file path) returns a `SpeechEmotionResult`:
-- `windows`: the timeline, windows of 1.5 s every 0.5 s (a clip shorter than 1.5 s is one window; when the hop
-  leaves a tail, a last window ends at the clip's end);
-- `utterance`: the clip read whole, as the training clips were: up to ~3 s as one segment, longer clips cut into
-  round(duration / 2 s) equal segments of about 2 s whose probabilities are averaged.
-Each gives the 7 EmoDB probabilities (anger, boredom, disgust, fear, happiness, sadness, neutral) and their top
-label, the engine's 8 categories and valence/arousal/dominance from `avatar.emotion.vocabularies.from_emodb`
-(boredom -> 60 % neutral + 40 % sadness, keeping its own low arousal), and the top category.
-
-## Limitations
-- German, acted, studio-quality speech from 10 actors: spontaneous speech, other languages, noise, music or
-  telephone audio will be read less reliably; the figures above say nothing about them.
-- Trained on 2-s clips: it judges short stretches of speech, with no context. Clips longer than 2 s were cut in
-  this copy of EmoDB, so the ends of long sentences were never seen.
-- Seven classes only: nothing for surprise or contempt. Happiness is the weakest class, mostly taken for anger
-  (both aroused); fear is next.
-- The input is peak-normalised as a whole before analysis (as the training clips were), so one loud click in a
-  long recording lowers everything else; the loudness features are relative to each window's loudest frame.
-- One clip says nothing about the speaker's usual voice: no speaker normalisation is done (it would need many clips
-  of the same speaker), which is why accuracy varies from speaker to speaker.
-
-## What was tried (development runs, the same LOSO protocol)
-- Our functionals, 1.5-s windows, utterance = mean of windows, no augmentation: logistic regression (torch) 68 %,
-  MLP 68-72 %; for reference a linear SVM (scikit-learn) 69 %, an RBF SVM 66 %, shrinkage LDA 70 %.
-- eGeMAPSv02 functionals (openSMILE, 88) alone: linear SVM 62 %, MLP 63 %; added to ours: MLP 72-73 %, no better
-  than ours alone, so not used (and `import opensmile` fails in this environment: its pyarrow needs NumPy 2).
-- Speed perturbation 0.9-1.1: MLP 72-75 % (three seeds); no input dropout (0.2 and 0.4 were worse): 74-75 %.
-- Not kept, no gain: 73 more functionals of dynamics (75.3 %), speeds 0.85-1.15 (75.1 %), wider (512) or narrower
-  (64) hidden layers, more epochs, stronger weight decay, selecting features by emotion/speaker F-ratio, gender-wise
-  standardisation (+1.6 points even with true gender, linear SVM), a small 1-D CNN over the frames.
-- Reading the utterance whole (2 s) instead of averaging 1.5-s windows, with whole clips added to training:
-  75.6-77.8 % with 5 members (seeds 0-2); with 10 members 76.7, 76.2 and 77.3 % (seeds 0, 1, 2): shipped, seed 0.
-- For scale: z-scoring each speaker with their own statistics would give 79 % (linear SVM), but needs many clips of
-  the test speaker, which one clip at run time cannot give; not used.
-"""
+    config = config or TrainConfig()
+    started = time.perf_counter()
+    clips = read_manifest(data_dir)
+    with _threads(1):
+        cache = build_cache(clips, cache_dir or default_cache_dir(), 1 + DEGRADED_COPIES, progress)
+        features = training_features(clips, cache, progress)
+        results: dict = {}
+        if evaluate:
+            folds = cross_validate(clips, cache, features, config, progress)
+            folds.pop("probs"), folds.pop("vad")
+            results["speaker_folds"] = folds
+            shared = CORPUS_LABELS["crema_d"]
+            results["cross_corpus"] = {
+                "ravdess": cross_corpus(clips, cache, features, config, "ravdess", shared, progress),
+                "crema_d": cross_corpus(clips, cache, features, config, "crema_d", shared, progress),
+            }
+        shipped = np.array([c.speaker not in TEST_SPEAKERS for c in clips])
+        model = fit(clips, features, shipped, config, cache.folder, progress, "final model")
+    results.update(
+        n_clips=len(clips),
+        hours=round(sum(c.duration for c in clips) / 3600, 2),
+        speakers=len({c.speaker for c in clips}),
+        seconds=round(time.perf_counter() - started),
+    )
+    recognizer = SpeechEmotionRecognizer(model, model_config(asdict(config), results))
+    out = recognizer.save_pretrained(out_dir)
+    (out / "README.md").write_text(model_card(recognizer.config), encoding="utf-8")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: train the checkpoint and print its LOSO results."""
+    """Command line: train the checkpoint and print its results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="the EmoDB folder (with wav/ inside)")
-    parser.add_argument("-o", "--out", default="checkpoints/ser-emodb", help="checkpoint folder to write")
+    parser.add_argument("--data", required=True, help="the corpora folder with manifest.csv (../shared/data/ser)")
+    parser.add_argument("-o", "--out", default="checkpoints/ser", help="checkpoint folder to write")
+    parser.add_argument("--cache", default=None, help="log-mel cache folder (default ~/.cache/avatar/ser)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -370,11 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\r{stage}: {100 * fraction:5.1f} %", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
 
     try:
-        results = train_ser(args.data, args.out, progress=report, config=TrainConfig(seed=args.seed))
+        train_ser(args.data, args.out, report, TrainConfig(seed=args.seed), args.cache)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"LOSO UAR {100 * results['uar']:.1f} %, accuracy {100 * results['accuracy']:.1f} %; wrote {args.out}")
+    print(f"wrote {args.out}")
     return 0
 
 
