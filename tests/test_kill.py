@@ -62,6 +62,13 @@ POINTS = {
 }
 
 
+def as_from_a_terminal() -> None:
+    """The child's Ctrl-C as a terminal gives it: delivered and not ignored, whatever the test process inherited or
+    what an earlier test left in its signal mask (both survive fork and exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(cwd: Path, stop_at=None, sig=None, timeout: float = 180.0) -> tuple[int, str, bool]:
     """Run the render; send `sig` once `stop_at(cwd, pid, elapsed)` holds. Returns the exit status, its stderr and
     whether the signal was sent."""
@@ -71,6 +78,7 @@ def run(cwd: Path, stop_at=None, sig=None, timeout: float = 180.0) -> tuple[int,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=as_from_a_terminal,
     )
     started, sent, written = time.monotonic(), False, set()
     try:
@@ -151,7 +159,8 @@ def test_killed_or_interrupted_renders_leave_the_folder_as_it_was_and_a_rerun_co
                 break
             assert contents(workdir / "out") == uninterrupted, f"{point}: a finished render changed the folder"
         assert sent, f"the render ended (status {status}) before reaching {point}: {printed} {run.written}"
-        assert status != 0, f"the render finished before {sig.name} at {point} took effect, three times"
+        assert status != 0, (f"the render finished before {sig.name} at {point} took effect, three times: {printed} "
+                             f"{run.written}")
         if sig == signal.SIGINT:
             assert status == 130 and printed == (
                 "error: interrupted (Ctrl-C); the outputs are as they were before the command\n"
