@@ -34,6 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from avatar.errors import InputError
 from avatar.frontend.audio import SILENCE_PEAK, SUPPORTED, Audio, check_audio
+from avatar.recognizers.face_motion import window_bounds as frame_windows
 from avatar.recognizers.ser_corpus import HEAD_LABELS, head_to_categories
 from avatar.recognizers.ser_functionals import N_FEATURES, functionals
 from avatar.recognizers.ser_logmel import FPS, N_MELS, SAMPLE_RATE, log_mel, mel_power_stream, n_frames
@@ -96,13 +97,7 @@ class SpeechEmotionResult:
 
 def window_bounds(n_frames: int) -> list[tuple[int, int]]:
     """Log-mel frame spans of the timeline's windows: every HOP_S, plus one ending at the clip's end if needed."""
-    size, hop = round(WINDOW_S * FPS), round(HOP_S * FPS)
-    if n_frames <= size:
-        return [(0, n_frames)]
-    bounds = [(start, start + size) for start in range(0, n_frames - size + 1, hop)]
-    if bounds[-1][1] < n_frames:
-        bounds.append((n_frames - size, n_frames))
-    return bounds
+    return frame_windows(n_frames, FPS, WINDOW_S, HOP_S)
 
 
 def segment_bounds(n_frames: int) -> list[tuple[int, int]]:
