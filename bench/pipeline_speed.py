@@ -116,9 +116,9 @@ def warm_worker(take: str, emotion: str, out: Path) -> None:
 
 def quality(take: str, out: Path) -> dict:
     """What the outputs show: verification, lip closure of face.json, BeatAlign of body.bvh (and the capture's)."""
+    from avatar.evaluation.kinematics import audio_onsets, beat_align, upper_body_positions
     from avatar.frontend.audio import load_audio
     from avatar.frontend.textgrid import load_alignment_textgrid
-    from bench.body_measures import audio_onsets, beat_align, upper_body_positions
     from bench.face_measures import bilabial_closure
     from generators.conditioning import Segment
     from rigs.formats.arkit_json import read_arkit_json
