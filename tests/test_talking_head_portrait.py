@@ -11,7 +11,7 @@ import pytest
 
 from generators.talking_head import Portrait, PortraitError, default_portrait_path
 from generators.talking_head.fit import EXPRESSION_SHAPES, fit_portrait
-from generators.talking_head.portrait import CHIN, FACE_SHARE, FOREHEAD, IRIS_LEFT, IRIS_RIGHT
+from generators.talking_head.portrait import CHIN, FACE_SHARE, FOREHEAD, IRIS_LEFT, IRIS_RIGHT, _beyond_the_photo
 from rigs.errors import RigInputError
 from rigs.face.arkit import INDEX
 
@@ -170,3 +170,15 @@ def _save(path, array):
 
     Image.fromarray(array).save(path)
     return path
+
+
+def test_where_the_crop_leaves_the_photo_its_edge_is_carried_on_softly_not_in_streaks():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (200, 200, 3), np.uint8)  # busy to its last row, as a photo cut at the chest is
+    crop = np.array([[1.0, 0.0, 28.0], [0.0, 1.0, 0.0]])  # the crop (256 px) runs 56 px past every edge but the top
+    out = _beyond_the_photo(photo, crop, 256, cv2.INTER_LINEAR)
+    replicated = cv2.warpAffine(photo, crop, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert np.array_equal(out[10:190, 40:220], replicated[10:190, 40:220])  # the photo itself is untouched
+    below = out[215:, 40:220].astype(np.float32)  # beyond the bottom edge
+    streaks = np.abs(np.diff(replicated[215:, 40:220].astype(np.float32), axis=1)).mean()
+    assert streaks > 50 and np.abs(np.diff(below, axis=1)).mean() < 2  # edge pixels no longer run down as streaks

@@ -33,6 +33,8 @@ DETECT_SIDE = 1600  # MediaPipe looks at a copy of at most this many pixels a si
 MIN_FACE_PX = 40  # face height (forehead to chin) below which the landmarks are too coarse to animate
 FACE_SHARE = 0.42  # face height / crop side
 FACE_CENTER_Y = 0.45  # where the face centre sits, as a share of the crop height from the top
+BEYOND_BLUR = 0.04  # beyond the photo's edge: its edge colours carried out and blurred by this share of the side
+BEYOND_FEATHER = 0.006  # the seam faded over about this share of the crop side
 DEFAULT_PORTRAIT = "grace_hopper.jpg"  # matplotlib's bundled public-domain sample portrait
 FOREHEAD, CHIN = 10, 152
 IRIS_RIGHT, IRIS_LEFT = 468, 473
@@ -286,15 +288,30 @@ class Portrait:
 
         crop = _crop_transform(landmarks, size)
         scale = float(np.hypot(*crop[:, 0]))
-        # Replicated borders where the crop leaves the photo: the background stays put, so stretched edge
-        # pixels never move and read as a plain backdrop.
-        aligned = cv2.warpAffine(image, crop, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
-                                 borderMode=cv2.BORDER_REPLICATE)
+        aligned = _beyond_the_photo(image, crop, size, cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         # MediaPipe puts pixel centres at half-integers, OpenCV (and everything here) at integers.
         points = np.column_stack([(landmarks[:, :2] - 0.5) @ crop[:, :2].T + crop[:, 2], landmarks[:, 2] * scale])
         fit = fit_portrait(points)
         return cls(image=aligned, landmarks=points.astype(np.float32), person=_segment(aligned),
                    expression=fit.expression, source=source, crop=crop, fit=fit)
+
+
+def _beyond_the_photo(image: np.ndarray, crop: np.ndarray, size: int, flags: int) -> np.ndarray:
+    """The photo warped into the crop; where the crop runs past the photo's edge, the colours at its edge carried
+    outward and blurred, faded in over a few pixels: a soft continuation of the backdrop, not edge pixels smeared
+    into streaks."""
+    import cv2
+
+    aligned = cv2.warpAffine(image, crop, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones(image.shape[:2], np.float32), crop, (size, size), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    if inside.min() >= 1.0 - 1e-3:
+        return aligned
+    known = np.floor(inside)  # whole pixels of the photo only
+    smeared = cv2.GaussianBlur(aligned.astype(np.float32), (0, 0), BEYOND_BLUR * size)
+    # Feather the seam inward, so the photo's last pixels blend into the continuation rather than meet it at a line.
+    keep = np.clip(cv2.GaussianBlur(known, (0, 0), BEYOND_FEATHER * size) * 2.0 - 1.0, 0.0, 1.0)[..., None]
+    return np.clip(keep * aligned + (1.0 - keep) * smeared + 0.5, 0, 255).astype(np.uint8)
 
 
 def _warn_faces(name: str, faces: int) -> None:
