@@ -50,6 +50,8 @@ BLEND_S = 0.2  # cross-fade between windows taken from different attempts
 CONTEXT_S = 1.0  # speech generated either side of a window an attempt re-generates
 MAX_ATTEMPTS = 5  # the first face and four more: by attempt 2 the defining shapes reach 1, later ones try other seeds
 FER_RATE = 5.0  # frames a second FER reads: an expression holds for a few hundred ms, and every read frame is rendered
+SPEECH_APERTURE = 0.07  # lip gap / mouth width at which a FER reading counts e^-1 (speech vowels open 0.1-0.4)
+MOUTH_CORNERS = (61, 291)  # MediaPipe FaceMesh lip corners
 RENDER_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
@@ -74,11 +76,24 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What a reader saw in frames start..end of a track: per-frame probabilities over EMOTIONS, and how much each
+    frame counts toward the window's verdict (its trust: a frame the reader cannot judge well counts less)."""
+
+    probs: np.ndarray  # (T, 8)
+    trust: np.ndarray  # (T,), positive
+
+    def mean(self) -> np.ndarray:
+        """(8,) the trust-weighted mean probabilities: the window's reading."""
+        return (self.probs * self.trust[:, None]).sum(0) / self.trust.sum()
+
+
+@dataclass(frozen=True)
 class Reader:
-    """A recognizer in the loop: per-frame probabilities (T, 8) over EMOTIONS of frames start..end of a track."""
+    """A recognizer in the loop: read(track, start, end) -> the Reading of frames start..end."""
 
     name: str
-    read: Callable[[FaceTrack, int, int], np.ndarray]
+    read: Callable[[FaceTrack, int, int], Reading]
     sees: frozenset[str] = frozenset(EMOTIONS)  # the categories it can recognize at all
 
 
@@ -109,8 +124,8 @@ class VerificationReport:
     windows: list[WindowResult]
     readers: list[str]
     target: np.ndarray  # (T, 8) shown emotion (categories x intensity)
-    final_readings: dict[str, np.ndarray]  # reader -> (T, 8)
-    first_readings: dict[str, np.ndarray]
+    final_readings: dict[str, Reading]  # reader -> its Reading of all T frames
+    first_readings: dict[str, Reading]
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -197,8 +212,8 @@ def window_target(emotion: EmotionFrames, start: int, end: int) -> str:
     return EMOTIONS[best] if shown[best] >= NEUTRAL_BELOW else "neutral"
 
 
-def _reading(probs: np.ndarray, target: str) -> dict:
-    mean = probs.mean(0)
+def _reading(reading: Reading, target: str) -> dict:
+    mean = reading.mean()
     return {"label": EMOTIONS[int(np.argmax(mean))], "prob": round(float(mean[EMOTIONS.index(target)]), 4),
             "probs": {name: round(float(p), 4) for name, p in zip(EMOTIONS, mean, strict=True)}}
 
@@ -263,12 +278,8 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
         results.append(WindowResult(a, b, target, reader.name))
     by_name = {r.name: r for r in readers}
 
-    def read_all(track: FaceTrack, which: Sequence[int]) -> dict[str, dict[int, np.ndarray]]:
-        out: dict[str, dict[int, np.ndarray]] = {r.name: {} for r in readers}
-        for r in readers:
-            for i in which:
-                out[r.name][i] = np.asarray(r.read(track, *spans[i]), np.float64)
-        return out
+    def read_all(track: FaceTrack, which: Sequence[int]) -> dict[str, dict[int, Reading]]:
+        return {r.name: {i: r.read(track, *spans[i]) for i in which} for r in readers}
 
     tracks = [face]
     first = read_all(face, range(len(spans)))
@@ -289,7 +300,7 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
         tracks.append(track)
         for i in open_windows:
             w = results[i]
-            reading = _reading(np.asarray(by_name[w.reader].read(track, *spans[i]), np.float64), w.target)
+            reading = _reading(by_name[w.reader].read(track, *spans[i]), w.target)
             w.attempts.append({**_describe(attempt), "label": reading["label"], "prob": reading["prob"]})
             if reading["prob"] > w.attempts[w.chosen]["prob"]:
                 w.chosen = len(w.attempts) - 1
@@ -313,8 +324,9 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
     for i, w in enumerate(results):
         w.after = {name: _reading(after[name][i], w.target) for name in after}
     shown = emotion.categories * emotion.intensity[:, None]
-    frames = lambda readings: {name: np.concatenate([readings[name][i] for i in range(len(spans))])  # noqa: E731
-                               for name in readings}
+    frames = lambda readings: {  # noqa: E731
+        name: Reading(np.concatenate([readings[name][i].probs for i in range(len(spans))]),
+                      np.concatenate([readings[name][i].trust for i in range(len(spans))])) for name in readings}
     report = VerificationReport(face.fps, results, [r.name for r in readers], shown, frames(after), frames(first),
                                 notes)
     return final, report
@@ -347,7 +359,7 @@ def plot_report(report: VerificationReport, path: str | Path) -> Path:
     axes[0].set_ylim(0, 1.05)
     axes[0].legend(loc="upper right", fontsize=7, ncol=4)
     for ax, reader in zip(axes[1:], report.readers, strict=True):
-        final, first = report.final_readings[reader], report.first_readings[reader]
+        final, first = report.final_readings[reader].probs, report.first_readings[reader].probs
         for j, name in enumerate(EMOTIONS):
             if final[:, j].max() > 0.05 or first[:, j].max() > 0.05:
                 ax.plot(t, final[:, j], color=EMOTION_COLOURS[name], lw=1.3, label=name)
@@ -375,34 +387,57 @@ def rendered_face_reader(talking_head, recognizer, rate: float = FER_RATE) -> Re
     """FER2013 (`recognizer`, a FaceExpressionRecognizer) on frames rendered by `talking_head` (a
     TalkingHeadRenderer), `rate` frames a second, cropped from the landmarks the renderer drew.
 
+    Speech opens the mouth for its words, and FER2013 learned from still photos, where an open mouth showing teeth
+    is mostly anger, fear or surprise: on a talking face it reads the words as those. So it judges the expression
+    where speech moves the mouth least: of each 1/rate s it reads the frame whose lips are closest (the drawn
+    landmarks cost no pixels), and a reading's trust falls with how far its lips are apart (`speech_free`).
     Frames are rendered independently of each other, so a frame's reading depends on its own weights, head and
     gaze alone: readings are kept by those, and a frame seen before (a window no attempt changed, read again
     after stitching) is neither rendered nor read twice.
     """
-    seen: dict[bytes, np.ndarray] = {}
+    seen: dict[bytes, tuple[np.ndarray, float]] = {}
 
-    def read(track: FaceTrack, start: int, end: int) -> np.ndarray:
+    def read(track: FaceTrack, start: int, end: int) -> Reading:
         stride = max(1, int(round(track.fps / rate)))
-        picked = np.arange(start + stride // 2, end, stride)
-        if not len(picked):
-            picked = np.array([(start + end) // 2])
-        keys = [track.weights[t].tobytes() + track.head[t].tobytes() + track.gaze[t].tobytes() for t in picked]
+        part = FaceTrack(track.weights[start:end], track.fps, track.head[start:end], track.gaze[start:end])
+        aperture = lip_aperture(talking_head.landmarks(part))
+        picked = np.array([a + int(np.argmin(aperture[a:a + stride])) for a in range(0, end - start, stride)])
+        keys = [track.weights[t].tobytes() + track.head[t].tobytes() + track.gaze[t].tobytes()
+                for t in picked + start]
         new: dict[bytes, int] = {}  # frames not read before, by what they show
         for t, key in zip(picked, keys, strict=True):
             if key not in seen:
                 new.setdefault(key, int(t))
         if new:
-            frames = list(new.values())
+            frames = [start + t for t in new.values()]
             rendered = talking_head.render(FaceTrack(track.weights[frames], track.fps, track.head[frames],
                                                      track.gaze[frames]), threads=RENDER_THREADS)
             readings = recognizer.predict_frames(rendered.frames, rendered.landmarks)
-            seen.update((key, reading.categories) for key, reading in zip(new, readings, strict=True))
-        sampled = np.stack([seen[key] for key in keys])
-        # Each reading stands for the `stride` frames from its window's start on; a short tail takes the last.
-        nearest = np.minimum(np.arange(end - start) // stride, len(picked) - 1)
-        return sampled[nearest]
+            trust = speech_free(lip_aperture(rendered.landmarks))
+            seen.update((key, (reading.categories, float(w)))
+                        for key, reading, w in zip(new, readings, trust, strict=True))
+        probs = np.stack([seen[key][0] for key in keys])
+        trust = np.array([seen[key][1] for key in keys])
+        # Each reading stands for the `stride` frames of its stretch.
+        stretch = np.arange(end - start) // stride
+        return Reading(probs[stretch].astype(np.float64), trust[stretch])
 
     return Reader("FER", read, frozenset(EMOTIONS) - {"contempt"})
+
+
+def lip_aperture(landmarks: np.ndarray) -> np.ndarray:
+    """(T,) how far the lips are apart in the middle, over the mouth's width, for drawn landmarks (T, 478, 2)."""
+    from generators.talking_head.mouth import inner_lip_gap
+
+    landmarks = np.asarray(landmarks, np.float64)
+    width = np.linalg.norm(landmarks[:, MOUTH_CORNERS[0], :2] - landmarks[:, MOUTH_CORNERS[1], :2], axis=-1)
+    return inner_lip_gap(landmarks) / np.maximum(width, 1e-6)
+
+
+def speech_free(aperture: np.ndarray) -> np.ndarray:
+    """How much a FER reading counts: 1 with the lips together, e^-1 at SPEECH_APERTURE, never quite 0 (a window
+    whose every frame is open-mouthed, e.g. surprise's dropped jaw, is still judged, on its least open frames)."""
+    return np.exp(-np.asarray(aperture, np.float64) / SPEECH_APERTURE) + 1e-3
 
 
 def face_motion_reader() -> Reader:
@@ -411,10 +446,10 @@ def face_motion_reader() -> Reader:
 
     recognizer, last = FaceMotionRecognizer(), {}
 
-    def read(track: FaceTrack, start: int, end: int) -> np.ndarray:
+    def read(track: FaceTrack, start: int, end: int) -> Reading:
         # Read the whole track once (its filters need context beyond a window's edges), then slice.
         if last.get("track") is not track:
-            last.update(track=track, probs=recognizer.predict(track).frame_probs)
-        return last["probs"][start:end]
+            last.update(track=track, probs=np.asarray(recognizer.predict(track).frame_probs, np.float64))
+        return Reading(last["probs"][start:end], np.ones(end - start))
 
     return Reader("face motion", read)

@@ -8,8 +8,10 @@ surprise, fear, disgust) at intensity 0.8, AvatarPipeline renders the video with
   as the transcript;
 - tts: one lexically neutral sentence spoken by the offline voice (which takes on the emotion's prosody).
 
-A clip's reading is the top-1 of FER's probabilities (mapped to the eight categories; contempt is always 0)
-averaged over all the clip's frames: "before" on the face as first generated, "after" on the face the loop returns.
+A clip's reading is the top-1 of FER's probabilities (mapped to the eight categories; contempt is always 0) over
+the clip's frames, each reading weighted by its trust as the loop weighs it (how closed the lips are: FER2013 reads
+a talking mouth as anger; avatar/verification.py): "before" on the face as first generated, "after" on the face
+the loop returns; the plain mean of every reading is printed too.
 Printed per portrait and input: the 7x7 matrix of those mean probabilities (rows: the emotion asked for; the
 row's top-1 is marked) before and after, how many of 7 clips read right, the majority of windows as a second
 definition, windows verified, windows the loop made worse (FER's probability of the target below its first
@@ -60,11 +62,13 @@ def beat_segment(seconds: float = TAKE_SECONDS):
     return replace(audio, samples=samples, source=f"{TAKE} 0-{end:.1f} s"), " ".join(w.label for w in kept)
 
 
-def clip_reading(readings: np.ndarray) -> np.ndarray:
-    """(7,) mean FER probabilities over a clip's frames, in EMOTIONS7 order."""
+def clip_reading(reading, trusted: bool = True) -> np.ndarray:
+    """(7,) FER's probabilities over a clip's frames, in EMOTIONS7 order: weighted by each reading's trust (how
+    closed the lips are, as the loop judges) or, with trusted=False, the plain mean of every reading."""
     from generators.conditioning import EMOTIONS
 
-    return readings.mean(0)[[EMOTIONS.index(e) for e in EMOTIONS7]]
+    mean = reading.mean() if trusted else reading.probs.mean(0)
+    return mean[[EMOTIONS.index(e) for e in EMOTIONS7]]
 
 
 def window_majority(report, which: str) -> str:
@@ -83,6 +87,7 @@ def run_one(pipe, portrait: str, speech: dict, emotion: str) -> dict:
     fer = [w for w in report.windows if w.reader == "FER"]
     worse = sum(w.after["FER"]["prob"] < w.before["FER"]["prob"] - 1e-9 for w in fer)
     return {"before": clip_reading(report.first_readings["FER"]), "after": clip_reading(report.final_readings["FER"]),
+            "after_plain": clip_reading(report.final_readings["FER"], trusted=False),
             "majority_before": window_majority(report, "before"), "majority_after": window_majority(report, "after"),
             "windows": len(report.windows), "verified_before": sum(_holds(w.before[w.reader], w.target)
                                                                     for w in report.windows),
@@ -234,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
                 run.pop("result")
             print_matrix("before the loop", {e: r["before"] for e, r in runs.items()})
             print_matrix("after the loop", {e: r["after"] for e, r in runs.items()})
+            print_matrix("after the loop, every FER reading counted alike (open mouths too)",
+                         {e: r["after_plain"] for e, r in runs.items()})
             majority = sum(r["majority_after"] == e for e, r in runs.items())
             print(f"    by the majority of windows after the loop: {majority}/{len(runs)} right; windows verified "
                   f"{sum(r['verified_before'] for r in runs.values())} -> "

@@ -172,18 +172,39 @@ def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking
             rendered.append(track.n_frames)
             return talking_head.render(track, threads)
 
+        def landmarks(self, track):
+            return talking_head.landmarks(track)
+
     sampled, every = rendered_face_reader(Counting(), fer), rendered_face_reader(talking_head, fer, rate=CONTENT.fps)
     for a, b in windows(N, CONTENT.fps):
         probs, full = sampled.read(face, a, b), every.read(face, a, b)
-        assert probs.shape == full.shape == (b - a, len(EMOTIONS))
+        assert probs.probs.shape == full.probs.shape == (b - a, len(EMOTIONS)) and probs.trust.shape == (b - a,)
         # The sampled reading agrees with reading every frame: same top-1, means within 0.1.
-        assert np.argmax(probs.mean(0)) == np.argmax(full.mean(0))
-        np.testing.assert_allclose(probs.mean(0), full.mean(0), atol=0.1)
+        assert np.argmax(probs.mean()) == np.argmax(full.mean())
+        np.testing.assert_allclose(probs.mean(), full.mean(), atol=0.1)
     assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
     # Read again (as after stitching, where most windows keep their face): nothing is rendered again.
     again = sampled.read(face, 0, 60)
     assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
-    np.testing.assert_array_equal(again, sampled.read(face, 0, 60))
+    np.testing.assert_array_equal(again.probs, sampled.read(face, 0, 60).probs)
+
+
+def test_fer_judges_the_expression_where_speech_leaves_the_mouth_closed(talking_head):
+    # FER2013 reads an open, talking mouth as anger: its readings count by how closed the lips are, and of each
+    # stretch it reads the frame whose lips are closest.
+    from avatar.recognizers.face_expression import FaceExpressionRecognizer
+    from avatar.verification import lip_aperture, rendered_face_reader, speech_free
+
+    face = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
+    aperture = lip_aperture(talking_head.landmarks(face))
+    assert aperture.min() < 0.02 and aperture.max() > 0.15  # the lips seal on P/B/M and open on vowels
+    trust = speech_free(aperture)
+    assert trust[aperture.argmin()] > 0.7 > 0.2 > trust[aperture.argmax()]
+    reading = rendered_face_reader(talking_head, FaceExpressionRecognizer.from_package()).read(face, 0, N)
+    stretches = np.arange(N) // 6
+    for s in np.unique(stretches)[:-1]:  # each stretch's trust is that of its least open frame
+        assert reading.trust[stretches == s][0] == pytest.approx(speech_free(aperture[stretches == s].min()),
+                                                                 rel=0.05)
 
 
 def test_regenerate_makes_only_the_open_spans_with_context():
