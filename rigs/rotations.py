@@ -324,9 +324,6 @@ def matrix_to_euler_continuous(m, order: str, axis: int = 0, start=None) -> np.n
     return np.moveaxis(np.unwrap(chosen, axis=0), 0, axis)
 
 
-def quat_to_euler_continuous(q, order: str, axis: int = 0, start=None) -> np.ndarray:
-    """Euler angles for a sequence of quaternions along `axis`, continuous in time (see matrix_to_euler_continuous)."""
-    return matrix_to_euler_continuous(quat_to_matrix(q), order, axis, start)
 
 
 def unwrap_euler(angles, axis: int = 0) -> np.ndarray:

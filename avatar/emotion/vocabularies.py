@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from avatar.emotion.space import VAD, VAD_TABLE, from_display
+from avatar.emotion.space import VAD_TABLE, from_display
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS, EmotionFrames
 
@@ -147,6 +147,3 @@ def mead_intensity(level: int) -> float:
     return level / 3.0
 
 
-def vad_of(label: str) -> tuple[float, float, float]:
-    """Our VAD coordinates of a category."""
-    return VAD[label]

@@ -12,7 +12,6 @@ AU meanings); shapes with no single AU (``mouthClose``, ``mouthLeft``/``mouthRig
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -127,23 +126,6 @@ def head_rotation(yaw, pitch, roll) -> np.ndarray:
 def head_angles(matrix: np.ndarray) -> np.ndarray:
     """Yaw, pitch, roll (..., 3) in radians of rotation matrices; the inverse of ``head_rotation``."""
     return matrix_to_euler(matrix, "YXZ")
-
-
-@dataclass(frozen=True)
-class ShapeInfo:
-    """Metadata of one ARKit blendshape."""
-
-    name: str
-    index: int
-    region: str
-    action_units: tuple[int, ...]
-    mirror: str
-
-
-def shape_info(name: str) -> ShapeInfo:
-    """The metadata of one blendshape, by ARKit name (case-insensitive, Live Link spelling accepted)."""
-    canonical = canonical_name(name)
-    return ShapeInfo(canonical, INDEX[canonical], REGION[canonical], ACTION_UNITS[canonical], MIRROR[canonical])
 
 
 _BY_LOWER = {name.lower(): name for name in BLENDSHAPES}
