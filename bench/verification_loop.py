@@ -27,6 +27,7 @@ Run: .venv/bin/python bench/verification_loop.py --sheet docs/talking_head_emoti
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -39,7 +40,10 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import numpy as np  # noqa: E402
 
+from avatar.errors import InputError  # noqa: E402
 from bench.face_measures import BEAT  # noqa: E402
+
+PORTRAITS = BEAT.parent / "portraits"
 
 EMOTIONS7 = ("neutral", "happiness", "anger", "sadness", "surprise", "fear", "disgust")
 TAKE, TAKE_SECONDS = "2_scott_0_1_1", 6.0
@@ -155,6 +159,42 @@ def face_crop(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return frame[y0:y0 + int(height), x0:x0 + int(width)]
 
 
+def named_portraits(names: list[str], bundled: dict[str, str]) -> dict[str, str]:
+    """Portrait name -> path for --portraits: the bundled two, "shared" (every photo in ../shared/data/portraits),
+    a shared photo's name, or a path."""
+    shared = {p.stem: str(p) for p in sorted(PORTRAITS.glob("*.jpg"))}
+    chosen: dict[str, str] = {}
+    for name in names:
+        if name == "shared":
+            if not shared:
+                sys.exit(f"no portraits at {PORTRAITS}: --portraits shared needs ../shared/data/portraits")
+            chosen.update(shared)
+        elif name in bundled or name in shared:
+            chosen[name] = bundled.get(name) or shared[name]
+        elif Path(name).is_file():
+            chosen[Path(name).stem] = name
+        else:
+            sys.exit(f"--portraits: {name!r} is neither grace_hopper, astronaut, shared, a photo in {PORTRAITS} "
+                     "nor a file")
+    return chosen
+
+
+def summarize(figures: dict[tuple[str, str], dict], n_emotions: int) -> None:
+    """Per input: how many portraits read at least 5 of the emotions right after the loop, and the windows verified."""
+    for label in sorted({label for _, label in figures}):
+        rows = {name: f for (name, lab), f in figures.items() if lab == label}
+        done = {name: f for name, f in rows.items() if "error" not in f}
+        if not done:
+            continue
+        good = sum(f["right_after"] >= 5 for f in done.values())
+        windows, verified = sum(f["windows"] for f in done.values()), sum(f["verified"] for f in done.values())
+        each = ", ".join(f"{name} {f['right_after']}" for name, f in done.items())
+        refused = [name for name, f in rows.items() if "error" in f]
+        print(f"{label}: {good} of {len(done)} portraits read >= 5/{n_emotions} right after the loop ({each}); "
+              f"windows verified {verified} of {windows} ({100 * verified / windows:.0f} %)"
+              + (f"; refused: {', '.join(refused)}" if refused else ""))
+
+
 def checks(portraits: dict[str, str], pipe) -> None:
     """What the loop must keep: bench/talking_head.py's identity, lips (on the pipeline generator's face),
     stillness and speed on both portraits."""
@@ -179,7 +219,10 @@ def checks(portraits: dict[str, str], pipe) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--portraits", default="grace_hopper,astronaut")
+    parser.add_argument("--portraits", default="grace_hopper,astronaut",
+                        help="comma-separated: grace_hopper, astronaut, shared (the 20 in ../shared/data/portraits), "
+                             "a shared portrait's name (lp_s0) or a photo's path")
+    parser.add_argument("--json", type=Path, help="also write every clip's figures here")
     parser.add_argument("--inputs", default="beat,tts")
     parser.add_argument("--emotions", default=",".join(EMOTIONS7))
     parser.add_argument("--sheet", type=Path, help="write the contact sheet (tts frames after the loop) here")
@@ -200,8 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="verification_loop_"))
     astronaut = folder / "astronaut.png"
     Image.fromarray(skimage.data.astronaut()).save(astronaut)
-    portraits = {"grace_hopper": str(default_portrait_path()), "astronaut": str(astronaut)}
-    portraits = {name: portraits[name] for name in args.portraits.split(",")}
+    portraits = named_portraits(args.portraits.split(","), {"grace_hopper": str(default_portrait_path()),
+                                                            "astronaut": str(astronaut)})
     emotions = args.emotions.split(",")
     speeches = {}
     for name in args.inputs.split(","):
@@ -215,14 +258,19 @@ def main(argv: list[str] | None = None) -> None:
             speeches["tts sentence"] = {"text": SENTENCE}
     pipe = AvatarPipeline.from_pretrained(generator=args.generator)
     print(f"generator: {pipe.generator}")
-    sheet_frames = {}
+    sheet_frames, figures = {}, {}
     total = time.perf_counter()
     for name, path in portraits.items():
         for label, speech in speeches.items():
             print(f"{name}, {label}:")
             runs = {}
             for emotion in emotions:
-                runs[emotion] = run = run_one(pipe, path, speech, emotion)
+                try:
+                    runs[emotion] = run = run_one(pipe, path, speech, emotion)
+                except InputError as error:  # a photo the engine refuses, with its reason
+                    print(f"    {error}")
+                    figures[name, label] = {"error": str(error)}
+                    break
                 print(f"    {emotion:<9}: FER before {EMOTIONS7[int(np.argmax(run['before']))]} "
                       f"({run['before'][EMOTIONS7.index(emotion)]:.2f} of {emotion}), after "
                       f"{EMOTIONS7[int(np.argmax(run['after']))]} ({run['after'][EMOTIONS7.index(emotion)]:.2f}); "
@@ -237,17 +285,31 @@ def main(argv: list[str] | None = None) -> None:
                     shown = result.talking_head.render(face)
                     sheet_frames[name, emotion] = face_crop(shown.frames[0], result.talking_head.portrait.landmarks)
                 run.pop("result")
+            if not runs or (name, label) in figures:
+                continue
             print_matrix("before the loop", {e: r["before"] for e, r in runs.items()})
             print_matrix("after the loop", {e: r["after"] for e, r in runs.items()})
             print_matrix("after the loop, every FER reading counted alike (open mouths too)",
                          {e: r["after_plain"] for e, r in runs.items()})
             majority = sum(r["majority_after"] == e for e, r in runs.items())
+            figures[name, label] = {
+                "right_after": sum(EMOTIONS7[int(np.argmax(r["after"]))] == e for e, r in runs.items()),
+                "right_before": sum(EMOTIONS7[int(np.argmax(r["before"]))] == e for e, r in runs.items()),
+                "windows": sum(r["windows"] for r in runs.values()),
+                "verified": sum(r["verified_after"] for r in runs.values()),
+                "unverified": {e: r["windows"] - r["verified_after"] for e, r in runs.items()
+                               if r["verified_after"] < r["windows"]},
+                "read_as": {e: EMOTIONS7[int(np.argmax(r["after"]))] for e, r in runs.items()}}
             print(f"    by the majority of windows after the loop: {majority}/{len(runs)} right; windows verified "
                   f"{sum(r['verified_before'] for r in runs.values())} -> "
                   f"{sum(r['verified_after'] for r in runs.values())} of {sum(r['windows'] for r in runs.values())}"
                   f"; windows made worse by the loop: {sum(r['worse'] for r in runs.values())}; "
                   f"{sum(r['seconds'] for r in runs.values()):.0f} s for {len(runs)} clips")
     print(f"loop runs: {time.perf_counter() - total:.0f} s")
+    summarize(figures, len(emotions))
+    if args.json:
+        args.json.write_text(json.dumps({f"{name} | {label}": value for (name, label), value in figures.items()},
+                                        indent=1) + "\n")
     if args.sheet:
         contact_sheet(args.sheet, sheet_frames, list(portraits), emotions)
     if not args.no_checks:
