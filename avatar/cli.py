@@ -453,7 +453,7 @@ def stream(
         "Unreal, e.g. 192.168.1.20:11111; the port defaults to 11111, the Live Link Face app's.")],
     source: Annotated[Path | None, typer.Argument(
         metavar="[INPUT]", help="A face track (face.csv, face.json or face.glb, as `avatar render` writes), or "
-        "speech (wav, flac, ogg, mp3) to animate first with the procedural face. Or give --text.")] = None,
+        "speech (wav, flac, ogg, mp3) to animate first, as `avatar render` does. Or give --text.")] = None,
     text: Annotated[str | None, typer.Option(help="Text to speak with the offline voice and animate.")] = None,
     transcript: Annotated[str | None, typer.Option(help="What speech INPUT says (better lip timing).")] = None,
     emotion: Annotated[str, typer.Option(help="For speech: neutral, happiness, anger, sadness, contempt, surprise, "
@@ -471,6 +471,11 @@ def stream(
     realtime: Annotated[bool, typer.Option("--realtime/--no-realtime", help="Pace packets at the track's fps, or "
                                            "send them as fast as possible.")] = True,
     loop: Annotated[bool, typer.Option("--loop", help="Repeat the track until Ctrl-C.")] = False,
+    generator: Annotated[str, typer.Option(
+        help="For speech: learned (the latent-diffusion checkpoint) or procedural.")] = DEFAULT_GENERATOR,
+    verify: Annotated[bool, typer.Option(
+        help="For speech: check the face's affect with the face-motion recognizer and re-generate windows that "
+        "miss the emotion (no video, so no FER).")] = True,
 ) -> None:
     """Stream a face track live to Unreal as the Live Link Face app does (UDP, one packet per frame).
 
@@ -480,6 +485,7 @@ def stream(
     from avatar.frontend.features import check_fps
     from avatar.livelink import check_name, parse_address, resolve, stream_track
     from avatar.request import check_seed
+    from generators import GENERATORS
 
     host, port = parse_address(livelink)
     check_seed(seed, "--seed")
@@ -499,8 +505,11 @@ def stream(
     if source is not None and source.suffix.lower() == ".bvh":
         raise InputError(f"'{source}' is a body track (BVH); Live Link Face streams faces: give face.csv, face.json "
                          "or face.glb")
+    if generator not in GENERATORS:
+        raise InputError(f"unknown generator {generator!r}; choose one of: {', '.join(GENERATORS)}")
     resolve(host, port)  # an unknown host fails here, before any slow work
-    track = _stream_face_track(source, is_track, text, transcript, emotion, intensity, keyframes, seed, fps, voice)
+    track = _stream_face_track(source, is_track, text, transcript, emotion, intensity, keyframes, seed, fps, voice,
+                               generator, verify)
 
     typer.echo(f"streaming {track.n_frames} frames ({track.duration:.1f} s at {track.fps:g} fps) to {host}:{port} "
                f"as Live Link subject '{subject}'" + ("; looping, Ctrl-C stops" if loop else ""))
@@ -522,8 +531,9 @@ def stream(
 
 
 def _stream_face_track(source: Path | None, is_track: bool, text: str | None, transcript: str | None, emotion: str,
-                       intensity: float, keyframes: str | None, seed: int, fps: float | None, voice: str):
-    """The face track to stream: read from a track file, or animated from speech with the procedural face."""
+                       intensity: float, keyframes: str | None, seed: int, fps: float | None, voice: str,
+                       generator: str, verify: bool):
+    """The face track to stream: read from a track file, or animated from speech by the pipeline."""
     from rigs.face.track import FaceTrack
     from rigs.formats.export import read_track
     from rigs.formats.livelink import read_livelink_csv
@@ -543,27 +553,18 @@ def _stream_face_track(source: Path | None, is_track: bool, text: str | None, tr
                              "face.json or face.glb")
         return track if fps is None else track.resampled(fps)
 
-    from avatar.frontend.audio import load_audio
-    from avatar.frontend.emotional_prosody import emotion_prosody
-    from avatar.frontend.speech import analyze_speech
-    from avatar.frontend.tts import Prosody, get_voice
-    from avatar.render import emotion_curve, speaking_style
-    from avatar.request import check_emotion_request
-    from generators.procedural.face import animate_face
+    from avatar.request import check_request
 
-    emotion = check_emotion_request(emotion, intensity, keyframes)
-    if text is not None:
-        if transcript is not None:
-            raise InputError("--transcript is for speech INPUT; with --text the words are already known")
-        colour = emotion not in ("auto", "neutral") and keyframes is None
-        prosody = emotion_prosody(emotion, intensity) if colour else Prosody()
-        audio, transcript = get_voice(voice).synthesize(text, prosody, seed=seed), text
-    else:
-        audio = load_audio(source)
-    speech = analyze_speech(audio, transcript, 30.0 if fps is None else fps)
-    curve, _, _ = emotion_curve(speech, emotion, intensity, keyframes)
-    style = speaking_style(speech)
-    return animate_face(speech.content(), curve, seed, style and style.face_style())
+    if text is not None and transcript is not None:
+        raise InputError("--transcript is for speech INPUT; with --text the words are already known")
+    check_request(source, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                  emotion_keyframes=keyframes, seed=seed, outputs="face", verify=verify)
+
+    from avatar.pipeline import AvatarPipeline
+
+    pipe = AvatarPipeline(generator, fps=30.0 if fps is None else fps, voice=voice)
+    return pipe(source, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                emotion_keyframes=keyframes, seed=seed, outputs="face", verify=verify).face
 
 
 @app.command()

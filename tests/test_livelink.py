@@ -293,3 +293,14 @@ def test_unreachable_send_is_a_clear_error():
 def test_long_names_are_refused():
     with pytest.raises(InputError, match="at most 255"):
         encode_packet(np.zeros(61), 0, 30.0, subject="s" * 256, device_id="d")
+
+
+def test_stream_names_an_unknown_generator_before_any_work(tmp_path, receiver, spoken_example):
+    from avatar.frontend.audio import save_wav
+
+    wav = tmp_path / "speech.wav"
+    save_wav(spoken_example, wav)
+    result = runner.invoke(app, ["stream", str(wav), "--generator", "magic", "--livelink",
+                                 f"127.0.0.1:{receiver.port}", "--no-realtime"])
+    assert result.exit_code == 2 and "unknown generator 'magic'" in result.output and "Traceback" not in result.output
+    assert receiver.wait(1, timeout=0.5) == []
