@@ -225,7 +225,7 @@ def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: i
     """
     if workers is not None and not (isinstance(workers, int) and workers >= 1):
         raise InputError(f"workers is {workers!r}; give 1 or more worker processes")
-    from avatar.frontend.features import check_fps
+    from rigs.clock import check_fps
 
     fps = check_fps(fps)
     jobs = read_manifest(manifest)

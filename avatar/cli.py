@@ -168,7 +168,8 @@ def features(
     Example: avatar features hello.wav --alignment hello.TextGrid -o hello.npz --plot hello.png
     """
     from avatar.frontend.audio import load_audio
-    from avatar.frontend.features import check_fps, extract_features
+    from avatar.frontend.features import extract_features
+    from rigs.clock import check_fps
     from avatar.frontend.textgrid import load_alignment_textgrid
     from generators.visemes import VISEMES, viseme_track
 
@@ -294,7 +295,7 @@ def render(
               avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
               avatar render speech.wav --emotion sadness --outputs video --portrait photo.jpg -o out/
     """
-    from avatar.frontend.features import check_fps
+    from rigs.clock import check_fps
     from avatar.frontend.tts import check_voice
     from avatar.request import check_request
     from generators import GENERATORS
@@ -403,7 +404,7 @@ def analyze(
     from avatar.analysis import analyze_emotion, plot_analysis
     from avatar.frontend.alignment import align as run_alignment
     from avatar.frontend.audio import load_audio
-    from avatar.frontend.features import check_fps
+    from rigs.clock import check_fps
     from avatar.frontend.voice_activity import voice_activity
     from rigs.fileio import write_text_atomic
 
@@ -482,7 +483,7 @@ def stream(
     Examples: avatar stream out/face.csv --livelink 192.168.1.20:11111 --subject Avatar --loop
               avatar stream --text "Hello there!" --emotion happiness --livelink 127.0.0.1
     """
-    from avatar.frontend.features import check_fps
+    from rigs.clock import check_fps
     from avatar.livelink import check_name, parse_address, resolve, stream_track
     from avatar.request import check_seed
     from generators import GENERATORS

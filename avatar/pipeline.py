@@ -37,7 +37,6 @@ from avatar import __version__
 from avatar.emotion import constant_emotion, from_vad
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio, save_wav
-from avatar.frontend.features import check_fps
 from avatar.frontend.speech import SpeechContent, analyze_speech
 from avatar.frontend.style import Style
 from avatar.frontend.tts import check_voice
@@ -59,6 +58,7 @@ from avatar.verification import (
 from generators import DEFAULT_GENERATOR
 from generators.conditioning import EmotionFrames
 from rigs.body.track import BodyTrack
+from rigs.clock import check_fps
 from rigs.face.track import FaceTrack
 from rigs.fileio import write_text_atomic
 from rigs.formats.export import export

@@ -15,12 +15,11 @@ from avatar.frontend.audio import Audio, load_audio
 from avatar.frontend.features import (
     FrameFeatures,
     extract_features,
-    frame_count,
-    frame_times,
     resample_to_clock,
 )
 from avatar.frontend.plot import plot_features
 from avatar.frontend.textgrid import load_alignment_textgrid
+from rigs.clock import frame_count, frame_times
 
 SR = 16_000
 BEAT_TAKE = "2_scott_0_1_1"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avatar.frontend.features import frame_count
 from avatar.frontend.speech import analyze_speech
 from generators.visemes import VISEMES
+from rigs.clock import frame_count
 from tests.conftest import EXAMPLE_TEXT
 
 

@@ -11,7 +11,6 @@ memory beyond the input and the 100 Hz features stays constant.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,9 +23,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from avatar.errors import InputError
 from avatar.frontend.audio import SAMPLE_RATE, Audio
+from rigs.clock import check_fps, frame_count
 from rigs.fileio import atomic_path
 
-MIN_FPS, MAX_FPS = 1.0, 200.0  # the one frame-rate range of every command and the pipeline
 ANALYSIS_FPS = 100.0
 HOP = SAMPLE_RATE // 100
 WIN = 400  # 25 ms
@@ -54,28 +53,6 @@ _LOUD_MIN_DBFS = -60.0
 # Half the widest analysis frame: the block margin that makes blockwise analysis equal the whole-signal one.
 _MARGIN = max(N_FFT, _YIN_FRAME) // 2 + 1
 _BLOCK = 1000  # analysis frames per block (10 s): bounds the (frames x lags) arrays of the pitch tracker
-
-
-def check_fps(fps: float) -> float:
-    """Return `fps` as a float if it is a usable frame rate, else raise an InputError."""
-    if isinstance(fps, bool) or not (isinstance(fps, numbers.Real) and math.isfinite(fps) and
-                                     MIN_FPS <= fps <= MAX_FPS):
-        raise InputError(
-            f"Frame rate fps={fps!r} is not usable: it must be a number from {MIN_FPS:g} to {MAX_FPS:g}. "
-            "Use a video or animation rate such as 25, 30 or 60."
-        )
-    return float(fps)
-
-
-def frame_count(duration_s: float, fps: float) -> int:
-    """Number of frames on the frame clock for `duration_s` seconds of audio (at least 1)."""
-    # The epsilon keeps an exact multiple (e.g. 2 s at 30 fps) from gaining a frame through float round-off.
-    return max(1, math.ceil(duration_s * check_fps(fps) - 1e-9))
-
-
-def frame_times(n: int, fps: float) -> np.ndarray:
-    """Times in seconds (float64) that frames 0..n-1 stand for."""
-    return np.arange(n) / check_fps(fps)
 
 
 def resample_to_clock(values: np.ndarray, src_fps: float, fps: float, n_frames: int) -> np.ndarray:

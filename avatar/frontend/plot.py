@@ -10,8 +10,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from avatar.frontend.alignment import Alignment
-from avatar.frontend.features import N_MELS, FrameFeatures, frame_times, mel_band_edges
+from avatar.frontend.features import N_MELS, FrameFeatures, mel_band_edges
 from generators.visemes import VISEMES, viseme_track
+from rigs.clock import frame_times
 from rigs.fileio import atomic_path
 
 # One colour per emotion category, shared by every emotion plot.

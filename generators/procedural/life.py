@@ -24,7 +24,6 @@ import numpy as np
 from generators.conditioning import Content
 from generators.procedural.signals import (
     events_to_curve,
-    frame_times,
     is_silence,
     lag,
     loudness,
@@ -34,6 +33,7 @@ from generators.procedural.signals import (
     smooth_noise,
     smoothstep,
 )
+from rigs.clock import frame_times
 
 # Blinks
 BLINKS_PER_MIN = 17.0  # at neutral arousal; speech adds SPEAKING_BLINK_GAIN

@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from generators.conditioning import Content, Segment
-from generators.procedural.signals import frame_times, is_silence, loudness, smooth
+from generators.procedural.signals import is_silence, loudness, smooth
+from rigs.clock import frame_times
 from rigs.face.arkit import INDEX, N_BLENDSHAPES
 
 ARTICULATORS = ("jaw", "seal", "press", "pucker", "funnel", "spread", "tuck", "tongue", "show")

@@ -19,11 +19,6 @@ def is_silence(label: str) -> bool:
     return label.strip().upper() in SILENCE
 
 
-def frame_times(n_frames: int, fps: float) -> np.ndarray:
-    """The time in seconds each frame stands for (frame k is at k / fps, as on the front end's clock)."""
-    return np.arange(n_frames, dtype=np.float64) / fps
-
-
 def segment_mask(segments: Sequence[Segment], n_frames: int, fps: float) -> np.ndarray:
     """(T,) bool: frames whose time lies inside one of the segments, [start, end)."""
     mask = np.zeros(n_frames, bool)
