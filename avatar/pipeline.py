@@ -329,6 +329,6 @@ class AvatarPipeline:
         from avatar.recognizers.face_expression import FaceExpressionRecognizer
 
         if self._fer is None:
-            self._fer = FaceExpressionRecognizer.from_package()
+            self._fer = FaceExpressionRecognizer.from_pretrained()
         return rendered_face_reader(talking_head, self._fer)
 

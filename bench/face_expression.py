@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--png", default="/tmp/fer_crops.png", help="where to save the crops (haar | landmarks)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    fer = FaceExpressionRecognizer.from_package()
+    fer = FaceExpressionRecognizer.from_pretrained()
     tiles = []
     for name, image in portraits().items():
         haar, boxes = haar_face_crops(image)

