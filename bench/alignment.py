@@ -2,7 +2,7 @@
 
 Transcript = the words of each take's TextGrid; the reference timings are its words and phones tiers. The
 three takes are aligned one by one, then as one 10-minute input (the three takes three times over), which
-takes the long-input path (phone alignment in pause-delimited chunks).
+takes the long-input path (phone alignment in pause-delimited chunks). The measures: avatar/evaluation/alignment.py.
 Run: .venv/bin/python bench/alignment.py   (or `make bench`)
 """
 
@@ -10,93 +10,9 @@ from __future__ import annotations
 
 import resource
 import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-
-from avatar.frontend.alignment import Alignment, Interval, align
-from avatar.frontend.audio import Audio, load_audio
-from avatar.frontend.scoring import phone_start_errors, start_errors
-from avatar.frontend.textgrid import load_alignment_textgrid
-
-BEAT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "beat"
-TAKES = ("2_scott_0_1_1", "2_scott_0_2_2", "2_scott_0_3_3")
-
-
-@dataclass
-class Score:
-    """Start-time errors against a reference, pooled over inputs, and the time spent."""
-
-    word_errors: np.ndarray
-    n_words: int
-    phone_errors: np.ndarray
-    n_phones: int
-    seconds: float
-    audio_seconds: float
-
-    def __add__(self, other: Score) -> Score:
-        return Score(np.concatenate([self.word_errors, other.word_errors]), self.n_words + other.n_words,
-                     np.concatenate([self.phone_errors, other.phone_errors]), self.n_phones + other.n_phones,
-                     self.seconds + other.seconds, self.audio_seconds + other.audio_seconds)
-
-    def figures(self) -> dict[str, float]:
-        """The headline figures."""
-        return {
-            "word_median_ms": 1000 * float(np.median(self.word_errors)),
-            "word_within_100ms": float(np.sum(self.word_errors <= 0.1) / self.n_words),
-            "phone_median_ms": 1000 * float(np.median(self.phone_errors)),
-            "phone_within_50ms": float(np.sum(self.phone_errors <= 0.05) / self.n_phones),
-            "rtf": self.seconds / self.audio_seconds,
-        }
-
-    def line(self) -> str:
-        """The figures in one line."""
-        f = self.figures()
-        return (f"word start median {f['word_median_ms']:.0f} ms, {f['word_within_100ms']:.1%} within 100 ms; "
-                f"phone start median {f['phone_median_ms']:.0f} ms, {f['phone_within_50ms']:.1%} within 50 ms; "
-                f"RTF {f['rtf']:.3f}")
-
-
-def load_take(take: str, beat: Path = BEAT) -> tuple[Audio, Alignment]:
-    """A BEAT take's audio and its reference alignment."""
-    return load_audio(beat / "wav" / f"{take}.wav"), load_alignment_textgrid(beat / "textgrid" / f"{take}.TextGrid")
-
-
-def score(audio: Audio, reference: Alignment) -> tuple[Score, Alignment]:
-    """Align `audio` to the reference's transcript and score it."""
-    started = time.perf_counter()
-    result = align(audio, reference.transcript)
-    elapsed = time.perf_counter() - started
-    words, n_words = start_errors(result.words, reference.words)
-    phones, n_phones = phone_start_errors(result, reference)
-    return Score(words, n_words, phones, n_phones, elapsed, audio.duration), result
-
-
-def concatenate(pieces: list[tuple[Audio, Alignment]]) -> tuple[Audio, Alignment]:
-    """One long input made of several takes, with their references shifted into place."""
-    words, phones, offset = [], [], 0.0
-    for audio, reference in pieces:
-        words += [Interval(i.start + offset, i.end + offset, i.label) for i in reference.words]
-        phones += [Interval(i.start + offset, i.end + offset, i.label) for i in reference.phones]
-        offset += audio.duration
-    audio = Audio(np.concatenate([a.samples for a, _ in pieces]), source="three BEAT takes, three times")
-    transcript = " ".join(r.transcript for _, r in pieces)
-    return audio, Alignment(tuple(words), tuple(phones), audio.duration, transcript, "textgrid")
-
-
-def evaluate_takes(beat: Path = BEAT, verbose: bool = True) -> dict[str, float]:
-    """Pooled figures over the three takes aligned one by one."""
-    total = None
-    for take in TAKES:
-        part, result = score(*load_take(take, beat))
-        if verbose:
-            print(f"{take}: {part.audio_seconds:5.1f} s, {part.line()}" + "".join(f"; {n}" for n in result.notes))
-        total = part if total is None else total + part
-    if verbose:
-        print(f"all three takes: {total.line()}")
-    return total.figures()
+from avatar.evaluation.alignment import concatenate, evaluate_takes, score
+from avatar.evaluation.beat import BEAT, BEAT_TAKES, beat_take
 
 
 def main() -> None:
@@ -106,7 +22,7 @@ def main() -> None:
     print(f"targets: word start median <= 40 ms ({figures['word_median_ms']:.0f}), >= 90 % within 100 ms "
           f"({figures['word_within_100ms']:.1%}), phone start median <= 40 ms ({figures['phone_median_ms']:.0f}), "
           f"RTF <= 0.15 ({figures['rtf']:.3f})")
-    takes = [load_take(take) for take in TAKES]
+    takes = [beat_take(take) for take in BEAT_TAKES]
     part, result = score(*concatenate(takes * 3))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"one {part.audio_seconds / 60:.1f}-minute input: {part.line()}; peak resident memory {peak_mb:.0f} MB"

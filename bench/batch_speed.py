@@ -22,10 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.face_measures import BEAT, BEAT_TAKES  # noqa: E402
+from avatar.evaluation.beat import BEAT, BEAT_TAKES  # noqa: E402
 
 BIN = Path(sys.executable).parent
 EMOTIONS = ("happiness", "anger", "sadness", "surprise", "fear", "disgust", "neutral")

@@ -24,7 +24,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.face_measures import BEAT  # noqa: E402
+from avatar.evaluation.beat import BEAT  # noqa: E402
 from bench.pipeline_speed import transcript  # noqa: E402
 
 SETTINGS = {

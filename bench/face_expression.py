@@ -12,12 +12,7 @@ Run: .venv/bin/python bench/face_expression.py [--png /tmp/fer_crops.png]
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from avatar.evaluation.beat import BEAT, BEAT_TAKES, beat_content  # noqa: E402
+from avatar.evaluation.face import constant  # noqa: E402
 from avatar.recognizers.face_motion import FaceMotionRecognizer  # noqa: E402
-from bench.face_measures import BEAT, BEAT_TAKES, beat_content, constant  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from rigs.face.track import FaceTrack  # noqa: E402

@@ -25,10 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.face_measures import BEAT, beat_content  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKE = "2_scott_0_3_3"

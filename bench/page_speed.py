@@ -21,10 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.face_measures import BEAT  # noqa: E402
+from avatar.evaluation.beat import BEAT  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TAKE, SECONDS = "2_scott_0_1_1", 2.0

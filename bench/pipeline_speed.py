@@ -39,10 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.face_measures import BEAT  # noqa: E402
+from avatar.evaluation.beat import BEAT  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -116,10 +113,10 @@ def warm_worker(take: str, emotion: str, out: Path) -> None:
 
 def quality(take: str, out: Path) -> dict:
     """What the outputs show: verification, lip closure of face.json, BeatAlign of body.bvh (and the capture's)."""
+    from avatar.evaluation.face import bilabial_closure
     from avatar.evaluation.kinematics import audio_onsets, beat_align, upper_body_positions
     from avatar.frontend.audio import load_audio
     from avatar.frontend.textgrid import load_alignment_textgrid
-    from bench.face_measures import bilabial_closure
     from generators.conditioning import Segment
     from rigs.formats.arkit_json import read_arkit_json
     from rigs.formats.bvh import read_bvh

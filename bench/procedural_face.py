@@ -1,7 +1,7 @@
 """The procedural face on the real BEAT takes in ../shared/data/beat: the four quality measures and the speed.
 
 Input per take: its audio (frame features) and its TextGrid words and phones. Measures and their definitions are
-in bench/face_measures.py (bilabial closure, open-vowel jaw, blinks at neutral, emotion shows); speed is the
+in avatar/evaluation/face.py (bilabial closure, open-vowel jaw, blinks at neutral, emotion shows); speed is the
 face animation time alone (front end excluded), scaled to 60 s of speech at 30 fps, best of 5.
 Run: .venv/bin/python bench/procedural_face.py   (or python -m bench.procedural_face)
 """
@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.face_measures import BEAT, BEAT_TAKES, beat_content, constant, measure  # noqa: E402
+from avatar.evaluation.beat import BEAT, BEAT_TAKES, beat_content  # noqa: E402
+from avatar.evaluation.face import constant, measure  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 
 

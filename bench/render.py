@@ -9,15 +9,11 @@ Run: .venv/bin/python bench/render.py
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from avatar.emotion import constant_emotion  # noqa: E402
-from bench.face_measures import BEAT, beat_content  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.render.preview import PreviewRenderer  # noqa: E402

@@ -11,14 +11,11 @@ what it contributes.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar.recognizers.text_emotion import TextEmotionRecognizer  # noqa: E402
 from avatar.recognizers.text_prototypes import PROTOTYPES  # noqa: E402

@@ -41,7 +41,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import numpy as np  # noqa: E402
 
 from avatar.errors import InputError  # noqa: E402
-from bench.face_measures import BEAT  # noqa: E402
+from avatar.evaluation.beat import BEAT  # noqa: E402
 
 PORTRAITS = BEAT.parent / "portraits"
 
@@ -198,7 +198,7 @@ def summarize(figures: dict[tuple[str, str], dict], n_emotions: int) -> None:
 def checks(portraits: dict[str, str], pipe) -> None:
     """What the loop must keep: bench/talking_head.py's identity, lips (on the pipeline generator's face),
     stillness and speed on both portraits."""
-    from bench.face_measures import beat_content
+    from avatar.evaluation.beat import beat_content
     from bench.talking_head import TAKE as LIP_TAKE
     from bench.talking_head import identity, lips, speed, stability
     from generators.talking_head import Portrait, TalkingHeadRenderer

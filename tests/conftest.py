@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from avatar.frontend.audio import Audio
+from rigs.paths import shared_data
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = shared_data()
 EXAMPLE_TEXT = (Path(__file__).resolve().parents[1] / "demos" / "example" / "sentence.txt").read_text().strip()
 
 

@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLE_TEXT, tone
 
 
 def test_beat_takes_meet_the_accuracy_targets(beat_dir):
-    from bench.alignment import evaluate_takes
+    from avatar.evaluation.alignment import evaluate_takes
 
     figures = evaluate_takes(beat_dir, verbose=False)
     assert figures["word_median_ms"] <= 40
@@ -24,7 +24,8 @@ def test_beat_takes_meet_the_accuracy_targets(beat_dir):
 
 def test_long_input_path_keeps_the_accuracy(beat_dir, monkeypatch):
     """Inputs past ONE_PASS_MAX_S are phone-aligned in chunks (bounded memory); accuracy must not suffer."""
-    from bench.alignment import load_take, score
+    from avatar.evaluation.alignment import score
+    from avatar.evaluation.beat import beat_take
 
     monkeypatch.setattr(alignment_module, "ONE_PASS_MAX_S", 20.0)
     monkeypatch.setattr(alignment_module, "LONG_CHUNK_S", 10.0)
@@ -32,7 +33,7 @@ def test_long_input_path_keeps_the_accuracy(beat_dir, monkeypatch):
     real = alignment_module._Aligner.align_phones
     monkeypatch.setattr(alignment_module._Aligner, "align_phones",
                         lambda self, *args, **kw: passes.append(1) or real(self, *args, **kw))
-    audio, reference = load_take("2_scott_0_1_1", beat_dir)
+    audio, reference = beat_take("2_scott_0_1_1", beat_dir)
     fractions = []
     result = align(audio, reference.transcript, progress=fractions.append)
     assert len(passes) >= 6 and result.notes == ()

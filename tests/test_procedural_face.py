@@ -1,19 +1,13 @@
 """The procedural face animator: determinism, the track's form, lip-sync details, blinks, emotion timing and layering,
-and the four quality measures of issue 4 (bench/face_measures.py) on real BEAT speech and on the TTS example."""
+and the four quality measures (avatar/evaluation/face.py) on real BEAT speech and on the TTS example."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bench.face_measures import (
-    beat_content,
-    bilabial_closure,
-    blinks,
-    constant,
-    intervals,
-    measure,
-)
+from avatar.evaluation.beat import beat_content
+from avatar.evaluation.face import bilabial_closure, blinks, constant, intervals, measure
 from generators.conditioning import EMOTIONS, Content, EmotionFrames, Segment
 from generators.procedural import facs
 from generators.procedural.face import FaceStyle, animate_face
