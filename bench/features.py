@@ -15,13 +15,13 @@ from pathlib import Path
 import librosa
 import numpy as np
 
+from avatar.evaluation.beat import BEAT
 from avatar.frontend.alignment import Interval
 from avatar.frontend.audio import Audio, load_audio
 from avatar.frontend.features import ANALYSIS_FPS, F0_MAX, F0_MIN, HOP, extract_features
 from avatar.frontend.textgrid import load_alignment_textgrid
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DEFAULT_WAV = DATA / "beat" / "wav" / "2_scott_0_1_1.wav"
+DEFAULT_WAV = BEAT / "wav" / "2_scott_0_1_1.wav"
 
 
 def best_time(fn, repeats: int = 3) -> float:
