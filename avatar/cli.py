@@ -169,9 +169,9 @@ def features(
     """
     from avatar.frontend.audio import load_audio
     from avatar.frontend.features import extract_features
+    from rigs.clock import check_fps
     from avatar.frontend.textgrid import load_alignment_textgrid
     from generators.visemes import VISEMES, viseme_track
-    from rigs.clock import check_fps
 
     fps = check_fps(fps)
     check_output_file(output, "-o", (".npz",))
@@ -295,10 +295,10 @@ def render(
               avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
               avatar render speech.wav --emotion sadness --outputs video --portrait photo.jpg -o out/
     """
+    from rigs.clock import check_fps
     from avatar.frontend.tts import check_voice
     from avatar.request import check_request
     from generators import GENERATORS
-    from rigs.clock import check_fps
 
     # Everything is checked before the models load (seconds), so bad input fails at once.
     check_output_folder(output, "-o", [audio_path, style_reference, portrait])
@@ -404,8 +404,8 @@ def analyze(
     from avatar.analysis import analyze_emotion, plot_analysis
     from avatar.frontend.alignment import align as run_alignment
     from avatar.frontend.audio import load_audio
-    from avatar.frontend.voice_activity import voice_activity
     from rigs.clock import check_fps
+    from avatar.frontend.voice_activity import voice_activity
     from rigs.fileio import write_text_atomic
 
     if json_path is not None:
@@ -483,10 +483,10 @@ def stream(
     Examples: avatar stream out/face.csv --livelink 192.168.1.20:11111 --subject Avatar --loop
               avatar stream --text "Hello there!" --emotion happiness --livelink 127.0.0.1
     """
+    from rigs.clock import check_fps
     from avatar.livelink import check_name, parse_address, resolve, stream_track
     from avatar.request import check_seed
     from generators import GENERATORS
-    from rigs.clock import check_fps
 
     host, port = parse_address(livelink)
     check_seed(seed, "--seed")

@@ -42,7 +42,7 @@ from avatar.frontend.style import Style
 from avatar.frontend.tts import check_voice
 from avatar.outputs import check_output_folder, folder_written_whole
 from avatar.render import Animator, emotion_curve, speaking_style
-from avatar.request import check_request, parse_outputs
+from avatar.request import RenderRequest, check_request, parse_outputs
 from avatar.verification import (
     MAX_ATTEMPTS,
     RENDER_THREADS,
@@ -219,13 +219,21 @@ class AvatarPipeline:
                  max_attempts: int = MAX_ATTEMPTS, progress: Progress | None = None) -> AvatarResult:
         """Animate speech (an audio file, an Audio or (samples, sample_rate)) or text (spoken by the offline voice);
         see the module doc. Every argument is checked first (avatar/request.py): InputError names a bad one."""
-        request = check_request(audio, text, transcript=transcript, emotion=emotion, intensity=intensity, vad=vad,
-                                emotion_keyframes=emotion_keyframes, style_reference=style_reference,
-                                portrait=portrait, seed=seed, outputs=outputs, verify=verify,
-                                max_attempts=max_attempts, progress=progress)
+        if progress is not None and not callable(progress):
+            raise InputError(f"progress is {type(progress).__name__}; give a function (stage, fraction) or None")
+        return self.render(check_request(audio, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                                         vad=vad, emotion_keyframes=emotion_keyframes,
+                                         style_reference=style_reference, portrait=portrait, seed=seed,
+                                         outputs=outputs, verify=verify, max_attempts=max_attempts), progress)
+
+    def render(self, request: RenderRequest, progress: Progress | None = None) -> AvatarResult:
+        """Animate a checked RenderRequest (avatar.request.check_request): what every surface calls once its input
+        is checked, so nothing is checked or decoded twice."""
         outputs, emotion, intensity, vad, seed = (request.outputs, request.emotion, request.intensity, request.vad,
                                                   request.seed)
         text, transcript, max_attempts = request.text, request.transcript, request.max_attempts
+        emotion_keyframes, portrait, verify = request.emotion_keyframes, request.portrait, request.verify
+        style_reference = request.style_reference_file
         step = progress or (lambda stage, fraction: None)
         timings: dict[str, float] = {}
 

@@ -1,7 +1,8 @@
-"""What a render is asked for, checked before any model loads.
+"""What a render is asked for (RenderRequest), checked once, before any model loads.
 
-AvatarPipeline.__call__ checks its arguments here first, and `avatar render` calls the same check before it loads
-the models, so bad input costs a second, not the minutes of a render. Speech files are decoded here (once: the
+Every surface builds its RenderRequest with check_request and hands it to AvatarPipeline.render: `avatar render` and
+`avatar stream` before they load the models, so bad input costs a second, not the minutes of a render; the page
+after its own limits; AvatarPipeline.__call__ from its arguments. Speech files are decoded here (once: the
 decoder keeps the last file it read) and must hold speech; text must be speakable English. It imports no model
 code, so `avatar batch` checks a whole manifest in the time Python takes to start.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ MAX_WORDS_PER_S = 8.0  # faster than any speaker: a transcript with more words t
 
 
 @dataclass(frozen=True)
-class Request:
+class RenderRequest:
     """A render's arguments, checked: decoded speech, clean text, canonical emotion and outputs."""
 
     audio: Audio | None  # the speech when it came as audio (16 kHz or its own rate), else None (text)
@@ -60,6 +61,7 @@ class Request:
     vad: tuple[float, float, float] | None
     emotion_keyframes: str | None
     style_reference: Audio | None
+    style_reference_file: Path | None  # the file the style reference came from, if any
     portrait: object
     seed: int
     outputs: tuple[str, ...]
@@ -82,9 +84,9 @@ def check_request(
     outputs: Iterable[str] | str = ("face", "body"),
     verify=True,
     max_attempts=MAX_ATTEMPTS,
-    progress: Callable | None = None,
-) -> Request:
-    """The arguments of AvatarPipeline.__call__, checked (InputError naming the first bad one) and normalised."""
+) -> RenderRequest:
+    """The arguments of AvatarPipeline.__call__ as a RenderRequest, checked (InputError naming the first bad one)
+    and normalised."""
     if not isinstance(outputs, str) and not (
         isinstance(outputs, Iterable) and all(isinstance(o, str) for o in outputs)
     ):
@@ -114,8 +116,6 @@ def check_request(
         raise InputError(f"max_attempts is {max_attempts!r}; give 1 (check only) to {MAX_ATTEMPTS_LIMIT}")
     if not isinstance(verify, bool | np.bool_):
         raise InputError(f"verify is {verify!r:.40}; give True or False")
-    if progress is not None and not callable(progress):
-        raise InputError(f"progress is {type(progress).__name__}; give a function (stage, fraction) or None")
     if (audio is None) == (text is None):
         raise InputError("give the speech once: audio (a file or Audio) or text, not both and not neither")
     if text is not None and transcript is not None:
@@ -133,7 +133,8 @@ def check_request(
         if transcript is not None:
             _check_transcript_length(transcript, speech)
     reference = _speech(style_reference, "style reference") if style_reference is not None else None
-    return Request(
+    reference_file = Path(style_reference) if isinstance(style_reference, str | os.PathLike) else None
+    return RenderRequest(
         speech,
         speech_file,
         text,
@@ -143,6 +144,7 @@ def check_request(
         vad,
         emotion_keyframes,
         reference,
+        reference_file,
         portrait,
         seed,
         outputs,

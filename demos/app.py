@@ -26,9 +26,9 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from avatar.emotion import check_vad  # noqa: E402
 from avatar.errors import InputError  # noqa: E402
 from avatar.pipeline import AvatarPipeline  # noqa: E402
+from avatar.request import check_request  # noqa: E402
 from avatar.verification import MAX_ATTEMPTS  # noqa: E402
 from generators import DEFAULT_GENERATOR, GENERATORS  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
@@ -161,8 +161,6 @@ def _generate(audio, text, transcript, emotion, intensity, keyframes, vad, style
     if text is not None and len(text) > MAX_TEXT_CHARS:
         raise InputError(f"the text is {len(text)} characters long; give at most {MAX_TEXT_CHARS} (about a minute "
                          "of speech), or split it")
-    if text is not None and transcript is not None:
-        raise InputError("the transcript is for uploaded audio; with text the words are already known: clear it")
     for path, what in ((audio, "speech"), (style_reference, "style reference")):
         if path is not None and (seconds := audio_duration(path)) > MAX_AUDIO_S:
             raise InputError(f"the {what} '{Path(path).name}' is {seconds:.0f} s long; this page takes at most "
@@ -173,12 +171,13 @@ def _generate(audio, text, transcript, emotion, intensity, keyframes, vad, style
         whole = False
     if not whole:
         raise InputError(f"seed is {seed!r}; give a whole number from 0 to {2**31 - 1}")
-    if vad is not None:
-        check_vad(vad)  # the pipeline reads the point only after aligning the speech
     if generator not in GENERATORS:
         raise InputError(f"unknown generator {generator!r}; choose one of: {', '.join(GENERATORS)}")
     if portrait is not None and Path(portrait).read_bytes() == default_portrait().read_bytes():
         portrait = None  # the page shows the bundled photo: use the pipeline's cached default
+    request = check_request(audio, text, transcript=transcript, emotion=emotion, intensity=float(intensity), vad=vad,
+                            emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait,
+                            seed=int(seed), outputs=OUTPUTS, verify=bool(verify), max_attempts=int(max_attempts))
     pipe = pipeline(generator)
     skipped = {"speech"} if text is None else set()
     skipped |= {"emotion"} if vad is not None and keyframes is None else set()  # a VAD point needs no estimate
@@ -187,10 +186,7 @@ def _generate(audio, text, transcript, emotion, intensity, keyframes, vad, style
     step = _progress_callback(progress, stages)
     started = time.perf_counter()
     with _generating:
-        result = pipe(audio, text, transcript=transcript, emotion=emotion, intensity=float(intensity), vad=vad,
-                      emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait,
-                      seed=int(seed), outputs=OUTPUTS, verify=bool(verify), max_attempts=int(max_attempts),
-                      progress=step)
+        result = pipe.render(request, step)
     # Uploaded portraits are cached by path inside the pipeline; keep the default and the latest few only.
     for key in [k for k in pipe._portraits if k != "None"][:-2]:
         del pipe._portraits[key]
