@@ -169,9 +169,9 @@ def features(
     """
     from avatar.frontend.audio import load_audio
     from avatar.frontend.features import extract_features
-    from rigs.clock import check_fps
     from avatar.frontend.textgrid import load_alignment_textgrid
     from generators.visemes import VISEMES, viseme_track
+    from rigs.clock import check_fps
 
     fps = check_fps(fps)
     check_output_file(output, "-o", (".npz",))
@@ -295,10 +295,10 @@ def render(
               avatar render --text "Hello there!" --emotion happiness -o out/ --outputs face,body
               avatar render speech.wav --emotion sadness --outputs video --portrait photo.jpg -o out/
     """
-    from rigs.clock import check_fps
     from avatar.frontend.tts import check_voice
     from avatar.request import check_request
     from generators import GENERATORS
+    from rigs.clock import check_fps
 
     # Everything is checked before the models load (seconds), so bad input fails at once.
     check_output_folder(output, "-o", [audio_path, style_reference, portrait])
@@ -306,9 +306,9 @@ def render(
     check_voice(voice)
     if generator not in GENERATORS:
         raise InputError(f"unknown generator {generator!r}; choose one of: {', '.join(GENERATORS)}")
-    check_request(audio_path, text, transcript=transcript, emotion=emotion, intensity=intensity,
-                  emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait, seed=seed,
-                  outputs=outputs, verify=verify, max_attempts=max_attempts)
+    request = check_request(audio_path, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                            emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait,
+                            seed=seed, outputs=outputs, verify=verify, max_attempts=max_attempts)
 
     from avatar.pipeline import AvatarPipeline
 
@@ -318,9 +318,7 @@ def render(
     def progress(stage: str, fraction: float) -> None:
         stages.set_description(f"{stage} {100 * fraction:3.0f}%")
 
-    result = pipe(audio_path, text, transcript=transcript, emotion=emotion, intensity=intensity,
-                  emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait, seed=seed,
-                  outputs=outputs, verify=verify, max_attempts=max_attempts, progress=progress)
+    result = pipe.render(request, progress)
     summary = result.save(output, progress=progress)
     stages.close()
     described = summary["emotion"]
@@ -404,8 +402,8 @@ def analyze(
     from avatar.analysis import analyze_emotion, plot_analysis
     from avatar.frontend.alignment import align as run_alignment
     from avatar.frontend.audio import load_audio
-    from rigs.clock import check_fps
     from avatar.frontend.voice_activity import voice_activity
+    from rigs.clock import check_fps
     from rigs.fileio import write_text_atomic
 
     if json_path is not None:
@@ -483,10 +481,10 @@ def stream(
     Examples: avatar stream out/face.csv --livelink 192.168.1.20:11111 --subject Avatar --loop
               avatar stream --text "Hello there!" --emotion happiness --livelink 127.0.0.1
     """
-    from rigs.clock import check_fps
     from avatar.livelink import check_name, parse_address, resolve, stream_track
     from avatar.request import check_seed
     from generators import GENERATORS
+    from rigs.clock import check_fps
 
     host, port = parse_address(livelink)
     check_seed(seed, "--seed")
@@ -558,14 +556,12 @@ def _stream_face_track(source: Path | None, is_track: bool, text: str | None, tr
 
     if text is not None and transcript is not None:
         raise InputError("--transcript is for speech INPUT; with --text the words are already known")
-    check_request(source, text, transcript=transcript, emotion=emotion, intensity=intensity,
-                  emotion_keyframes=keyframes, seed=seed, outputs="face", verify=verify)
+    request = check_request(source, text, transcript=transcript, emotion=emotion, intensity=intensity,
+                            emotion_keyframes=keyframes, seed=seed, outputs="face", verify=verify)
 
     from avatar.pipeline import AvatarPipeline
 
-    pipe = AvatarPipeline(generator, fps=30.0 if fps is None else fps, voice=voice)
-    return pipe(source, text, transcript=transcript, emotion=emotion, intensity=intensity,
-                emotion_keyframes=keyframes, seed=seed, outputs="face", verify=verify).face
+    return AvatarPipeline(generator, fps=30.0 if fps is None else fps, voice=voice).render(request).face
 
 
 @app.command()
