@@ -22,7 +22,7 @@ from pathlib import Path
 from avatar.errors import InputError
 
 PARTIAL = ".partial-"  # marks a folder still being written: `.<name>.partial-<pid>-<random>`
-# Every file a render can write (avatar/render.py lists them); a folder holding anything else is not a render's.
+# Every file a render can write (avatar/stages.py lists them); a folder holding anything else is not a render's.
 RENDER_FILES = frozenset(
     {
         "speech.wav",

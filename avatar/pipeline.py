@@ -41,8 +41,8 @@ from avatar.frontend.speech import SpeechContent, analyze_speech
 from avatar.frontend.style import Style
 from avatar.frontend.tts import check_voice
 from avatar.outputs import check_output_folder, folder_written_whole
-from avatar.render import Animator, emotion_curve, speaking_style
 from avatar.request import RenderRequest, check_request, parse_outputs
+from avatar.stages import Animator, emotion_curve, speaking_style
 from avatar.verification import (
     MAX_ATTEMPTS,
     RENDER_THREADS,
