@@ -68,7 +68,11 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class AvatarResult:
-    """What one call made: the speech, the emotion curve, the tracks, the verification and how to write it all."""
+    """What one call made: the speech, the emotion curve, the tracks, the verification and how to write it all.
+
+    The tracks are on the pipeline's fps; the speech, the emotion curve and the report on the clock the generator
+    made the motion on (the learned generator's 30 fps; the procedural animators take the pipeline's).
+    """
 
     speech: SpeechContent
     emotion: EmotionFrames
@@ -262,7 +266,9 @@ class AvatarPipeline:
             transcript = text
         else:
             speech_audio = request.audio
-        speech = timed("alignment", lambda: analyze_speech(speech_audio, transcript, self.fps))
+        # Motion is made on the generator's own clock (the learned one's is 30 fps) and resampled to self.fps last.
+        clock = self.animator.fps or self.fps
+        speech = timed("alignment", lambda: analyze_speech(speech_audio, transcript, clock))
         n = speech.features.n_frames
         if vad is not None and emotion_keyframes is None:
             curve, described, analysis = from_vad(vad, n), {"vad": [float(v) for v in vad]}, None
@@ -292,6 +298,9 @@ class AvatarPipeline:
 
             face, report = timed("verify", lambda: verify_face(face, curve, again, readers, max_attempts, seed,
                                                                progress=step))
+        if clock != self.fps:  # the tracks on the clock asked for (the report keeps the generator's)
+            face, body = face.resampled(self.fps), body.resampled(self.fps)
+            n = face.n_frames
         summary = {
             "version": __version__, "generator": self.generator,
             "inputs": {"audio": None if speech_file is None else str(speech_file), "text": text,

@@ -75,6 +75,11 @@ class Animator:
         except MissingCheckpointError as error:
             raise InputError(str(error)) from None
 
+    @property
+    def fps(self) -> float | None:
+        """The frame clock the generator makes motion on; None: any (the procedural animators)."""
+        return None if self.learned is None else self.learned.fps
+
     def __call__(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
                  with_body: bool = True) -> tuple[FaceTrack, BodyTrack | None]:
         """Face and body tracks (body None without with_body); guidance_boost raises the learned generator's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from avatar.errors import InputError
 from avatar.pipeline import AvatarPipeline
+from tests.conftest import EXAMPLE_TEXT
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -76,3 +78,17 @@ def test_unknown_generator_and_checkpoint_path(tmp_path):
         AvatarPipeline("neural")
     with pytest.raises(InputError, match="no learned motion checkpoint"):
         AvatarPipeline.from_pretrained(tmp_path)
+
+
+def test_the_learned_generator_makes_motion_on_its_clock_and_the_tracks_come_at_the_fps_asked(pipe, spoken_example):
+    # The checkpoint learned 30-fps motion: at 25 fps the speech is read at 30, the motion made at 30, and the tracks
+    # resampled, so blinks and gestures keep their real durations instead of running 20 % slow.
+    at_25 = AvatarPipeline(fps=25.0)
+    result = at_25(spoken_example, transcript=EXAMPLE_TEXT, verify=False)
+    assert result.face.fps == result.body.fps == 25.0 and result.summary["fps"] == 25.0
+    assert result.face.n_frames == pytest.approx(spoken_example.duration * 25, abs=1)
+    assert result.speech.fps == 30.0  # the generator's clock
+    same = pipe(spoken_example, transcript=EXAMPLE_TEXT, verify=False)  # the same motion, made at 30 fps
+    np.testing.assert_allclose(result.face.weights, same.face.resampled(25.0).weights, atol=1e-5)
+    with pytest.raises(ValueError, match="makes motion at 30 fps"):
+        pipe.animator.learned.animate(replace(result.speech.content(), fps=25.0), result.emotion, 0)

@@ -43,12 +43,21 @@ class LearnedAnimator:
                 f"--out {path}` or use the procedural generator")
         return cls(MotionDiffusionPipeline.from_pretrained(path), **kwargs)
 
+    @property
+    def fps(self) -> float:
+        """The frame clock the checkpoint makes motion on (checked against its config on load): content must
+        come on it."""
+        return rep.FPS
+
     def animate(self, content: Content, emotion: EmotionFrames, seed: int = 0, style: np.ndarray | None = None,
                 emotion_scale: float | None = None, style_scale: float | None = None,
                 with_body: bool = True, frames: tuple[int, int] | None = None
                 ) -> tuple[FaceTrack, BodyTrack | None]:
         """Face and body tracks for the content under the emotion curve, with an optional style vector (6,); the
         body is None without with_body. frames (a, b): generate those frames only, from that stretch alone."""
+        if not np.isclose(content.fps, self.fps):
+            raise ValueError(f"this checkpoint makes motion at {self.fps:g} fps but the content is at "
+                             f"{content.fps:g} fps: build the content on its clock and resample the tracks")
         if emotion.n_frames != content.n_frames:
             raise ValueError(f"the emotion curve has {emotion.n_frames} frames but the content has "
                              f"{content.n_frames}; build it on the content's frame clock")

@@ -412,6 +412,9 @@ class MotionDiffusionPipeline:
         if (config.get("face_dim", FACE_DIM), config.get("body_dim", BODY_DIM)) != (FACE_DIM, BODY_DIM):
             raise ValueError(f"{path}: made for face/body dims {config.get('face_dim')}/{config.get('body_dim')}, "
                              f"this code uses {FACE_DIM}/{BODY_DIM}; retrain it")
+        if config.get("fps", FPS) != FPS:
+            raise ValueError(f"{path}: made at {config['fps']} fps, this code's motion representation is {FPS:g} fps; "
+                             "retrain it")
         plain = {"low_cpu_mem_usage": False}  # accelerate is not a dependency
         return cls(MotionVAE.from_pretrained(path / "face_vae", **plain),
                    MotionVAE.from_pretrained(path / "body_vae", **plain),
