@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar.emotion.timeline import EmotionTimeline
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS, EmotionFrames
 from rigs.face.track import FaceTrack
@@ -76,24 +77,11 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class Reading:
-    """What a reader saw in frames start..end of a track: per-frame probabilities over EMOTIONS, and how much each
-    frame counts toward the window's verdict (its trust: a frame the reader cannot judge well counts less)."""
-
-    probs: np.ndarray  # (T, 8)
-    trust: np.ndarray  # (T,), positive
-
-    def mean(self) -> np.ndarray:
-        """(8,) the trust-weighted mean probabilities: the window's reading."""
-        return (self.probs * self.trust[:, None]).sum(0) / self.trust.sum()
-
-
-@dataclass(frozen=True)
 class Reader:
-    """A recognizer in the loop: read(track, start, end) -> the Reading of frames start..end."""
+    """A recognizer in the loop: read(track, start, end) -> its EmotionTimeline of frames start..end."""
 
     name: str
-    read: Callable[[FaceTrack, int, int], Reading]
+    read: Callable[[FaceTrack, int, int], EmotionTimeline]
     sees: frozenset[str] = frozenset(EMOTIONS)  # the categories it can recognize at all
 
 
@@ -124,8 +112,8 @@ class VerificationReport:
     windows: list[WindowResult]
     readers: list[str]
     target: np.ndarray  # (T, 8) shown emotion (categories x intensity)
-    final_readings: dict[str, Reading]  # reader -> its Reading of all T frames
-    first_readings: dict[str, Reading]
+    final_readings: dict[str, EmotionTimeline]  # reader -> its reading of all T frames
+    first_readings: dict[str, EmotionTimeline]
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -212,7 +200,7 @@ def window_target(emotion: EmotionFrames, start: int, end: int) -> str:
     return EMOTIONS[best] if shown[best] >= NEUTRAL_BELOW else "neutral"
 
 
-def _reading(reading: Reading, target: str) -> dict:
+def _reading(reading: EmotionTimeline, target: str) -> dict:
     mean = reading.mean()
     return {"label": EMOTIONS[int(np.argmax(mean))], "prob": round(float(mean[EMOTIONS.index(target)]), 4),
             "probs": {name: round(float(p), 4) for name, p in zip(EMOTIONS, mean, strict=True)}}
@@ -278,7 +266,7 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
         results.append(WindowResult(a, b, target, reader.name))
     by_name = {r.name: r for r in readers}
 
-    def read_all(track: FaceTrack, which: Sequence[int]) -> dict[str, dict[int, Reading]]:
+    def read_all(track: FaceTrack, which: Sequence[int]) -> dict[str, dict[int, EmotionTimeline]]:
         return {r.name: {i: r.read(track, *spans[i]) for i in which} for r in readers}
 
     tracks = [face]
@@ -325,8 +313,7 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
         w.after = {name: _reading(after[name][i], w.target) for name in after}
     shown = emotion.categories * emotion.intensity[:, None]
     frames = lambda readings: {  # noqa: E731
-        name: Reading(np.concatenate([readings[name][i].probs for i in range(len(spans))]),
-                      np.concatenate([readings[name][i].trust for i in range(len(spans))])) for name in readings}
+        name: EmotionTimeline.concatenate([readings[name][i] for i in range(len(spans))]) for name in readings}
     report = VerificationReport(face.fps, results, [r.name for r in readers], shown, frames(after), frames(first),
                                 notes)
     return final, report
@@ -390,14 +377,14 @@ def rendered_face_reader(talking_head, recognizer, rate: float = FER_RATE) -> Re
     Speech opens the mouth for its words, and FER2013 learned from still photos, where an open mouth showing teeth
     is mostly anger, fear or surprise: on a talking face it reads the words as those. So it judges the expression
     where speech moves the mouth least: of each 1/rate s it reads the frame whose lips are closest (the drawn
-    landmarks cost no pixels), and a reading's trust falls with how far its lips are apart (`speech_free`).
+    landmarks cost no pixels), and a reading's confidence falls with how far its lips are apart (`speech_free`).
     Frames are rendered independently of each other, so a frame's reading depends on its own weights, head and
     gaze alone: readings are kept by those, and a frame seen before (a window no attempt changed, read again
     after stitching) is neither rendered nor read twice.
     """
     seen: dict[bytes, tuple[np.ndarray, float]] = {}
 
-    def read(track: FaceTrack, start: int, end: int) -> Reading:
+    def read(track: FaceTrack, start: int, end: int) -> EmotionTimeline:
         stride = max(1, int(round(track.fps / rate)))
         part = FaceTrack(track.weights[start:end], track.fps, track.head[start:end], track.gaze[start:end])
         aperture = lip_aperture(talking_head.landmarks(part))
@@ -420,7 +407,7 @@ def rendered_face_reader(talking_head, recognizer, rate: float = FER_RATE) -> Re
         trust = np.array([seen[key][1] for key in keys])
         # Each reading stands for the `stride` frames of its stretch.
         stretch = np.arange(end - start) // stride
-        return Reading(probs[stretch].astype(np.float64), trust[stretch])
+        return EmotionTimeline(track.fps, probs[stretch].astype(np.float64), trust[stretch])
 
     return Reader("FER", read, frozenset(EMOTIONS) - {"contempt"})
 
@@ -446,10 +433,10 @@ def face_motion_reader() -> Reader:
 
     recognizer, last = FaceMotionRecognizer(), {}
 
-    def read(track: FaceTrack, start: int, end: int) -> Reading:
+    def read(track: FaceTrack, start: int, end: int) -> EmotionTimeline:
         # Read the whole track once (its filters need context beyond a window's edges), then slice.
         if last.get("track") is not track:
-            last.update(track=track, probs=np.asarray(recognizer.predict(track).frame_probs, np.float64))
-        return Reading(last["probs"][start:end], np.ones(end - start))
+            last.update(track=track, timeline=recognizer.read(track))
+        return last["timeline"].frames(start, end)
 
     return Reader("face motion", read)

@@ -178,10 +178,12 @@ def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking
     sampled, every = rendered_face_reader(Counting(), fer), rendered_face_reader(talking_head, fer, rate=CONTENT.fps)
     for a, b in windows(N, CONTENT.fps):
         probs, full = sampled.read(face, a, b), every.read(face, a, b)
-        assert probs.probs.shape == full.probs.shape == (b - a, len(EMOTIONS)) and probs.trust.shape == (b - a,)
-        # The sampled reading agrees with reading every frame: same top-1, means within 0.1.
-        assert np.argmax(probs.mean()) == np.argmax(full.mean())
+        assert probs.probs.shape == full.probs.shape == (b - a, len(EMOTIONS)) and probs.confidence.shape == (b - a,)
+        # The sampled reading agrees with reading every frame: means within 0.1, and the same top-1 wherever reading
+        # every frame gives a clear one.
         np.testing.assert_allclose(probs.mean(), full.mean(), atol=0.1)
+        second, first = np.sort(full.mean())[-2:]
+        assert np.argmax(probs.mean()) == np.argmax(full.mean()) or first - second < 0.1
     assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
     # Read again (as after stitching, where most windows keep their face): nothing is rendered again.
     again = sampled.read(face, 0, 60)
@@ -203,7 +205,7 @@ def test_fer_judges_the_expression_where_speech_leaves_the_mouth_closed(talking_
     reading = rendered_face_reader(talking_head, FaceExpressionRecognizer.from_pretrained()).read(face, 0, N)
     stretches = np.arange(N) // 6
     for s in np.unique(stretches)[:-1]:  # each stretch's trust is that of its least open frame
-        assert reading.trust[stretches == s][0] == pytest.approx(speech_free(aperture[stretches == s].min()),
+        assert reading.confidence[stretches == s][0] == pytest.approx(speech_free(aperture[stretches == s].min()),
                                                                  rel=0.05)
 
 

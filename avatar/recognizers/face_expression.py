@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from avatar.emotion.timeline import EmotionTimeline
 from avatar.emotion.vocabularies import FER2013
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS
@@ -344,6 +345,10 @@ class FaceExpressionRecognizer:
         fer = self.predict_crops(crop_faces(frames, landmarks, margin))
         boxes = [tuple(float(v) for v in box) for box in landmark_boxes(landmarks, margin)]
         return self._readings(fer, boxes)
+
+    def read(self, frames, landmarks, fps: float) -> EmotionTimeline:
+        """The per-frame reading of consecutive RGB frames (N, H, W, 3) with their landmarks, at fps."""
+        return EmotionTimeline.certain(np.stack([r.categories for r in self.predict_frames(frames, landmarks)]), fps)
 
     def categories(self, fer_probs: np.ndarray) -> np.ndarray:
         """(N, 8) the engine's categories of (N, 7) FER2013 probabilities (contempt 0)."""

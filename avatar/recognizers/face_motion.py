@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import median_filter, percentile_filter
 
+from avatar.emotion.timeline import EmotionTimeline
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS
 from rigs.errors import RigInputError
@@ -296,6 +297,11 @@ class FaceMotionRecognizer:
                 raise InputError(f"face-motion recognizer {name} is {value!r}; give a positive number of seconds, "
                                  f"e.g. {WINDOW_S if name == 'window_s' else HOP_S}")
         self.window_s, self.hop_s = float(window_s), float(hop_s)
+
+    def read(self, track: FaceTrack | np.ndarray, fps: float | None = None) -> EmotionTimeline:
+        """The per-frame reading of a face track on its frame clock (every frame fully trusted)."""
+        result = self.predict(track, fps)
+        return EmotionTimeline.certain(result.frame_probs, result.fps)
 
     def predict(self, track: FaceTrack | np.ndarray, fps: float | None = None) -> FaceMotionResult:
         """Emotions of a face track (a FaceTrack, or ARKit weights (T, 52) with fps) per frame, window and whole."""
