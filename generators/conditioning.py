@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rigs.clock import OnFrameClock
+
 # BEAT's eight emotion categories, in this order everywhere (columns of EmotionFrames.categories).
 EMOTIONS: tuple[str, ...] = ("neutral", "happiness", "anger", "sadness", "contempt", "surprise", "fear", "disgust")
 
@@ -33,7 +35,7 @@ def _column(name: str, values, n_frames: int, width: int | None = None) -> np.nd
 
 
 @dataclass(frozen=True)
-class Content:
+class Content(OnFrameClock):
     """Speech content on the frame clock: timed words and phones, and per-frame acoustic features."""
 
     fps: float
@@ -55,10 +57,6 @@ class Content:
     @property
     def n_frames(self) -> int:
         return len(self.rms)
-
-    @property
-    def duration(self) -> float:
-        return self.n_frames / self.fps
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,26 @@ def frame_count(duration_s: float, fps: float) -> int:
 def frame_times(n: int, fps: float) -> np.ndarray:
     """Times in seconds (float64) that frames 0..n-1 stand for."""
     return np.arange(n, dtype=np.float64) / check_fps(fps)
+
+
+class OnFrameClock:
+    """What every value on the frame clock has (tracks, features, content): its duration and frame times.
+
+    A subclass holds `fps` and says how many frames it has (`n_frames`).
+    """
+
+    fps: float
+
+    @property
+    def n_frames(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def duration(self) -> float:
+        """Seconds covered: frames / fps."""
+        return self.n_frames / self.fps
+
+    @property
+    def times(self) -> np.ndarray:
+        """The time in seconds each frame stands for."""
+        return np.arange(self.n_frames, dtype=np.float64) / self.fps

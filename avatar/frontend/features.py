@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from avatar.errors import InputError
 from avatar.frontend.audio import SAMPLE_RATE, Audio
-from rigs.clock import check_fps, frame_count
+from rigs.clock import OnFrameClock, check_fps, frame_count
 from rigs.fileio import atomic_path
 
 ANALYSIS_FPS = 100.0
@@ -87,7 +87,7 @@ def resample_to_clock(values: np.ndarray, src_fps: float, fps: float, n_frames: 
 
 
 @dataclass(frozen=True)
-class FrameFeatures:
+class FrameFeatures(OnFrameClock):
     """Per-frame speech features on the frame clock at `fps`; every array is (T, D) float32."""
 
     fps: float
@@ -116,11 +116,6 @@ class FrameFeatures:
     def n_frames(self) -> int:
         """Number of frames T."""
         return len(self.rms)
-
-    @property
-    def duration(self) -> float:
-        """Seconds covered by the frames."""
-        return self.n_frames / self.fps
 
     def stacked(self) -> np.ndarray:
         """All features side by side as (T, 84) float32, columns named by COLUMNS."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rigs.body.skeleton import Skeleton
+from rigs.clock import OnFrameClock
 from rigs.errors import RigInputError
 from rigs.rotations import (
     matrix_to_euler_continuous,
@@ -35,7 +36,7 @@ def _check_fps(fps: float) -> float:
 
 
 @dataclass
-class BodyTrack:
+class BodyTrack(OnFrameClock):
     """Joint rotations (T, J, 3) as Euler angles in radians, each joint in its own channel order (so BVH stays
     lossless), and root positions (T, 3) in the skeleton's units, at fps."""
 
@@ -56,16 +57,6 @@ class BodyTrack:
     @property
     def n_frames(self) -> int:
         return len(self.rotations)
-
-    @property
-    def duration(self) -> float:
-        """Seconds covered: frames / fps."""
-        return self.n_frames / self.fps
-
-    @property
-    def times(self) -> np.ndarray:
-        """Frame times in seconds."""
-        return np.arange(self.n_frames, dtype=np.float64) / self.fps
 
     @classmethod
     def rest(cls, skeleton: Skeleton, n_frames: int, fps: float = 30.0) -> BodyTrack:

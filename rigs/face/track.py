@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rigs.clock import OnFrameClock
 from rigs.errors import RigInputError
 from rigs.face.arkit import BLENDSHAPES, GAZE_CHANNELS, HEAD_CHANNELS, INDEX, MIRROR_INDEX, canonical_name
 
@@ -37,7 +38,7 @@ def weights_by_name(values: np.ndarray, names: list[str], where: str) -> np.ndar
 
 
 @dataclass
-class FaceTrack:
+class FaceTrack(OnFrameClock):
     """ARKit-52 weights in [0, 1] (T, 52), head yaw/pitch/roll (T, 3) and per-eye gaze (T, 4), radians, at fps.
 
     Channel meanings and signs are documented in ``rigs.face.arkit``.
@@ -66,15 +67,6 @@ class FaceTrack:
     @property
     def n_frames(self) -> int:
         return len(self.weights)
-
-    @property
-    def duration(self) -> float:
-        return self.n_frames / self.fps
-
-    @property
-    def times(self) -> np.ndarray:
-        """Frame start times in seconds."""
-        return np.arange(self.n_frames, dtype=np.float64) / self.fps
 
     def __getitem__(self, name: str) -> np.ndarray:
         """One channel over time: a blendshape (any capitalisation) or a head/gaze channel."""
