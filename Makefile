@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline_speed.py --repeat 3
 	$(BIN)/python bench/page_speed.py
 	$(BIN)/python bench/batch_speed.py
+	$(BIN)/python bench/batch_scale.py
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:

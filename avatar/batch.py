@@ -24,7 +24,10 @@ Empty cells take the defaults; relative paths are read from the manifest's folde
 Each job writes `<outdir>/<id>/` (the files of `avatar render`) into a hidden sibling folder first and swaps it
 into place when complete (avatar/outputs.py, as `avatar render` does), so a job folder with render.json is always a
 finished job; re-running skips those.
-`<outdir>/summary.json` and `summary.csv` say, per job, ok / failed / skipped, the error, seconds and files.
+`<outdir>/summary.json` and `summary.csv` say, per job, ok / failed / skipped, the error, seconds and files;
+summary.json also says which worker process ran it (host, pid, seconds it spent loading the pipeline, its peak
+memory) and, on Ray, how many attempts it took. Ray (joining a cluster, the worker pool, lost workers, shipping
+files to nodes without a shared file system) is in avatar/batch_ray.py.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ import csv
 import difflib
 import io
 import json
-import logging
 import os
 import re
+import resource
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -63,7 +67,6 @@ SUMMARY_FILES = ("summary.json", "summary.csv")
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-RAY_INSTALL = "pip install ray==2.60.0 (or `make setup`, which installs the pinned requirements.lock)"
 
 
 @dataclass(frozen=True)
@@ -217,14 +220,25 @@ def _number(value: str | None, name: str, kind: type, default, what: str):
 
 
 def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: int | None = None,
-              ray: bool | str | None = None, fps: float = 30.0, voice: str = "joe", progress: bool = True) -> dict:
+              ray: bool | str | None = None, fps: float = 30.0, voice: str = "joe", progress: bool = True,
+              ship_files: bool = False, ship_limit_mb: float | None = None) -> dict:
     """Render every unfinished job of the manifest into outdir/<id>/ and write summary.json/csv; returns it.
 
-    workers: processes (None or 1: this process); with ray, the local Ray's CPUs or the jobs in flight on a
-    cluster. ray: True starts a local Ray, a string is a cluster address ("auto", "host:6379", "ray://host:10001").
+    workers: processes (None or 1: this process); with ray, the local Ray's CPUs or the workers on a cluster
+    (default: one per CPU). ray: True starts a local Ray, a string is a cluster address ("auto", "host:6379",
+    "ray://host:10001"). ship_files: with ray, send each job's input files to its worker and its finished files back
+    here (no shared file system needed), at most ship_limit_mb each way (default avatar.batch_ray.SHIP_LIMIT_MB).
     """
     if workers is not None and not (isinstance(workers, int) and workers >= 1):
         raise InputError(f"workers is {workers!r}; give 1 or more worker processes")
+    if ship_files and not ray:
+        raise InputError("--ship-files is for Ray workers (--ray): local workers read and write this machine's files "
+                         "directly; add --ray ADDRESS or leave it out")
+    if ship_limit_mb is not None and not ship_files:
+        raise InputError("--ship-limit goes with --ship-files (it caps what is shipped per job); add --ship-files "
+                         "or leave it out")
+    if ship_limit_mb is not None and not ship_limit_mb > 0:
+        raise InputError(f"--ship-limit is {ship_limit_mb!r}; give the most megabytes to ship per job, such as 200")
     from rigs.clock import check_fps
 
     fps = check_fps(fps)
@@ -232,9 +246,13 @@ def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: i
     out = Path(outdir).resolve()  # absolute: Ray workers do not share this process's working folder
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder '{outdir}' is a file; give a folder (it is created if missing)")
-    connect = _ray_connect(ray, workers) if ray else None  # a missing ray fails here, before any work
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(out)
+    if ray:
+        from avatar import batch_ray
+
+        connect = batch_ray.connect(ray, workers)  # a missing ray fails here, before any work
+        ship = (ship_limit_mb or batch_ray.SHIP_LIMIT_MB) if ship_files else None
+    else:
+        connect, ship = None, None
 
     started = time.perf_counter()
     results: dict[str, dict] = {}
@@ -247,21 +265,31 @@ def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: i
             results[job.id] = _record(job, "failed", job.error)
         else:
             todo.append(job)
+    # Ray is joined before anything is written: a wrong address, token or version leaves no output folder.
+    connection = connect() if connect is not None and todo else None
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(out)
     processes = min(workers or 1, len(todo))
     backend = None
     bar = _progress_bar(len(jobs), len(jobs) - len(todo), progress)
+    in_flight = 0
     try:
         def finished(result: dict) -> None:
             results[result["id"]] = result
             bar.update(1)
-            bar.set_postfix_str(_counts_text(results.values()), refresh=False)
+            bar.set_postfix_str(_counts_text(results.values(), in_flight), refresh=False)
+
+        def running(count: int) -> None:
+            nonlocal in_flight
+            in_flight = count
+            bar.set_postfix_str(_counts_text(results.values(), in_flight))
 
         bar.set_postfix_str(_counts_text(results.values()), refresh=False)
         if not todo:
             backend = "nothing to run"
-        elif connect is not None:
-            ray_module, started_here, backend, in_flight = connect()
-            _run_ray(ray_module, started_here, in_flight, todo, out, fps, voice, finished)
+        elif connection is not None:
+            backend = connection.backend + (", files shipped" if ship else "")
+            batch_ray.run_jobs(connection, todo, out, fps, voice, finished, running, ship)
         elif processes == 1:
             backend = "this process"
             for job in todo:
@@ -295,25 +323,36 @@ def render_job(job: Job, outdir: str, fps: float = 30.0, voice: str = "joe", thr
     try:
         result = _pipeline(job.generator, fps, voice)(**job.request)
         summary = result.save(Path(outdir) / job.id, replace=True)  # the batch owns the job's folder
-        return _record(job, "ok", None, time.perf_counter() - started, summary["files"], summary["verification"])
+        row = _record(job, "ok", None, time.perf_counter() - started, summary["files"], summary["verification"])
     except (InputError, RigInputError) as error:
-        return _record(job, "failed", _one_line(str(error)), time.perf_counter() - started)
+        row = _record(job, "failed", _one_line(str(error)), time.perf_counter() - started)
     except Exception as error:  # a bug or a broken install: record it with its type, and go on with the others
-        return {**_record(job, "failed", _one_line(f"{type(error).__name__}: {error}"),
-                          time.perf_counter() - started), "traceback": traceback.format_exc()}
+        row = {**_record(job, "failed", _one_line(f"{type(error).__name__}: {error}"),
+                         time.perf_counter() - started), "traceback": traceback.format_exc()}
+    return {**row, "worker": _worker()}
 
 
 _PIPELINES: dict[tuple, object] = {}
+_LOAD_SECONDS: dict[tuple, float] = {}
 
 
 def _pipeline(generator: str, fps: float, voice: str):
     """This process's pipeline for a generator, loaded on first use (models, voice and portraits stay loaded)."""
     key = (generator, fps, voice)
     if key not in _PIPELINES:
+        started = time.perf_counter()
         from avatar.pipeline import AvatarPipeline
 
         _PIPELINES[key] = AvatarPipeline(generator, fps=fps, voice=voice)
+        _LOAD_SECONDS[key] = time.perf_counter() - started  # the imports of a fresh worker count too
     return _PIPELINES[key]
+
+
+def _worker() -> dict:
+    """The process that ran a job: host, pid, seconds it spent loading pipelines, its peak memory so far."""
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "load_seconds": round(sum(_LOAD_SECONDS.values()), 2), "peak_memory_mb": round(peak_kib / 1024)}
 
 
 def _limit_threads(threads: int) -> None:
@@ -361,63 +400,6 @@ def _worker_start(threads: int) -> None:
     _limit_threads(threads)
 
 
-def _ray_connect(ray_option: bool | str, workers: int | None):
-    """A function that starts or joins Ray; ray's absence fails now, with the fix, before any work."""
-    try:
-        import ray
-    except ImportError as error:
-        raise InputError(f"--ray needs Ray, which is not importable here ({error}); install it: "
-                         f"{RAY_INSTALL}") from None
-    address = None if ray_option is True or ray_option == "local" else str(ray_option)
-
-    def connect() -> tuple[object, bool, str, int | None]:
-        """(ray, whether this call started it, a description, the most jobs in flight or None for no cap)."""
-        if ray.is_initialized():  # the caller's own ray.init: use it, and leave it running
-            return ray, False, "Ray (initialized by the caller)", workers
-        try:
-            if address is None:
-                # A fresh local Ray even when RAY_ADDRESS names a cluster: the user asked for a local one. Its
-                # CPUs (workers, default all) cap the jobs that run at once.
-                ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING)
-                return ray, True, f"local Ray ({workers or os.cpu_count()} CPUs)", None
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-        except ConnectionError as error:
-            raise InputError(f"could not connect to the Ray cluster at '{address}' ({_one_line(str(error))}); "
-                             "start one with `ray start --head` and give its address (host:6379, "
-                             "ray://host:10001 or auto), or give --ray alone to start a local Ray") from None
-        return ray, True, f"Ray cluster at {address}", workers
-
-    return connect
-
-
-def _run_ray(ray, started_here: bool, in_flight: int | None, jobs: list[Job], out: Path, fps: float, voice: str,
-             finished) -> None:
-    """The jobs as Ray tasks (one CPU each), gathered with ray.wait as they finish."""
-    # One task per job; Ray schedules them on free CPUs. A task whose worker dies is retried once elsewhere.
-    task = ray.remote(num_cpus=1, max_retries=1)(render_job)
-    waiting, pending = list(jobs), {}
-    try:
-        while waiting or pending:
-            while waiting and len(pending) < (in_flight or len(jobs)):
-                job = waiting.pop(0)
-                pending[task.remote(job, str(out), fps, voice, 1)] = job
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(ready[0])
-            try:
-                finished(ray.get(ready[0]))
-            except Exception as error:  # the task itself was lost (its worker died, and again on the retry)
-                finished(_record(job, "failed", _one_line(f"{type(error).__name__}: {error}")))
-    except BaseException:
-        for ref in pending:
-            with contextlib.suppress(Exception):
-                ray.cancel(ref, force=True)
-        raise
-    finally:
-        if started_here:
-            ray.shutdown()
-
-
 def _record(job: Job, status: str, error: str | None, seconds: float = 0.0, files: list[str] | None = None,
             verification: str | None = None) -> dict:
     """One job's summary row."""
@@ -447,8 +429,9 @@ def _counts(results) -> dict[str, int]:
     return counts
 
 
-def _counts_text(results) -> str:
-    return ", ".join(f"{n} {status}" for status, n in _counts(results).items() if n)
+def _counts_text(results, running: int = 0) -> str:
+    counts = {**_counts(results), "running": running}
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
 
 
 def _progress_bar(total: int, done: int, show: bool):

@@ -343,9 +343,16 @@ def batch(
                                          "summary.json and summary.csv.")] = Path("out/batch"),
     workers: Annotated[int | None, typer.Option(
         help="Worker processes (default 1: jobs run one by one in this process); with --ray, the local Ray's "
-        "CPUs, or the most jobs in flight on a cluster.")] = None,
-    ray: Annotated[bool, typer.Option("--ray", help="Run the jobs as Ray tasks: on a local Ray, or on the "
-                                      "cluster at ADDRESS.")] = False,
+        "CPUs, or the workers on a cluster (default: one per CPU of the cluster).")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run the jobs on Ray workers that each load the models once: "
+                                      "on a local Ray, or on the cluster at ADDRESS (token from RAY_AUTH_TOKEN or "
+                                      "~/.ray/auth_token).")] = False,
+    ship_files: Annotated[bool, typer.Option("--ship-files", help="With --ray: send each job's input files to its "
+                                             "worker and its finished files back here, for nodes that share no "
+                                             "file system.")] = False,
+    ship_limit: Annotated[float | None, typer.Option(
+        "--ship-limit", metavar="MB", help="With --ship-files: the most megabytes shipped per job each way "
+        "(default 200).")] = None,
     fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
     voice: Annotated[str, typer.Option(help="Voice for text rows (available: joe).")] = "joe",
 ) -> None:
@@ -355,6 +362,7 @@ def batch(
     Examples: avatar batch demos/batch/manifest.csv -o out/batch
               avatar batch manifest.csv -o out/batch --workers 2
               avatar batch manifest.csv -o out/batch --ray 10.0.0.5:6379
+              avatar batch manifest.csv -o out/batch --ray ray://10.0.0.5:10001 --ship-files
     """
     from avatar.batch import run_batch
 
@@ -367,12 +375,14 @@ def batch(
                          "batch MANIFEST -o OUT --ray ADDRESS")
     try:
         summary = run_batch(manifest, output, workers=workers, ray=(address or True) if ray else None, fps=fps,
-                            voice=voice)
+                            voice=voice, ship_files=ship_files, ship_limit_mb=ship_limit)
     except KeyboardInterrupt:
         typer.echo(f"stopped; what finished is kept, and {output / 'summary.json'} says which (run again to go "
                    "on)", err=True)
         raise typer.Exit(130) from None
     for job in summary["jobs"]:
+        if job.get("lost_workers"):
+            typer.echo(f"retried {job['id']} (line {job['line']}): {'; '.join(job['lost_workers'])}", err=True)
         if job["status"] == "failed":
             typer.echo(f"failed {job['id']} (line {job['line']}): {job['error']}", err=True)
     counts, backend = summary["counts"], summary["backend"]

@@ -196,7 +196,7 @@ def no_ray_left_running():
 
 
 @pytest.mark.ray
-def test_ray_runs_one_task_per_job_on_a_local_ray(tmp_path, inputs, no_ray_left_running):
+def test_ray_runs_the_jobs_on_a_pool_of_workers_on_a_local_ray(tmp_path, inputs, no_ray_left_running):
     import ray
 
     rows = [audio_row("one", emotion="happiness"), audio_row("two", emotion="fear", seed="5"),
@@ -209,6 +209,8 @@ def test_ray_runs_one_task_per_job_on_a_local_ray(tmp_path, inputs, no_ray_left_
     assert summary["backend"] == "local Ray (2 CPUs)" and summary["counts"] == {"ok": 2, "failed": 1, "skipped": 0}
     assert "corrupt.wav' could not be decoded" in jobs["bad"]["error"]  # an InputError raised inside a Ray task
     assert json.loads((tmp_path / "out" / "two" / "render.json").read_text())["seed"] == 5
+    assert all(job["attempts"] == 1 and job["lost_workers"] == [] for job in summary["jobs"])
+    assert len({job["worker"]["pid"] for job in summary["jobs"]}) <= 2  # at most one worker per CPU
     assert not ray.is_initialized()  # the Ray it started is shut down
 
 
@@ -219,4 +221,8 @@ def test_ray_missing_or_misplaced_address_is_a_clear_error(tmp_path, inputs, mon
     assert result.exit_code == 2 and "pip install ray==2.60.0" in result.output, result.output
     result = CliRunner().invoke(app, ["batch", str(path), "10.0.0.5:6379", "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "goes after --ray" in result.output, result.output
+    result = CliRunner().invoke(app, ["batch", str(path), "-o", str(tmp_path / "out"), "--ship-files"])
+    assert result.exit_code == 2 and "--ship-files is for Ray workers (--ray)" in result.output, result.output
+    result = CliRunner().invoke(app, ["batch", str(path), "-o", str(tmp_path / "out"), "--ship-limit", "5"])
+    assert result.exit_code == 2 and "--ship-limit goes with --ship-files" in result.output, result.output
     assert not (tmp_path / "out").exists()

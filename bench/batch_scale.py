@@ -1,0 +1,101 @@
+"""`avatar batch` scaling: jobs per minute with 1 and 2 local worker processes and on a local Ray with 1 and 2 CPUs.
+
+Run: .venv/bin/python bench/batch_scale.py [--jobs 20] [--seconds 5] [--runs local:1,local:2,ray:1,ray:2]
+
+Input: the manifest of bench/batch_speed.py (consecutive 5-s excerpts of the BEAT takes with their transcripts,
+seven emotions in turn, verification on, outputs face and body). Each run is a fresh `avatar batch` process into an
+empty folder (`--workers N`, or `--ray --workers N`: a local Ray with N CPUs and one worker actor per CPU), so the
+start-up counts: jobs per minute = jobs / wall time. From summary.json, per worker process: the seconds it spent
+importing and loading the pipeline, its peak memory (ru_maxrss), and the mean seconds of its jobs after the first
+(which also loads the voice check and warms the caches). Prints one JSON object; the figures are noisy on a shared
+machine (the speed-ups most of all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.batch_speed import BIN, same_files, write_manifest  # noqa: E402
+from bench.face_measures import BEAT  # noqa: E402
+
+
+def run(manifest: Path, out: Path, backend: str, workers: int) -> dict:
+    """One fresh `avatar batch` run; its wall time and what summary.json says of its workers."""
+    command = [str(BIN / "avatar"), "batch", str(manifest), "-o", str(out), "--workers", str(workers)]
+    if backend == "ray":
+        command.append("--ray")
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    summary = json.loads((out / "summary.json").read_text())
+    per_worker: dict[int, list[dict]] = {}
+    for job in summary["jobs"]:
+        per_worker.setdefault(job["worker"]["pid"], []).append(job)
+    workers_seen = [
+        {
+            "jobs": len(jobs),
+            "load_s": jobs[-1]["worker"]["load_seconds"],
+            "peak_memory_mb": max(job["worker"]["peak_memory_mb"] for job in jobs),
+            "first_job_s": jobs[0]["seconds"],
+            "later_jobs_mean_s": round(statistics.mean(job["seconds"] for job in jobs[1:]), 2) if jobs[1:] else None,
+        }
+        for jobs in per_worker.values()
+    ]
+    jobs = len(summary["jobs"])
+    return {
+        "backend": summary["backend"],
+        "wall_s": round(wall, 1),
+        "jobs_per_min": round(60 * jobs / wall, 1),
+        "workers": workers_seen,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--runs", default="local:1,local:2,ray:1,ray:2", help="backend:workers, comma-separated")
+    args = parser.parse_args(argv)
+    if not (BEAT / "wav").is_dir():
+        sys.exit(f"the BEAT takes are not at {BEAT}: this benchmark needs ../shared/data")
+    results, first = {}, None
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        manifest = write_manifest(folder, args.jobs, args.seconds, None)
+        for name in args.runs.split(","):
+            backend, workers = name.split(":")
+            out = folder / f"out-{backend}-{workers}"
+            results[name] = run(manifest, out, backend, int(workers))
+            if first is None:
+                first = out
+            else:
+                results[name]["files_identical_to_first_run"] = same_files(first, out)
+            print(f"{name}: {results[name]['jobs_per_min']} jobs/min", file=sys.stderr)
+    for backend in ("local", "ray"):
+        one, two = results.get(f"{backend}:1"), results.get(f"{backend}:2")
+        if one and two:
+            results[f"{backend} speed-up 1 -> 2"] = round(two["jobs_per_min"] / one["jobs_per_min"], 2)
+    machine = {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+    }
+    print(json.dumps({"jobs": args.jobs, "seconds_per_job": args.seconds, "machine": machine, **results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
