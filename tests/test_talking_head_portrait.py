@@ -11,9 +11,19 @@ import pytest
 
 from generators.talking_head import Portrait, PortraitError, default_portrait_path
 from generators.talking_head.fit import EXPRESSION_SHAPES, fit_portrait
-from generators.talking_head.portrait import CHIN, FACE_SHARE, FOREHEAD, IRIS_LEFT, IRIS_RIGHT, _beyond_the_photo
+from generators.talking_head.portrait import (
+    CHIN,
+    FACE_SHARE,
+    FOREHEAD,
+    IRIS_LEFT,
+    IRIS_RIGHT,
+    MAX_FACE_SHARE,
+    _beyond_the_photo,
+    _crop_transform,
+)
 from rigs.errors import RigInputError
 from rigs.face.arkit import INDEX
+from rigs.face.track import FaceTrack
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +124,14 @@ def test_several_faces_warn_and_the_largest_is_animated(hopper):
     group[: other.shape[0], 512: 512 + other.shape[1]] = other
     with pytest.warns(UserWarning, match="2 faces found; animating the largest"):
         portrait = Portrait.load(group)
-    assert np.abs(portrait.landmarks[:, :2] - hopper.landmarks[:, :2]).mean() < 2.0
+    # The same face, found where it lies in the photo (framed a little differently: the wider photo has room).
+    assert np.abs(_in_photo(portrait) - _in_photo(hopper)).mean() < 2.0
+
+
+def _in_photo(portrait) -> np.ndarray:
+    """A portrait's landmarks (478, 2) taken back from its crop to the photo's pixels."""
+    linear, offset = portrait.crop[:, :2], portrait.crop[:, 2]
+    return (portrait.landmarks[:, :2] - offset) @ np.linalg.inv(linear).T
 
 
 @pytest.mark.parametrize("make, message", [
@@ -170,6 +187,64 @@ def _save(path, array):
 
     Image.fromarray(array).save(path)
     return path
+
+
+def _covered(hopper, loops: tuple[str, ...], colour, pad: float) -> np.ndarray:
+    """Her photo with a flat patch (a hand, a mask, sunglasses) over the given landmark loops."""
+    from generators.talking_head.animate import landmark_loops
+
+    photo = _photo().copy()
+    points = _in_photo(hopper)[np.concatenate([landmark_loops()[loop] for loop in loops])]
+    (x0, y0), (x1, y1) = (points.min(0) - pad).astype(int), (points.max(0) + pad).astype(int)
+    photo[y0:y1, x0:x1] = colour
+    return photo
+
+
+def test_a_covered_or_turned_away_face_is_a_clear_error(hopper):
+    from generators.talking_head import TalkingHeadRenderer
+
+    with pytest.raises(PortraitError, match="the mouth looks covered.*no hand, mask"):
+        Portrait.load(_covered(hopper, ("lips_outer",), (200, 170, 150), 25), cache=False)  # a skin-coloured hand
+    with pytest.raises(PortraitError, match="eye looks covered.*sunglasses"):
+        Portrait.load(_covered(hopper, ("eye_right", "eye_left"), (20, 20, 20), 15), cache=False)
+    # A face turned 60 degrees away (her own, turned by the renderer): past the 40 degrees a photo may turn.
+    turned = FaceTrack(np.zeros((1, 52), np.float32), 30.0, np.array([[np.radians(60.0), 0.0, 0.0]], np.float32))
+    profile = TalkingHeadRenderer(hopper).render(turned).frames[0]
+    with pytest.raises(PortraitError, match=r"turned \d+ degrees from the camera.*within 40 degrees"):
+        Portrait.load(profile, cache=False)
+
+
+def test_a_full_body_shot_is_cut_to_head_and_shoulders():
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "portraits" / "st_full_body_1.jpg"
+    if not path.is_file():
+        pytest.skip(f"shared portraits not found at {path.parent}")
+    portrait = Portrait.load(path)
+    points = portrait.landmarks[:, :2]
+    face = np.linalg.norm(points[CHIN] - points[FOREHEAD])
+    assert face == pytest.approx(FACE_SHARE * 512, rel=0.03)  # the face, not the body, sets the frame
+    assert 0.3 * 512 < points[CHIN, 1] + 0.5 * face < 512  # the neck, then the shoulders, at the bottom
+
+
+def test_a_close_cut_photo_is_framed_inside_itself(hopper):
+    photo = _in_photo(hopper)  # her landmarks in the full photo (600 x 512), where the standard framing fits
+    face = np.ptp(photo[:, 1])
+    top, left = int(photo[:, 1].min() - 0.5 * face), int(photo[:, 0].min() - 0.5 * face)
+    shape = (int(2.1 * face), int(np.ptp(photo[:, 0]) + 1.0 * face))  # cut around the head, as a selfie app does
+    landmarks = np.column_stack([photo - [left, top], np.zeros(len(photo))])
+    crop = _crop_transform(landmarks + [0.5, 0.5, 0.0], 512, shape)  # MediaPipe's half-pixel centres
+    corners = (np.array([[-0.5, -0.5], [511.5, -0.5], [-0.5, 511.5], [511.5, 511.5]]) - crop[:, 2]) @ np.linalg.inv(
+        crop[:, :2]).T
+    assert corners.min() >= -0.5 - 1e-6 and (corners <= np.array(shape[::-1]) - 0.5 + 1e-6).all()  # all photo
+    mapped = landmarks[:, :2] @ crop[:, :2].T + crop[:, 2]
+    share = np.linalg.norm(mapped[CHIN] - mapped[FOREHEAD]) / 512
+    assert FACE_SHARE < share <= MAX_FACE_SHARE + 1e-6  # a closer framing, the face still whole in the frame
+    assert abs(mapped[IRIS_LEFT, 1] - mapped[IRIS_RIGHT, 1]) < 0.5 and (mapped > 0).all() and (mapped < 512).all()
+    # With room around the face, the standard framing: the face FACE_SHARE of the side, centred.
+    roomy = _crop_transform(landmarks + [1000.5, 1000.5, 0.0], 512, (4000, 4000))
+    roomy_mapped = (landmarks[:, :2] + 1000) @ roomy[:, :2].T + roomy[:, 2]
+    assert np.linalg.norm(roomy_mapped[CHIN] - roomy_mapped[FOREHEAD]) == pytest.approx(FACE_SHARE * 512, rel=2e-3)
 
 
 def test_where_the_crop_leaves_the_photo_its_edge_is_carried_on_softly_not_in_streaks():

@@ -157,3 +157,33 @@ def test_a_smiling_photo_loses_its_folds_not_its_features(astronaut):
         kept |= polygon_mask(landmarks[loops[name], :2], (0, 0), (512, 512)) > 0.5
     assert np.abs(after[kept] - before[kept]).max() <= 1
     assert np.array_equal(smooth[:60], astronaut.image[:60])
+
+
+def test_creases_take_the_colour_of_the_skin_they_are_on(hopper):
+    w = weights(browInnerUp=1.0, browDownLeft=0.8, browDownRight=0.8)
+    region = near(hopper.landmarks, (9, 107, 336, 108, 151, 337), 10.0)
+    changes = {}
+    for colour in ((200, 150, 120), (160, 160, 160)):  # warm skin, a black-and-white photo
+        photo = np.full((512, 512, 3), colour, np.uint8)
+        layer = ShadingLayer(load_face_mesh(), hopper.fit.pixels_per_mm, image=photo)
+        frame = photo.copy()
+        layer.draw(frame, hopper.landmarks, w)
+        changes[colour] = (frame.astype(np.float64) - colour)[region].min(0)  # per channel, the deepest
+    red, green, blue = changes[(200, 150, 120)] / np.array([200, 150, 120])
+    assert blue < green < red < 0  # on warm skin the shadow deepens its hue: blue falls most, red least
+    grey = changes[(160, 160, 160)]
+    assert grey.max() < -5 and np.ptp(grey) <= 1  # on a grey photo, a grey fold
+
+
+def test_a_crease_fades_toward_its_ends(layer, hopper):
+    line = layer.names.index("forehead line, inner, right")
+    path = layer.paths[line]
+    landmarks = hopper.landmarks
+    drawn = shaded(layer, landmarks, weights(browInnerUp=1.0))
+    nodes = landmarks[layer.starts[path], :2] + layer.shares[path] * (
+        landmarks[layer.ends[path], :2] - landmarks[layer.starts[path], :2])
+    middle, end = nodes[len(nodes) // 2], nodes[0]
+    depth = [drawn[int(round(p[1])) - 2:int(round(p[1])) + 3, int(round(p[0])) - 2:int(round(p[0])) + 3].min()
+             for p in (middle, end)]
+    assert depth[0] < depth[1] < 0  # deepest in its middle, fainter at its end
+

@@ -6,7 +6,8 @@
 
 Modules: portrait (read, detect, crop, segment), fit (camera, expression, identity), animate (landmarks from the
 track, with the emotion-bearing shapes' expressiveness), texture (a smiling photo's folds smoothed out), warp (mesh
-to dense flow, background), shading (the creases of the action units), eyes, mouth, renderer (a frame), video (MP4).
+to dense flow, background), shading (the creases of the action units), glasses (found, and kept rigid), eyes, mouth,
+renderer (a frame), video (MP4).
 """
 
 from generators.talking_head.portrait import Portrait, PortraitError, default_portrait_path

@@ -25,6 +25,9 @@ __all__ = ["EXPRESSIVENESS", "MOUTH_PARTS", "FacePoses", "FaceRig", "expressiven
 
 MOUTH_PARTS = ("mouthCavity", "teethUpper", "teethLower", "tongue")
 UPPER_TEETH_DROP_MM = 1.5
+# The mesh's lower incisors stand a band as tall as the upper ones above the lower lip; in speech people show
+# little of them (the lower lip covers all but their edges).
+LOWER_TEETH_DROP_MM = 1.5
 EYE_LOOK = tuple(INDEX[f"eyeLook{d}{s}"] for d in ("Down", "In", "Out", "Up") for s in ("Left", "Right"))
 # How much further than the mesh the emotion-bearing shapes move a portrait's landmarks (by name prefix). A warped
 # photo under-reads the same motion on a lit 3-D face: no shading or parallax follows it, and the face is small in
@@ -82,6 +85,7 @@ class FaceRig:
         # Seen straight on, the mesh's upper incisors hide behind the upper lip; people show a few mm of them.
         upper = np.isin(mouth_index, mesh.parts["teethUpper"])
         mouth[upper, 1] -= UPPER_TEETH_DROP_MM * 1e-3
+        mouth[np.isin(mouth_index, mesh.parts["teethLower"]), 1] -= LOWER_TEETH_DROP_MM * 1e-3
         self.index = np.concatenate([np.arange(N_LANDMARKS), mouth_index])
         self.base = np.vstack([base, mouth]).astype(np.float32)
         deltas = mesh.deltas[:, self.index].astype(np.float32) * expressiveness_gains(expressiveness)[:, None, None]
@@ -132,6 +136,18 @@ class FaceRig:
             vertices += self.head_weight[None, :, None] * (turned - vertices)
         image = self.fit.to_image(vertices).astype(np.float32)
         return FacePoses(image[:, :N_LANDMARKS], image[:, N_LANDMARKS:])
+
+    def at_rest(self, head: np.ndarray) -> np.ndarray:
+        """(T, 478, 3) image landmarks of the face at rest turned by per-frame head angles (T, 3): where what rests
+        on the head (glasses) is carried."""
+        head = np.asarray(head, np.float64)
+        vertices = np.broadcast_to(self.base[:N_LANDMARKS].astype(np.float64), (len(head), N_LANDMARKS, 3)).copy()
+        if np.abs(head).max(initial=0.0) > 0:
+            rotation = head_rotation(*head.T)
+            pivot = self.mesh.head_pivot.astype(np.float64)
+            turned = np.einsum("tij,tvj->tvi", rotation, vertices - pivot) + pivot
+            vertices += self.head_weight[None, :N_LANDMARKS, None] * (turned - vertices)
+        return self.fit.to_image(vertices).astype(np.float32)
 
 
 def expressiveness_gains(strength: float = 1.0) -> np.ndarray:

@@ -27,10 +27,13 @@ LIGHT = np.array([0.0, 0.35, 1.0]) / np.hypot(0.35, 1.0)  # from the camera, a l
 AMBIENT = 0.65
 ENAMEL_FALLBACK = (0.95, 0.91, 0.83)  # light, slightly warm off-white: the teeth where no eye white shows
 ENAMEL_LIGHTNESS = (91.0, 96.0)  # CIE L* the enamel is kept within, before shading
-ENAMEL_WARMTH = (1.0, 12.0)  # CIE a*, b* of healthy enamel: up to half of the teeth colour, as the skin has colour
+# CIE a*, b* of natural teeth (dental shade guides measure b* of about 12-22: teeth are yellowish, never grey); the
+# teeth take it as far as the skin shows colour. Grey teeth beside warm skin read as grey-blue, dead teeth.
+ENAMEL_WARMTH = (1.0, 15.0)
 ENAMEL_AMBIENT = 0.9
 LOWER_TEETH_SHADE = 0.9  # the lower teeth sit back, under the upper ones and the upper lip
 LIP_SHADE = 0.8  # what is just inside the lips, against a millimetre further in
+CORNER_SHADE, CORNER_POWER = 0.35, 4  # the mouth this much darker at its corners, falling off as |x|^power
 THROAT = 0.27  # the back of the mouth, as a share of the cavity colour
 CHEEKS = (50, 280, 101, 330, 205, 425)  # landmarks on the cheeks, for the photo's skin brightness
 
@@ -53,7 +56,7 @@ def enamel_color(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The teeth's RGB colour (0-255) for a portrait (S, S, 3) uint8 with its landmarks (478, 2+): its eye whites'.
 
     The median of the bright, low-chroma pixels inside both eye openings (the sclera, lit like the face); kept
-    within ENAMEL_LIGHTNESS and, as far as the skin shows colour, made half healthy enamel's warmth. Without such
+    within ENAMEL_LIGHTNESS and, as far as the skin shows colour, given natural teeth's warmth. Without such
     pixels (closed or shaded eyes), a light off-white.
     """
     loops = landmark_loops()
@@ -79,7 +82,7 @@ def enamel_color(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     # A black-and-white (or toned) photo's skin has little chroma: its teeth get no more than its whites have.
     cheeks = np.round(landmarks[list(CHEEKS), :2]).astype(int).clip(0, image.shape[0] - 1)
     colour = float(np.clip(np.median(np.hypot(*lab[cheeks[:, 1], cheeks[:, 0], 1:].T)) / 12.0, 0.0, 1.0))
-    warmth = colour * np.array([(ENAMEL_WARMTH[0] - a) / 2, (ENAMEL_WARMTH[1] - b) / 2])
+    warmth = colour * np.array([ENAMEL_WARMTH[0] - a, ENAMEL_WARMTH[1] - b])
     warm = np.array([np.clip(lightness, *ENAMEL_LIGHTNESS), a + warmth[0], b + warmth[1]])
     return cv2.cvtColor(warm.astype(np.float32)[None, None], cv2.COLOR_LAB2RGB).reshape(3) * 255.0  # float: L* 0-100
 
@@ -185,6 +188,12 @@ class MouthLayer:
             sigma = max(0.6, 0.8 * self.pixels_per_mm)
             inside = cv2.GaussianBlur(mask, (0, 0), sigma)
             layer *= np.clip(LIP_SHADE + 2 * (1 - LIP_SHADE) * (inside - 0.5), LIP_SHADE, 1.0)[..., None]
+            # The cheeks shade the sides of the mouth (the dark corridor beside the teeth): the teeth and tongue
+            # darken from the middle toward the corners, so the teeth's arch does not show as a light ring.
+            left, right = polygon[:, 0].min(), polygon[:, 0].max()
+            across = (np.arange(x0, x1) - (left + right) / 2) / max((right - left) / 2, 1.0)
+            shade = 1.0 - CORNER_SHADE * np.clip(np.abs(across), 0.0, 1.0) ** CORNER_POWER
+            layer *= shade[None, :, None].astype(np.float32)
             layer += (1.0 - fade) * (self.seam_color - layer)
         else:
             layer[:] = self.seam_color

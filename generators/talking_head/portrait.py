@@ -2,7 +2,10 @@
 aligned to a square, the person segmented from the background, and its own expression estimated.
 
 Crop: the eyes level, the face (forehead landmark 10 to chin 152) FACE_SHARE of the side, its centre at
-(0.5, FACE_CENTER_Y) of the crop, so hair above and neck and shoulders below stay in the picture.
+(0.5, FACE_CENTER_Y) of the crop, so hair above and neck and shoulders below stay in the picture (a full-body shot
+is so cut to head and shoulders). A photo cut closer than that (a face filling it) is framed inside it instead: the
+face a little off centre (up to MAX_SHIFT) and larger (up to MAX_FACE_SHARE of the side), the least change that keeps
+the crop inside the photo; only beyond that is the photo continued (_beyond_the_photo).
 
 The finished portrait is cached on disk by the photo's content (portrait_cache): a photo is analysed once per machine,
 and a later load reads the result without importing MediaPipe. Portrait.load(..., cache=False) skips the cache.
@@ -31,10 +34,17 @@ MIN_SIDE = 64  # pixels: MediaPipe needs a face of roughly this size, and a crop
 MAX_PIXELS = 50_000_000
 DETECT_SIDE = 1600  # MediaPipe looks at a copy of at most this many pixels a side (it resizes internally anyway)
 MIN_FACE_PX = 40  # face height (forehead to chin) below which the landmarks are too coarse to animate
+MAX_YAW_DEG = 40.0  # a face turned further shows too little of its far side to turn back toward the camera
+# Eyes and mouth show detail (lids, lashes, iris, lip lines): the std of their L* (CIE, 0-100) over their boxes was
+# 9.8-30 on 22 portraits (paintings, illustrations, photos); a hand, mask, sunglasses or sticker over them is flat.
+MIN_FEATURE_DETAIL = 6.0
 FACE_SHARE = 0.42  # face height / crop side
 FACE_CENTER_Y = 0.45  # where the face centre sits, as a share of the crop height from the top
-BEYOND_BLUR = 0.04  # beyond the photo's edge: its edge colours carried out and blurred by this share of the side
-BEYOND_FEATHER = 0.006  # the seam faded over about this share of the crop side
+# Framing a close-cut photo inside itself: how much larger the face may be, and how far its centre may move (share
+# of the side: left or right, up (the hair is cut first), down).
+MAX_FACE_SHARE = 0.6
+MAX_SHIFT = (0.1, 0.04, 0.1)
+BEYOND_FEATHER = 0.006  # beyond the photo's edge: the seam faded over about this share of the crop side
 DEFAULT_PORTRAIT = "grace_hopper.jpg"  # matplotlib's bundled public-domain sample portrait
 FOREHEAD, CHIN = 10, 152
 IRIS_RIGHT, IRIS_LEFT = 468, 473
@@ -214,19 +224,44 @@ def _segment(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), max(0.6, image.shape[0] / 512))  # a soft, stable edge
 
 
-def _crop_transform(landmarks: np.ndarray, size: int) -> np.ndarray:
-    """The (2, 3) similarity from the photo to the aligned square crop."""
+def _crop_transform(landmarks: np.ndarray, size: int, photo_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The (2, 3) similarity from the photo to the aligned square crop; given the photo's (height, width), framed
+    inside the photo where the standard framing runs past its edge (see the module's docstring)."""
     eyes = landmarks[IRIS_LEFT, :2] - landmarks[IRIS_RIGHT, :2]  # the subject's left iris is on the image right
     angle = np.arctan2(eyes[1], eyes[0])
     c, s = np.cos(-angle), np.sin(-angle)
     rotation = np.array([[c, -s], [s, c]])
     upright = landmarks[:, :2] @ rotation.T
-    height = abs(upright[CHIN, 1] - upright[FOREHEAD, 1])
-    scale = FACE_SHARE * size / max(height, 1e-6)
+    height = max(abs(upright[CHIN, 1] - upright[FOREHEAD, 1]), 1e-6)
     center = (upright[FOREHEAD] + upright[CHIN]) / 2
-    linear = scale * rotation
-    offset = np.array([0.5 * size, FACE_CENTER_Y * size]) - scale * center
-    return np.column_stack([linear, offset])
+    share, shift = FACE_SHARE, np.zeros(2)
+    if photo_shape is not None:
+        share, shift = _framing(rotation, center, height, photo_shape[:2])
+    scale = share * size / height
+    offset = (np.array([0.5, FACE_CENTER_Y]) + shift) * size - scale * center
+    return np.column_stack([scale * rotation, offset])
+
+
+def _framing(rotation: np.ndarray, center: np.ndarray, height: float, shape: tuple[int, int]):
+    """The face share of the side and the face centre's shift (2,) (shares of the side): the standard framing if
+    the crop fits in the photo, else the smallest share (then shift) that fits, else the one that runs out least."""
+    shares = np.linspace(FACE_SHARE, MAX_FACE_SHARE, 13)
+    sx = np.linspace(-MAX_SHIFT[0], MAX_SHIFT[0], 21)
+    sy = np.linspace(-MAX_SHIFT[1], MAX_SHIFT[2], 15)
+    f, dx, dy = (a.ravel() for a in np.meshgrid(shares, sx, sy, indexing="ij"))
+    # The crop's corners (in shares of the side, about the face centre) back in the photo: upright photo pixels are
+    # the face centre plus (corner - face place) * height / share, then turned back by the rotation's transpose.
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    place = np.stack([0.5 + dx, FACE_CENTER_Y + dy], -1)  # (N, 2)
+    upright = center + (corners[None] - place[:, None]) * (height / f)[:, None, None]  # (N, 4, 2)
+    photo = upright @ rotation  # rotation is orthonormal: its transpose undoes it
+    limit = np.array([shape[1], shape[0]], np.float64) - 0.5
+    past = np.maximum(np.maximum(-0.5 - photo, photo - limit), 0.0).max(axis=(1, 2))  # photo pixels
+    past = past * f / height  # as a share of the crop side
+    cost = np.where(past < 1e-3, 0.0, past)
+    best = np.flatnonzero(cost <= cost.min() + 1e-3)
+    best = best[np.lexsort((dx[best] ** 2 + dy[best] ** 2, f[best]))][0]  # the least zoom, then the least shift
+    return float(f[best]), np.array([dx[best], dy[best]])
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,21 +321,24 @@ class Portrait:
         """Crop and align a photo around already-detected landmarks (478, 3), segment it and fit the face mesh."""
         import cv2
 
-        crop = _crop_transform(landmarks, size)
+        crop = _crop_transform(landmarks, size, image.shape)
         scale = float(np.hypot(*crop[:, 0]))
         aligned = _beyond_the_photo(image, crop, size, cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         # MediaPipe puts pixel centres at half-integers, OpenCV (and everything here) at integers.
         points = np.column_stack([(landmarks[:, :2] - 0.5) @ crop[:, :2].T + crop[:, 2], landmarks[:, 2] * scale])
         fit = fit_portrait(points)
+        _check_face(source, aligned, points, fit)
         return cls(image=aligned, landmarks=points.astype(np.float32), person=_segment(aligned),
                    expression=fit.expression, source=source, crop=crop, fit=fit)
 
 
 def _beyond_the_photo(image: np.ndarray, crop: np.ndarray, size: int, flags: int) -> np.ndarray:
-    """The photo warped into the crop; where the crop runs past the photo's edge, the colours at its edge carried
-    outward and blurred, faded in over a few pixels: a soft continuation of the backdrop, not edge pixels smeared
-    into streaks."""
+    """The photo warped into the crop; where the crop runs past the photo's edge, a continuation that grows softer
+    with the distance from the edge (each pixel the mean of the photo's pixels around it at that distance, by a
+    push-pull pyramid), faded in over a few pixels: no edge pixels smeared into streaks."""
     import cv2
+
+    from generators.talking_head.warp import push_pull
 
     aligned = cv2.warpAffine(image, crop, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     inside = cv2.warpAffine(np.ones(image.shape[:2], np.float32), crop, (size, size), flags=cv2.INTER_LINEAR,
@@ -308,10 +346,34 @@ def _beyond_the_photo(image: np.ndarray, crop: np.ndarray, size: int, flags: int
     if inside.min() >= 1.0 - 1e-3:
         return aligned
     known = np.floor(inside)  # whole pixels of the photo only
-    smeared = cv2.GaussianBlur(aligned.astype(np.float32), (0, 0), BEYOND_BLUR * size)
+    filled = push_pull(aligned.astype(np.float32), known)
+    # The pyramid's coarse levels show as soft blocks far out: a blur as wide as the feather's reach evens them.
+    filled = cv2.GaussianBlur(filled, (0, 0), 4 * BEYOND_FEATHER * size)
     # Feather the seam inward, so the photo's last pixels blend into the continuation rather than meet it at a line.
     keep = np.clip(cv2.GaussianBlur(known, (0, 0), BEYOND_FEATHER * size) * 2.0 - 1.0, 0.0, 1.0)[..., None]
-    return np.clip(keep * aligned + (1.0 - keep) * smeared + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(keep * aligned + (1.0 - keep) * filled + 0.5, 0, 255).astype(np.uint8)
+
+
+def _check_face(name: str, image: np.ndarray, points: np.ndarray, fit: PortraitFit) -> None:
+    """A face turned too far from the camera, or with an eye or the mouth covered, is a clear error."""
+    import cv2
+
+    from generators.talking_head.animate import landmark_loops
+
+    yaw = float(np.degrees(np.arctan2(fit.rotation[0, 2], fit.rotation[2, 2])))
+    if abs(yaw) > MAX_YAW_DEG:
+        raise PortraitError(f"{name}: the face is turned {abs(yaw):.0f} degrees from the camera; give a photo with "
+                            f"the face within {MAX_YAW_DEG:.0f} degrees of frontal (both eyes and the mouth in view)")
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100.0 / 255.0)
+    loops = landmark_loops()
+    for feature, loop in (("right eye", "eye_right"), ("left eye", "eye_left"), ("mouth", "lips_outer")):
+        corners = points[loops[loop], :2]
+        centre, half = corners.mean(0), (np.ptp(corners, axis=0) / 2) * 1.3 + 2.0
+        (x0, y0), (x1, y1) = np.floor(centre - half).astype(int), np.ceil(centre + half).astype(int)
+        patch = lightness[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)]
+        if patch.size < 4 or patch.std() < MIN_FEATURE_DETAIL:
+            raise PortraitError(f"{name}: the {feature} looks covered (no detail there); give a photo where both "
+                                "eyes and the mouth are in view, with no hand, mask, sunglasses or hair over them")
 
 
 def _warn_faces(name: str, faces: int) -> None:

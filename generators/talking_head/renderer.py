@@ -1,11 +1,12 @@
 """The talking-head renderer: a portrait animated by a face track, frame by frame, on the CPU.
 
 Everything constant per portrait is built once (the fitted face rig, the warp mesh, the background plate, the
-photo's skin with its own smile's folds smoothed out, the eyeballs, the toned mouth parts); a frame is then: pose
-the landmarks, rasterize the warp (which triangle shows at each pixel), resample the photo through it over the
-background, shade the creases the track's action units raise, draw the eyeballs inside the lids and the inner mouth
-inside the lips. A given track gives the same frames every time (no randomness, no state carried between frames),
-and frames may be drawn in several threads at once: all scratch is per frame, and the kernels release the GIL.
+photo's skin with its own smile's folds smoothed out, the eyeballs, the toned mouth parts, where glasses hold the
+warp to the head's motion); a frame is then: pose the landmarks, rasterize the warp (which triangle shows at each
+pixel), resample the photo through it over the background, shade the creases the track's action units raise, draw
+the eyeballs inside the lids and the inner mouth inside the lips. A given track gives the same frames every time
+(no randomness, no state carried between frames), and frames may be drawn in several threads at once: all scratch
+is per frame, and the kernels release the GIL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from generators.talking_head.animate import FaceRig, landmark_loops
 from generators.talking_head.eyes import EyeLayer
+from generators.talking_head.glasses import glasses_share
 from generators.talking_head.mouth import MouthLayer
 from generators.talking_head.portrait import CHIN, FOREHEAD, Portrait, PortraitError
 from generators.talking_head.shading import ShadingLayer
@@ -94,7 +96,9 @@ class TalkingHeadRenderer:
         self.texture = np.ascontiguousarray(np.dstack([skin, person]), np.float32)
         self.eyes = [EyeLayer(image, photo, side) for side in ("right", "left")]
         self.mouth = MouthLayer(self.rig, image, photo)
-        self.shading = ShadingLayer(self.rig.mesh, fit.pixels_per_mm)
+        self.shading = ShadingLayer(self.rig.mesh, fit.pixels_per_mm, image=image)
+        # Under glasses the warp follows the head alone (glasses.py): the frames never bend with the brows.
+        self.rigid_share = glasses_share(image, photo)
 
     # ----- geometry -----
 
@@ -112,7 +116,11 @@ class TalkingHeadRenderer:
         rigid = self._turned(self.ring_mesh, rotations)[..., :2].reshape(n, *rings.shape) - rings
         outline = poses.landmarks[:, self.oval, :2] - self._turned(self.oval_mesh, rotations)[..., :2]
         moved = np.stack([self.rings.moved(rigid[t], outline[t]) for t in range(n)]).reshape(n, -1, 2)
-        points = np.concatenate([poses.landmarks[..., :2], moved], axis=1).astype(np.float32)
+        warped = poses.landmarks[..., :2]
+        if self.rigid_share.any():
+            rest = self.rig.at_rest(track.head[frames])[..., :2]
+            warped = warped + self.rigid_share[None, :, None] * (rest - warped)
+        points = np.concatenate([warped, moved], axis=1).astype(np.float32)
         depth = np.concatenate([poses.landmarks[..., 2], np.full((n, moved.shape[1]), self.ring_depth)], axis=1)
         return poses, points, depth.astype(np.float32)
 

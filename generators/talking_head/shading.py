@@ -4,9 +4,12 @@ A 2-D warp moves the photo's pixels but never changes their light, so a lowered 
 nasolabial fold; these are most of what a face's expression is read by. Each CREASES entry is one such appearance
 change from the FACS manual (Ekman, Friesen & Hager 2002, the "appearance changes" of each AU): a path through the
 posed landmarks, a width, and a depth, driven by the ARKit shapes of its action unit. Per frame every driven crease
-is drawn as an anti-aliased line, blurred to its width and applied to the frame as a multiplicative luminance map
-(a fold darkens, a bulge catching the light brightens); with no weights nothing is drawn, so a face at rest is the
-photo. Paths are given on the subject's right side and mirrored (landmark mirror partners) for the left.
+is drawn as an anti-aliased line fading out toward its ends (a real fold is deepest in its middle), blurred to its
+width and applied to the frame as a multiplicative luminance map (a fold darkens, a bulge catching the light
+brightens), tinted per pixel by the portrait's own skin colour there (shadowed skin deepens its own hue, so the
+fold's colour comes from the skin around it, not a grey stroke; a black-and-white photo gets grey folds); with no
+weights nothing is drawn, so a face at rest is the photo. Paths are given on the subject's right side and mirrored
+(landmark mirror partners) for the left.
 """
 
 from __future__ import annotations
@@ -21,15 +24,18 @@ from generators.talking_head.eyes import SHIFT, box
 from rigs.face.arkit import INDEX, N_BLENDSHAPES
 from rigs.face.mesh import FaceMesh
 
-__all__ = ["CREASES", "Crease", "ShadingLayer"]
+__all__ = ["CREASES", "Crease", "ShadingLayer", "skin_tint"]
 
 Node = int | tuple[int, int, float]  # a landmark, or (a, b, t): the point a + t (b - a)
-# Skin in its own shadow is warmer than the skin around it (light scattered under the skin comes out red), so a
-# fold takes less of the red than of the green and blue; a grey line would read as drawn on.
+# Skin in its own shadow deepens its own colour (light scattered under the skin comes out in the skin's hue): each
+# channel darkens by (luminance / channel)^SATURATION of the luminance change, from the skin blurred over SKIN_MM,
+# within TINT_RANGE; a grey line would read as drawn on. Without the photo, a typical skin's tint.
+SATURATION, SKIN_MM, TINT_RANGE = 2.5, 3.0, (0.5, 2.0)
 SHADOW_TINT = np.array([0.8, 1.0, 1.1], np.float32)
 # Crease widths (mm, the blur across the line): fine lines, folds, broad shadows and bulges. Few widths, as each is
-# one blur per frame.
-WRINKLE, FOLD, SHADOW = 0.8, 1.4, 2.6
+# one blur per frame; a fine line narrower than about a millimetre reads as a pen stroke at video sizes.
+WRINKLE, FOLD, SHADOW = 1.4, 2.0, 2.6
+TAPER = 0.35  # a crease's strength at its ends, as a share of its middle's
 
 
 @dataclass(frozen=True)
@@ -55,18 +61,18 @@ FOREHEAD_MID = (69, 108, 151, 337, 299)  # the row of landmarks halfway up the f
 CREASES: tuple[Crease, ...] = (
     # AU4 brow lowerer: vertical furrows between the drawn-together brows, a shadow under the lowered brow (it comes
     # with the brow's net descent: raised inner brows, AU1 as in sadness, lift the overhang).
-    Crease("glabella furrow", ((8, 55, 0.4), (9, 107, 0.45), (151, 108, 0.35)), (("browDown{side}", 1.0),),
-           FOLD, 0.18),
+    Crease("glabella furrow", ((8, 55, 0.4), (9, 107, 0.45), (9, 108, 0.45)), (("browDown{side}", 1.0),),
+           FOLD, 0.14),
     Crease("brow shadow", ((46, 225, 0.5), (53, 224, 0.5), (52, 223, 0.5), (65, 222, 0.5), (55, 221, 0.5)),
            (("browDown{side}", 1.0), ("browInnerUp", -0.8)), SHADOW, 0.16),
     # AU1 inner brow raiser: horizontal lines across the middle of the forehead; AU2 outer brow raiser: the same
     # over the outer brows.
     Crease("forehead line, inner", _row(BROW_TOP, FOREHEAD_MID, 0.45), (("browInnerUp", 1.0),), WRINKLE,
-           0.16, centred=True),
+           0.12, centred=True),
     Crease("forehead line, inner, upper", _row(BROW_TOP, FOREHEAD_MID, 0.85), (("browInnerUp", 1.0),),
-           WRINKLE, 0.12, centred=True),
+           WRINKLE, 0.09, centred=True),
     Crease("forehead line, outer", _row((70, 63, 105, 66), (68, 104, 69, 69), 0.5), (("browOuterUp{side}", 1.0),),
-           WRINKLE, 0.12),
+           WRINKLE, 0.09),
     # AU6 cheek raiser: crow's feet at the outer eye corner, the furrow under the lower lid, the raised cheek in
     # the light; AU7 lid tightener: the bulge of the tightened lower lid.
     Crease("crow's feet, upper", ((33, 139, 0.25), (33, 139, 0.6)), (("cheekSquint{side}", 1.0),), WRINKLE, 0.16),
@@ -117,7 +123,9 @@ def _drive(crease: Crease, side: str) -> np.ndarray:
 class ShadingLayer:
     """The creases of one portrait's face, drawn into each frame from its posed landmarks and the track's weights."""
 
-    def __init__(self, mesh: FaceMesh, pixels_per_mm: float, creases: tuple[Crease, ...] = CREASES):
+    def __init__(self, mesh: FaceMesh, pixels_per_mm: float, creases: tuple[Crease, ...] = CREASES,
+                 image: np.ndarray | None = None):
+        self.tint = None if image is None else skin_tint(image, pixels_per_mm)
         starts, ends, shares, drives, depths, widths = [], [], [], [], [], []
         sides: list[tuple[Crease, tuple[Node, ...], str]] = []
         for crease in creases:
@@ -139,6 +147,8 @@ class ShadingLayer:
             widths.append(max(0.7, crease.width_mm * pixels_per_mm))
         self.starts, self.ends = np.array(starts), np.array(ends)
         self.firsts = np.array([path.start for path in self.paths])  # the paths lie one after another
+        # Each segment's strength along its path: full in the middle, TAPER at the ends (two-node paths: full).
+        self.segment_strength = [_taper(path.stop - path.start - 1) for path in self.paths]
         self.shares = np.array(shares, np.float64)[:, None]
         self.drives = np.stack(drives)  # (C, 52)
         self.depths = np.array(depths, np.float32)
@@ -178,14 +188,35 @@ class ShadingLayer:
             canvas = np.zeros(shape, np.float32)
             for j in np.flatnonzero(self.width_of[shown] == width).tolist():
                 k = shown[j]
-                cv2.polylines(lines, [corners[self.paths[k]]], False, 255, 1, cv2.LINE_AA, SHIFT)
+                path = corners[self.paths[k]]
+                for start, end, value in zip(path[:-1], path[1:], self.segment_strength[k], strict=True):
+                    cv2.line(lines, start, end, value, 1, cv2.LINE_AA, SHIFT)
                 # Over the blur's gain up front (the blur is linear): the blurred line peaks at the crease's depth.
                 _take_line(canvas, lines, *lines_low[j], *lines_high[j], scale[k] / self.gains[width])
             blurred = cv2.GaussianBlur(canvas, (0, 0), self.sigmas[width])
             light = blurred if light is None else cv2.add(light, blurred, dst=light)
-        factor = cv2.merge([1.0 - tint * light for tint in SHADOW_TINT])
+        if self.tint is None:
+            factor = cv2.merge([1.0 - tint * light for tint in SHADOW_TINT])
+        else:
+            factor = 1.0 - self.tint[y0:y1, x0:x1] * light[..., None]
         region = out[y0:y1, x0:x1]
         region[:] = cv2.multiply(region, factor, dtype=cv2.CV_8U)  # rounded and saturated
+
+
+def skin_tint(image: np.ndarray, pixels_per_mm: float) -> np.ndarray:
+    """(S, S, 3) float32: per pixel and channel, how much of a luminance change that channel takes, from the
+    photo's colour blurred over SKIN_MM (its skin, not its pores): (luminance / channel)^SATURATION."""
+    colour = cv2.GaussianBlur(image.astype(np.float32) + 1.0, (0, 0), max(1.0, SKIN_MM * pixels_per_mm))
+    luminance = colour @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip((luminance[..., None] / colour) ** SATURATION, *TINT_RANGE).astype(np.float32)
+
+
+def _taper(segments: int) -> list[int]:
+    """Line values (0-255) of a path's segments: a half sine from TAPER at the ends to 1 in the middle."""
+    if segments <= 1:
+        return [255] * segments
+    middle = np.sin(np.pi * (np.arange(segments) + 0.5) / segments)
+    return np.round(255 * (TAPER + (1 - TAPER) * middle / middle.max())).astype(int).tolist()
 
 
 @numba.njit(cache=True, nogil=True)
