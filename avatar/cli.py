@@ -18,7 +18,15 @@ from tqdm import tqdm
 
 from avatar import __version__
 from avatar.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, InputError
-from avatar.outputs import check_output_file, check_output_folder, check_writable_folder, describe_os_error
+from avatar.outputs import (
+    check_output_file,
+    check_output_folder,
+    check_writable_folder,
+    clear_interrupt,
+    describe_os_error,
+    interrupted,
+    note_interrupt,
+)
 from avatar.training.motion import EVENT_WEIGHT
 from avatar.verification import MAX_ATTEMPTS
 from generators import DEFAULT_GENERATOR
@@ -48,8 +56,12 @@ def _user_errors(command):
 
     @functools.wraps(command)
     def run(*args, **kwargs):
+        clear_interrupt()
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            if interrupted():  # a Ctrl-C whose exception was swallowed on its way up, after the outputs were complete
+                _fail("interrupted (Ctrl-C) as the command finished; its outputs are complete", EXIT_INTERRUPTED)
+            return result
         except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
             raise
         except InputError as error:
@@ -75,7 +87,13 @@ def _fail(message: str, code: int):
     raise typer.Exit(code)
 
 
+def _interrupt(signum, frame):
+    note_interrupt()
+    raise KeyboardInterrupt
+
+
 def _terminate(signum, frame):
+    note_interrupt()
     raise Terminated()
 
 
@@ -96,6 +114,8 @@ def main(
         f"warning: {' '.join(str(message).split())}", err=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C is ignored (nohup)
+            signal.signal(signal.SIGINT, _interrupt)
 
 
 @app.command()
@@ -532,7 +552,8 @@ def stream(
     try:
         stream_track(track, host, port, subject=subject, device_id=device_id, realtime=realtime, loop=loop,
                      on_frame=advance)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C is how a stream ends: handled here, not an interruption of the command
+        clear_interrupt()
         typer.echo("stopped", err=True)
     finally:
         bar.close()
@@ -606,6 +627,7 @@ def serve(
     spec.loader.exec_module(page)
     typer.echo(f"serving the page at http://{host}:{port} (Ctrl-C stops)")
     page.serve(host, port, quiet=True)
+    clear_interrupt()  # Ctrl-C is how a server stops (gradio handles it): not an interruption of the command
 
 
 train_app = typer.Typer(help="Train the engine's models and write checkpoints.", no_args_is_help=True)

@@ -14,6 +14,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,25 @@ RENDER_FILES = frozenset(
     }
 )
 OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # written by file browsers; safe to replace
+# Set by the command line's Ctrl-C and SIGTERM handlers. The KeyboardInterrupt they raise can be lost on its way up
+# (raised inside a __del__, a callback or a library that swallows it); the flag is not, so no folder is swapped in
+# after an interruption.
+_interrupted = threading.Event()
+
+
+def note_interrupt() -> None:
+    """Record a Ctrl-C or SIGTERM: from now on no output folder is swapped in."""
+    _interrupted.set()
+
+
+def clear_interrupt() -> None:
+    """Forget an earlier interruption (a new command starts)."""
+    _interrupted.clear()
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C or SIGTERM came since the command started."""
+    return _interrupted.is_set()
 
 
 def check_output_file(path: str | os.PathLike, option: str, suffixes: Iterable[str] | None = None) -> Path:
@@ -106,7 +126,8 @@ def check_writable_folder(path: str | os.PathLike, option: str) -> Path:
 def folder_written_whole(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh hidden folder beside `final`; when the block succeeds, it replaces `final` whole.
 
-    On any error or interruption the hidden folder is removed and `final` is left as it was.
+    On any error or interruption (noted by note_interrupt, even if its KeyboardInterrupt was swallowed) the hidden
+    folder is removed and `final` is left as it was.
     """
     final = Path(final).resolve()  # '.' and '..' have no name to put a hidden folder beside
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +136,8 @@ def folder_written_whole(final: str | os.PathLike) -> Iterator[Path]:
     partial.mkdir()
     try:
         yield partial
+        if interrupted():
+            raise KeyboardInterrupt
         swap_into_place(partial, final)
     finally:
         _remove(partial)  # after a swap: the folder it replaced

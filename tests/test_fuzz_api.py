@@ -218,3 +218,45 @@ def test_a_speech_file_is_decoded_once_for_its_check_and_its_render(pipe, speech
     check_request(Path(path), transcript=SAID)
     pipe(path, transcript=SAID, verify=False)
     assert len(decoded) == 1
+
+
+def test_an_interruption_whose_exception_was_swallowed_still_keeps_the_folder(tmp_path):
+    """A Ctrl-C's KeyboardInterrupt can be lost on its way up (raised inside a __del__ or a library that swallows
+    it); the handler's note is not, so the finished hidden folder is not swapped in."""
+    from avatar.outputs import clear_interrupt, folder_written_whole, note_interrupt
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "render.json").write_text("earlier\n")
+    try:
+        with pytest.raises(KeyboardInterrupt), folder_written_whole(tmp_path / "out") as folder:
+            (folder / "render.json").write_text("new\n")
+            try:
+                note_interrupt()  # what the command line's SIGINT handler does before it raises
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                pass  # swallowed, as `Exception ignored in: ... __del__` does
+    finally:
+        clear_interrupt()
+    assert (tmp_path / "out" / "render.json").read_text() == "earlier\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the hidden folder is gone
+    with folder_written_whole(tmp_path / "out") as folder:  # the next command swaps in as usual
+        (folder / "render.json").write_text("new\n")
+    assert (tmp_path / "out" / "render.json").read_text() == "new\n"
+
+
+def test_audio_longer_than_the_cap_is_refused_with_the_fix():
+    from avatar.frontend.audio import MAX_DURATION_S
+    from avatar.request import check_request
+
+    samples = np.full(int((MAX_DURATION_S + 1) * 8000), 0.1, np.float32)
+    raises_one_line("at most 10 minutes are read at once: split it", lambda: check_request((samples, 8000)))
+
+
+def test_a_long_clause_of_numbers_is_spoken_whole():
+    """espeak-ng, the voice's phonemizer, drops the end of a long clause of numbers (it spoke 16 of 36 seven-digit
+    numbers, and the render then failed to align): the voice cuts such clauses with commas first."""
+    from avatar.frontend.tts import _short_clauses, get_voice
+
+    text = " ".join(["77"] * 150)  # 300 spoken words, no punctuation
+    phonemes = "".join("".join(sentence) for sentence in get_voice()._phonemizer.phonemize(_short_clauses(text)))
+    assert phonemes.count("sˈɛvən") == 300, phonemes.count("sˈɛvən")

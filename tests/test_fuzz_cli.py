@@ -18,7 +18,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from avatar.cli import app
-from avatar.frontend.audio import save_wav
+from avatar.frontend.audio import MAX_DURATION_S, save_wav
 
 runner = CliRunner()
 SAID = "Good morning to you."
@@ -44,6 +44,10 @@ def inputs(tmp_path_factory) -> Path:
     sf.write(folder / "noise.wav", 0.1 * rng.standard_normal(len(t)), SR)
     sf.write(folder / "dc.wav", np.full(len(t), 0.3), SR, subtype="PCM_16")
     sf.write(folder / "hum.wav", 0.2 * np.sin(2 * np.pi * 50 * t) + 0.05 * np.sin(2 * np.pi * 100 * t), SR)
+    brown = np.cumsum(rng.standard_normal(len(t)))
+    sf.write(folder / "brown.wav", 0.3 * (brown - brown.mean()) / np.abs(brown - brown.mean()).max(), SR)
+    sf.write(folder / "buzz.wav", 0.05 * sum(np.sin(2 * np.pi * 100 * k * t) / k for k in range(1, 30)), SR)
+    sf.write(folder / "long.wav", np.zeros(int((MAX_DURATION_S + 1) * 8000), np.int16), 8000)  # 9.6 MB
     sf.write(folder / "silent.wav", np.zeros(len(t)), SR)
     sf.write(folder / "short.wav", speech.samples[: int(0.1 * speech.sample_rate)], speech.sample_rate)
     sf.write(folder / "nan.wav", np.r_[speech.samples, np.nan].astype(np.float32), speech.sample_rate, subtype="FLOAT")
@@ -109,8 +113,9 @@ BAD_AUDIO = [  # (file, what the message says)
     ("{i}/nan.wav", "NaN"),
     ("{i}/silent.wav", "silent"),
     ("{i}/short.wav", "at least 0.3 s"),
+    ("{i}/long.wav", "10.0 minutes long; at most 10 minutes are read at once: split it"),
 ]
-NO_SPEECH = ["sweep", "sine", "noise", "dc", "hum"]
+NO_SPEECH = ["sweep", "sine", "noise", "dc", "hum", "brown", "buzz"]
 
 
 @pytest.mark.parametrize(("audio", "expected"), BAD_AUDIO)

@@ -49,9 +49,13 @@ def analysing(pid: int) -> bool:
 
 
 def partial_files(cwd: Path, pid: int, pattern: str) -> bool:
-    """Whether a file matching `pattern` is in the hidden folder the render `pid` is writing (a killed run's hidden
-    folder stays until the next run starts saving)."""
-    return any(cwd.glob(f".out.partial-{pid}-*/{pattern}"))
+    """Whether a file matching `pattern` is in the hidden folder the render `pid` is still writing. Once the render
+    swaps its folder in, the hidden name holds the earlier render (render.json and all) until it is deleted: a
+    signal sent then comes after the work (on a busy machine the poll can miss the writing and see only that)."""
+    return any(
+        any(folder.glob(pattern)) and not (folder / "render.json").exists()
+        for folder in cwd.glob(f".out.partial-{pid}-*")
+    )
 
 
 # Where to stop the render, given its folder, its pid and the seconds since it started: what it has begun to write.

@@ -26,6 +26,9 @@ SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # Speech needs 8 kHz (telephone) at least; a file that claims less has a broken header (100 Hz would read a 4 s
 # clip as 15 minutes). Above the highest studio rate a rate is as implausible.
 MIN_RATE, MAX_RATE = 8_000, 768_000
+# Longer speech is refused: a render's time and memory grow with its length (bench/input_limits.py measures the
+# render at this cap), and a recording this long is better split and rendered in parts (one job each in a batch).
+MAX_DURATION_S = 600.0
 # Integer PCM arrays are read at their full scale.
 _PCM_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
 # Float samples live in [-1, 1]; a peak far above means integer PCM values stored as floats.
@@ -152,6 +155,8 @@ def check_audio(audio: Audio) -> Audio:
             f"{name} contains NaN or infinite samples (first at {first_bad:.2f} s). Re-export it from your "
             "editor as 16-bit or float PCM."
         )
+    if audio.duration > MAX_DURATION_S:
+        raise InputError(_too_long(name, audio.duration))
     if audio.duration < MIN_DURATION_S:
         raise InputError(
             f"{name} is {audio.duration:.2f} s long; at least {MIN_DURATION_S} s of speech is needed. "
@@ -203,6 +208,8 @@ def _decode_resampled(path: Path, sample_rate: int) -> np.ndarray:
             raise InputError(f"Audio file '{path}' says its sample rate is {f.samplerate} Hz, which no speech "
                              f"recording has ({MIN_RATE} Hz at least): its header is probably wrong; re-export it "
                              f"as {SUPPORTED} at its real rate")
+        if f.frames / f.samplerate > MAX_DURATION_S:  # the length its header gives (compressed files: an estimate)
+            raise InputError(_too_long(f"Audio file '{path}'", f.frames / f.samplerate))
         stream = soxr.ResampleStream(f.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
         expected = int(np.ceil(max(f.frames, 0) * sample_rate / f.samplerate)) + 64
         out = np.empty(expected, dtype=np.float32)
@@ -216,10 +223,18 @@ def _decode_resampled(path: Path, sample_rate: int) -> np.ndarray:
                 out = np.resize(out, max(2 * len(out), n + len(chunk)))
             out[n : n + len(chunk)] = chunk
             n += len(chunk)
+            if n > (MAX_DURATION_S + 1.0) * sample_rate:  # a header that understated the length
+                raise InputError(_too_long(f"Audio file '{path}'", n / sample_rate, at_least=True))
             if last:
                 break
         _warn_if_truncated(path, f, n / sample_rate)
     return out[:n].copy() if n < len(out) // 2 else out[:n]
+
+
+def _too_long(name: str, seconds: float, at_least: bool = False) -> str:
+    return (f"{name} is {'over ' if at_least else ''}{seconds / 60:.1f} minutes long; at most {MAX_DURATION_S / 60:g} "
+            "minutes are read at once: split it into parts (e.g. ffmpeg -i IN -f segment -segment_time 300 "
+            "part%03d.wav) and render each, one by one or as rows of an `avatar batch` manifest")
 
 
 def _warn_if_truncated(path: Path, f: sf.SoundFile, read_s: float) -> None:
