@@ -18,12 +18,14 @@ from avatar.recognizers.ser_corpus import (
     read_manifest,
     speaker_folds,
 )
-from avatar.recognizers.ser_logmel import log_mel, mel_power
+from avatar.recognizers.ser_logmel import N_MELS, log_mel, mel_power, n_frames
+from avatar.recognizers.ser_prosody import TRACK_COLUMNS, pitch_track, prosody_functionals
 from avatar.recognizers.speech_emotion import (
     DEFAULT_CHECKPOINT,
     HOP_S,
     WINDOW_S,
     SpeechEmotionRecognizer,
+    frame_stream,
     segment_bounds,
     window_bounds,
 )
@@ -86,15 +88,32 @@ def test_window_and_segment_bounds():
 
 def test_long_input_streams_in_chunks_exactly_as_one_pass(recognizer):
     clip = speechlike(130.0, seed=4)  # three 60-s blocks
-    logmel = log_mel(mel_power(clip.samples))
-    spans = window_bounds(len(logmel))
-    whole_probs, whole_vad = recognizer.read_spans(logmel, spans)
-    blocks = (logmel[i : i + 777] for i in range(0, len(logmel), 777))
+    frames = np.concatenate(list(frame_stream([clip.samples])))
+    assert frames.shape == (n_frames(len(clip.samples)), N_MELS + TRACK_COLUMNS)
+    chunked = np.concatenate(list(frame_stream(clip.samples[i : i + 7777] for i in range(0, len(clip.samples), 7777))))
+    np.testing.assert_array_equal(chunked, frames)
+    np.testing.assert_allclose(frames[:, :N_MELS], log_mel(mel_power(clip.samples)), atol=1e-5)
+    spans = window_bounds(len(frames))
+    whole_probs, whole_vad = recognizer.read_spans(frames, spans)
+    blocks = (frames[i : i + 777] for i in range(0, len(frames), 777))
     probs, vad = recognizer.read_spans(blocks, spans)
     np.testing.assert_allclose(probs, whole_probs, atol=1e-5)
     np.testing.assert_allclose(vad, whole_vad, atol=1e-5)
     result = recognizer.predict(clip)
     np.testing.assert_allclose(np.stack([w.class_vector for w in result.windows]), whole_probs, atol=1e-5)
+
+
+def test_prosody_reads_the_voice_pitch_whatever_the_gain():
+    low, high = (Audio(0.3 * tone(f0, 2.0)) for f0 in (120.0, 180.0))
+    semitones = {}
+    for name, audio in (("low", low), ("high", high)):
+        track = pitch_track(audio.samples)
+        assert len(track) == n_frames(len(audio.samples))
+        semitones[name] = prosody_functionals(track)[0]  # mean pitch, semitones re 100 Hz
+        quiet = prosody_functionals(pitch_track(0.1 * audio.samples))  # 20 dB quieter
+        np.testing.assert_allclose(quiet, prosody_functionals(track), atol=1e-3)  # gain does not matter
+    assert semitones["low"] == pytest.approx(12 * np.log2(1.2), abs=0.2)
+    assert semitones["high"] - semitones["low"] == pytest.approx(12 * np.log2(1.5), abs=0.2)
 
 
 def test_file_path_reads_as_the_loaded_audio(recognizer, tmp_path):
@@ -199,3 +218,20 @@ def test_voice_check_reports_what_the_coloured_voice_reads_as(spoken_example):
     assert check["target"] == "happiness" and check["read_as"] in EMOTIONS
     assert check["matches"] == (check["read_as"] == "happiness")
     assert 0.0 <= check["target_probability"] <= 1.0
+
+
+def test_brightness_tilts_the_voice_and_keeps_it_unclipped():
+    from avatar.frontend.tts import Prosody, get_voice
+
+    def high_over_low_db(audio: Audio) -> float:
+        power = np.abs(np.fft.rfft(audio.samples)) ** 2
+        hz = np.fft.rfftfreq(len(audio.samples), 1 / audio.sample_rate)
+        return 10 * np.log10(power[(hz > 2000) & (hz < 4000)].sum() / power[(hz > 100) & (hz < 500)].sum())
+
+    voice = get_voice()
+    plain, bright = (voice.synthesize("Please tell me about your week.", Prosody(brightness=b)) for b in (0.0, 3.0))
+    # +3 dB per octave above 500 Hz lifts 2-4 kHz by 6-9 dB against the band below 500 Hz.
+    assert 5.5 < high_over_low_db(bright) - high_over_low_db(plain) < 9.5
+    assert np.abs(bright.samples).max() == pytest.approx(0.9, abs=1e-3)  # still peak-normalised, no clipping
+    with pytest.raises(InputError, match="brightness"):
+        Prosody(brightness=9.0).check()

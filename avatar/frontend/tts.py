@@ -16,6 +16,7 @@ from avatar.errors import InputError
 from avatar.frontend.audio import Audio
 
 SENTENCE_PAUSE_S = 0.25
+BRIGHTNESS_FROM_HZ = 500.0  # Prosody.brightness tilts the spectrum above this (the first formant's region and up)
 EDGE_PAUSE_S = 0.15
 # Text limits, the page's and the command line's alike: 1000 characters is about a minute of speech. Numbers are
 # spelled out, so the spoken words are counted too (400 words is about 2.5 minutes).
@@ -25,6 +26,10 @@ MAX_WORD_LETTERS = 60  # longer than any English word in a dictionary; a longer 
 # The voice's memory grows with the length of what it speaks at once (about 25 MB a second of speech), so a long
 # sentence is spoken in pieces of at most this many phonemes (about 13 s), cut at a comma or between words.
 MAX_PHONEMES = 300
+# espeak-ng (the phonemizer) silently drops the end of a long clause full of numbers (of 36 seven-digit numbers
+# without punctuation it spoke 16); the voice puts a comma after every this many spoken words of a clause.
+MAX_CLAUSE_WORDS = 40
+_CLAUSE_END = re.compile(r"(?<=[.,;:!?])\s+")
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _LINE_BREAKS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
@@ -101,11 +106,14 @@ class Prosody:
     volume: float = 1.0
     # Scales the voice's sampled prosody noise: 0 is flat and monotone, 1 the voice's default, up to 2 livelier.
     expressiveness: float = 1.0
+    # Spectral tilt in dB per octave above BRIGHTNESS_FROM_HZ: positive is a brighter, more effortful voice (raised
+    # vocal effort lifts the upper harmonics), negative a softer, darker one.
+    brightness: float = 0.0
 
     def check(self) -> Prosody:
         """Return self, or raise InputError naming the out-of-range setting."""
         limits = {"rate": (0.5, 2.0), "pitch_semitones": (-6.0, 6.0), "volume": (0.05, 1.0),
-                  "expressiveness": (0.0, 2.0)}
+                  "expressiveness": (0.0, 2.0), "brightness": (-6.0, 6.0)}
         for name, (low, high) in limits.items():
             value = getattr(self, name)
             if not low <= value <= high:
@@ -149,7 +157,8 @@ class PiperVoice:
         text = check_text(text)
         if not any(c.isalnum() for c in text):
             raise InputError(f"The text to speak, {text!r}, has no words in it. Give at least one word.")
-        sentences = [piece for s in self._phonemizer.phonemize(text) if s for piece in _pieces(s, MAX_PHONEMES)]
+        phonemes = self._phonemizer.phonemize(_short_clauses(text))
+        sentences = [piece for s in phonemes if s for piece in _pieces(s, MAX_PHONEMES)]
         rate = self.config.sample_rate
         # Pauses follow the speaking rate, like the phones do.
         pause = np.zeros(int(SENTENCE_PAUSE_S / prosody.rate * rate), np.float32)
@@ -165,6 +174,8 @@ class PiperVoice:
             import librosa  # here: its import costs about 2 s that speech at the voice's own pitch never needs
 
             samples = librosa.effects.pitch_shift(samples, sr=rate, n_steps=prosody.pitch_semitones)
+        if prosody.brightness:
+            samples = tilted(samples, rate, prosody.brightness)
         peak = float(np.max(np.abs(samples))) or 1.0
         samples = (samples * (0.9 * prosody.volume / peak)).astype(np.float32)
         return Audio(samples, rate, f"{self.name} TTS")
@@ -191,6 +202,32 @@ class PiperVoice:
                 if "reshape" not in str(error).lower() or size > 1 << 28:
                     raise
                 size *= 4
+
+
+def tilted(samples: np.ndarray, sample_rate: int, db_per_octave: float) -> np.ndarray:
+    """Samples with their spectrum tilted by db_per_octave above BRIGHTNESS_FROM_HZ (flat below), zero phase."""
+    spectrum = np.fft.rfft(samples)
+    frequencies = np.fft.rfftfreq(len(samples), 1 / sample_rate)
+    octaves = np.log2(np.maximum(frequencies, BRIGHTNESS_FROM_HZ) / BRIGHTNESS_FROM_HZ)
+    return np.fft.irfft(spectrum * 10 ** (db_per_octave * octaves / 20), len(samples)).astype(np.float32)
+
+
+def _short_clauses(text: str) -> str:
+    """`text` with a comma after every MAX_CLAUSE_WORDS spoken words of a clause (most clauses are left alone)."""
+    from avatar.frontend.pronounce import normalize_transcript
+
+    clauses = []
+    for clause in _CLAUSE_END.split(text):
+        tokens, spoken = [], 0
+        for token in clause.split():
+            words = len(normalize_transcript(token))
+            if spoken and spoken + words > MAX_CLAUSE_WORDS:
+                tokens[-1] += ","
+                spoken = 0
+            tokens.append(token)
+            spoken += words
+        clauses.append(" ".join(tokens))
+    return " ".join(clauses)
 
 
 def _pieces(phonemes: list[str], limit: int) -> list[list[str]]:

@@ -119,7 +119,8 @@ class MelAugmenter:
         noise = torch.zeros_like(power)
         for i in chosen.nonzero()[:, 0].tolist():
             if self._chance(0.5, 1).item() and b > 3:  # babble: 3-6 other clips of the batch, shifted in time
-                others = torch.randperm(b, generator=self.generator)[: int(torch.randint(3, 7, (1,)).item())]
+                count = int(torch.randint(3, 7, (1,), generator=self.generator).item())
+                others = torch.randperm(b, generator=self.generator)[:count]
                 others = others[others != i]
                 shifts = torch.randint(0, t, (len(others),), generator=self.generator).tolist()
                 layer = sum(

@@ -1,6 +1,7 @@
-"""The speech emotion network: an ensemble of small MLPs over log-mel functionals, with an emotion and a VAD head.
+"""The speech emotion network: an ensemble of small MLPs over a span's features, with an emotion and a VAD head.
 
-Each member is one hidden layer (GELU, dropout) over the standardised functionals of `ser_functionals`; its output
+Each member is one hidden layer (GELU, dropout) over the standardised features of a span (`speech_emotion.
+span_features`: the log-mel functionals of `ser_functionals` and the prosody of `ser_prosody`); its output
 is the class logits and, through tanh, valence, arousal and dominance. The ensemble's class probabilities are the
 mean of the members' softmaxes, its VAD the mean of theirs. The standardisation (the training features' mean and
 standard deviation) is stored in the weights.

@@ -1,7 +1,8 @@
 """Speech emotion recognition: the engine's categories and valence/arousal/dominance, per window and per utterance.
 
 The model (`ser_model.SpeechEmotionMLP`, trained by `train_ser` on RAVDESS, CREMA-D, TESS and EmoDB) reads the
-functionals (`ser_functionals`) of log-mel spectra of a stretch of speech. Its head has one class per corpus
+functionals (`ser_functionals`) of log-mel spectra of a stretch of speech and the statistics of its pitch, voicing
+and loudness (`ser_prosody`). Its head has one class per corpus
 label (HEAD_LABELS: our categories without contempt, plus calm and boredom), mapped to our eight categories by
 `ser_corpus.head_to_categories` (calm -> neutral; boredom -> 60 % neutral + 40 % sadness); valence, arousal and
 dominance come from its own regression head. Two readings of a clip:
@@ -9,9 +10,9 @@ dominance come from its own regression head. Two readings of a clip:
   last window ends at the clip's end when the hop leaves a tail);
 - the utterance: the clip cut into max(1, round(duration / SEGMENT_S)) equal segments, each read whole (as the
   training clips were), their probabilities and VAD averaged.
-Audio streams through in blocks of BLOCK_S seconds (a file path is decoded block by block too): the log-mel is
-computed block by block, each window and segment is read as soon as its frames are in, and frames no longer needed
-are dropped, so memory is bounded however long the input.
+Audio streams through in blocks of BLOCK_S seconds (a file path is decoded block by block too): the log-mel and
+the pitch track are computed block by block, each window and segment is read as soon as its frames are in, and
+frames no longer needed are dropped, so memory is bounded however long the input.
 
     ser = SpeechEmotionRecognizer.from_pretrained()          # checkpoints/ser
     result = ser.predict("take.wav")
@@ -24,6 +25,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import tee
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +41,47 @@ from avatar.recognizers.ser_corpus import HEAD_LABELS, head_to_categories
 from avatar.recognizers.ser_functionals import N_FEATURES, functionals
 from avatar.recognizers.ser_logmel import FPS, N_MELS, SAMPLE_RATE, log_mel, mel_power_stream, n_frames
 from avatar.recognizers.ser_model import SpeechEmotionMLP
+from avatar.recognizers.ser_prosody import N_PROSODY, TRACK_COLUMNS, pitch_track_stream, prosody_functionals
 from generators.conditioning import EMOTIONS
 from rigs.fileio import atomic_path, write_text_atomic
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "ser"
 TRAIN_COMMAND = "avatar train ser --data ../shared/data/ser -o checkpoints/ser"
 MODEL_TYPE = "ser-logmel-functionals-mlp"
-MODEL_VERSION = 1  # bump when the log-mel or the network's meaning changes
+MODEL_VERSION = 2  # bump when the features or the network's meaning change (2: prosody added)
 WINDOW_S = 1.5  # the timeline: windows this long...
 HOP_S = 0.5  # ...starting this far apart
 SEGMENT_S = 4.0  # the utterance: read in segments of about this long (most training clips are 2-4 s)
 BLOCK_S = 60.0  # audio in memory streams through in blocks this long
 MIN_SAMPLES = int(0.3 * SAMPLE_RATE)
+N_INPUTS = N_FEATURES + N_PROSODY  # the network's input: log-mel functionals, then prosody
+
+
+def span_features(frames: np.ndarray) -> np.ndarray:
+    """The network's input for a span of frames (T, N_MELS + TRACK_COLUMNS): log-mel, then the pitch track."""
+    return np.concatenate([functionals(frames[:, :N_MELS]), prosody_functionals(frames[:, N_MELS:])])
+
+
+def frame_stream(sample_blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Frames (log-mel and pitch track side by side) of 16 kHz audio arriving in blocks, in bounded memory."""
+    for_mel, for_pitch = tee(sample_blocks)  # the two consumers stay within a block of each other
+    mels = (log_mel(p) for p in mel_power_stream(for_mel))
+    tracks = pitch_track_stream(for_pitch, int(BLOCK_S * SAMPLE_RATE))
+    mel, track = np.zeros((0, N_MELS), np.float32), np.zeros((0, TRACK_COLUMNS), np.float32)
+    mels_done = tracks_done = False
+    while not (mels_done and tracks_done):
+        if not mels_done and (len(mel) <= len(track) or tracks_done):
+            piece = next(mels, None)
+            mels_done = piece is None
+            mel = mel if mels_done else np.concatenate([mel, piece])
+        else:
+            piece = next(tracks, None)
+            tracks_done = piece is None
+            track = track if tracks_done else np.concatenate([track, piece])
+        n = min(len(mel), len(track))
+        if n:
+            yield np.hstack([mel[:n], track[:n]])
+            mel, track = mel[n:], track[n:]
 
 
 @dataclass(frozen=True)
@@ -133,7 +164,7 @@ class SpeechEmotionRecognizer:
                 f"Retrain it with `{TRAIN_COMMAND}`."
             )
         net = config["network"]
-        model = SpeechEmotionMLP(N_FEATURES, len(HEAD_LABELS), net["hidden"], net["members"])
+        model = SpeechEmotionMLP(N_INPUTS, len(HEAD_LABELS), net["hidden"], net["members"])
         model.load_state_dict(load_file(folder / "model.safetensors"))
         return cls(model, config)
 
@@ -154,13 +185,13 @@ class SpeechEmotionRecognizer:
         audio = check_audio(audio).resampled(SAMPLE_RATE)
         step = int(BLOCK_S * SAMPLE_RATE)
         blocks = (audio.samples[i : i + step] for i in range(0, len(audio.samples), step))
-        return self.predict_stream(mel_power_stream(blocks), len(audio.samples))
+        return self.predict_stream(frame_stream(blocks), len(audio.samples))
 
-    def predict_stream(self, power_blocks: Iterable[np.ndarray], n_samples: int) -> SpeechEmotionResult:
-        """Emotions of a stream of mel-power blocks (`ser_logmel.mel_power_stream`) of n_samples of audio."""
+    def predict_stream(self, frame_blocks: Iterable[np.ndarray], n_samples: int) -> SpeechEmotionResult:
+        """Emotions of a stream of frame blocks (`frame_stream`) of n_samples of audio."""
         duration = n_samples / SAMPLE_RATE
         windows = window_bounds(n_frames(n_samples))
-        probs, vad = self.read_spans((log_mel(p) for p in power_blocks), windows + segment_bounds(n_frames(n_samples)))
+        probs, vad = self.read_spans(frame_blocks, windows + segment_bounds(n_frames(n_samples)))
         k = len(windows)
         utterance = _emotion(probs[k:].mean(0), vad[k:].mean(0), 0.0, duration, self._to_categories)
         # The last frame is centred on the clip's end: a span ending there ends at `duration`, its length kept.
@@ -173,17 +204,18 @@ class SpeechEmotionRecognizer:
         return SpeechEmotionResult(utterance=utterance, windows=emotions)
 
     def read_spans(
-        self, logmel_blocks: Iterable[np.ndarray] | np.ndarray, spans: list[tuple[int, int]]
+        self, frame_blocks: Iterable[np.ndarray] | np.ndarray, spans: list[tuple[int, int]]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Class probabilities (N, classes) and VAD (N, 3) of frame spans of a log-mel given in blocks (or whole).
+        """Class probabilities (N, classes) and VAD (N, 3) of spans of frames (`frame_stream`) given in blocks (or
+        whole).
 
         Each span is read as soon as its frames are in; frames no span needs any more are dropped, so memory stays
         bounded however long the input.
         """
         order = sorted(range(len(spans)), key=lambda i: spans[i][1])
-        features = np.zeros((len(spans), N_FEATURES), np.float32)
-        mel, mel_start, done = np.zeros((0, N_MELS), np.float32), 0, 0
-        blocks = iter([logmel_blocks] if isinstance(logmel_blocks, np.ndarray) else logmel_blocks)
+        features = np.zeros((len(spans), N_INPUTS), np.float32)
+        mel, mel_start, done = np.zeros((0, N_MELS + TRACK_COLUMNS), np.float32), 0, 0
+        blocks = iter([frame_blocks] if isinstance(frame_blocks, np.ndarray) else frame_blocks)
         while done < len(spans):
             block = next(blocks, None)
             if block is not None:
@@ -191,7 +223,7 @@ class SpeechEmotionRecognizer:
             end = mel_start + len(mel)
             while done < len(spans) and (spans[order[done]][1] <= end or block is None):
                 a, b = spans[order[done]]
-                features[order[done]] = functionals(mel[a - mel_start : min(b, end) - mel_start])
+                features[order[done]] = span_features(mel[a - mel_start : min(b, end) - mel_start])
                 done += 1
             keep_from = min((spans[i][0] for i in order[done:]), default=end)
             mel, mel_start = mel[keep_from - mel_start :], keep_from
@@ -247,7 +279,7 @@ def _read_file(recognizer: SpeechEmotionRecognizer, path: Path) -> SpeechEmotion
                 if produced < n_samples:
                     yield np.zeros(n_samples - produced, np.float32)
 
-            result = recognizer.predict_stream(mel_power_stream(blocks()), n_samples)
+            result = recognizer.predict_stream(frame_stream(blocks()), n_samples)
     except (sf.LibsndfileError, RuntimeError, ValueError) as error:
         raise InputError(
             f"Audio file '{path}' could not be decoded ({error}). It may be corrupt or in an "
@@ -268,7 +300,7 @@ def model_config(training: dict, results: dict | None = None) -> dict:
         "window_s": WINDOW_S,
         "hop_s": HOP_S,
         "segment_s": SEGMENT_S,
-        "n_features": N_FEATURES,
+        "n_features": N_INPUTS,
         "network": {name: training[name] for name in ("hidden", "members")},
         "training": training,
         "results": results or {},

@@ -2,8 +2,9 @@
 
     avatar train ser --data ../shared/data/ser -o checkpoints/ser
 
-Steps: the log-mel cache (`ser_cache`: every clip as recorded and in DEGRADED_COPIES degraded copies) and the
-functionals of each clip's training views (kept beside it); five speaker folds (`ser_corpus.speaker_folds`: whole
+Steps: the log-mel and pitch-track cache (`ser_cache`: every clip as recorded and in DEGRADED_COPIES degraded
+copies) and the features (log-mel functionals and prosody) of each clip's training views (kept beside it; `--workers`
+processes compute them, with the same result for any number); five speaker folds (`ser_corpus.speaker_folds`: whole
 speakers of every corpus held out together), each a model trained on the other four folds that reads its held-out
 clips as `predict` does; two cross-corpus models (trained without RAVDESS, and without CREMA-D, each tested on the
 corpus it never heard); then the shipped model on every speaker but TEST_SPEAKERS. Every run uses the same
@@ -18,8 +19,9 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +41,17 @@ from avatar.recognizers.ser_corpus import (
     read_manifest,
     speaker_folds,
 )
-from avatar.recognizers.ser_functionals import N_FEATURES, functionals
+from avatar.recognizers.ser_functionals import functionals
 from avatar.recognizers.ser_logmel import FPS
 from avatar.recognizers.ser_model import SpeechEmotionMLP
-from avatar.recognizers.speech_emotion import WINDOW_S, SpeechEmotionRecognizer, model_config, segment_bounds
+from avatar.recognizers.ser_prosody import prosody_functionals
+from avatar.recognizers.speech_emotion import (
+    N_INPUTS,
+    WINDOW_S,
+    SpeechEmotionRecognizer,
+    model_config,
+    segment_bounds,
+)
 from rigs.fileio import atomic_path
 
 Progress = Callable[[str, float], None]  # (stage, fraction done in [0, 1])
@@ -51,7 +60,7 @@ DEGRADED_COPIES = 2
 # class is drawn equally often. CREMA-D is most varied, EmoDB is small and German, TESS easy (two speakers).
 CORPUS_SHARE = {"crema_d": 0.45, "ravdess": 0.25, "tess": 0.10, "emodb": 0.20}
 CROPS = 2  # training views of a clip longer than two windows: the whole clip and this many windows of WINDOW_S
-FEATURES_VERSION = 1  # bump when the functionals or the views change
+FEATURES_VERSION = 2  # bump when the features, the pitch tracks or the views change
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Features:
-    """Functionals of every clip's training views: rows (N, N_FEATURES), each with its clip's index."""
+    """Features of every clip's training views: rows (N, N_INPUTS), each with its clip's index."""
 
     rows: np.ndarray
     clip: np.ndarray
@@ -104,36 +113,62 @@ def draw_weights(clips: list[Clip], chosen: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def training_features(clips: list[Clip], cache: MelCache, progress: Progress | None = None) -> Features:
-    """Functionals of each clip's views: every copy whole and as CROPS windows of WINDOW_S; the degraded copies
-    also through the mel-domain augmentation (noise, babble, reverberation, gain, band-limiting, tempo).
+def training_views(clips: list[Clip], cache: MelCache, i: int) -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """Clip i's training views, per copy (log-mel views, pitch-track views): the copy whole and as CROPS windows of
+    WINDOW_S; the degraded copies' log-mel also through the mel-domain augmentation (noise, babble from five other
+    clips, reverberation, gain, band-limiting, tempo; the track follows the tempo). Seeded by the clip's index, so
+    the views are the same whatever order or process computes them."""
+    rng = np.random.default_rng([0, i])
+    augment = MelAugmenter(cache.bank, seed=i)
+    crop = round(WINDOW_S * FPS)
+    for copy in range(cache.copies):
+        mel, track = cache.clip(i, copy).astype(np.float32), np.asarray(cache.track(i, copy))
+        if copy:
+            others = [cache.clip(j, copy) for j in rng.integers(0, len(clips), 5)]
+            batch = np.stack([mel, *(np.resize(o, mel.shape) for o in others)])
+            mel = augment(torch.from_numpy(batch), torch.ones(batch.shape[:2], dtype=torch.bool))[0][0].numpy()
+            track = track[np.linspace(0, len(track) - 1, len(mel)).round().astype(int)]
+        starts = rng.integers(0, len(mel) - crop, CROPS) if len(mel) > 2 * crop else []
+        yield [mel] + [mel[s : s + crop] for s in starts], [track] + [track[s : s + crop] for s in starts]
 
-    Kept in the cache folder, so every run and fold reuses them."""
+
+def _features_of(clips: list[Clip], cache: MelCache, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`span_features` of the training views of the clips `indices`: rows, and each row's clip."""
+    rows, owners = [], []
+    with _threads(1):
+        for i in indices:
+            for mels, tracks in training_views(clips, cache, int(i)):
+                pairs = zip(mels, tracks, strict=True)
+                rows += [np.concatenate([functionals(m), prosody_functionals(t)]) for m, t in pairs]
+                owners += [int(i)] * len(mels)
+    return np.stack(rows), np.array(owners)
+
+
+def _features_in_worker_job(job: tuple[list[Clip], Path, int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """_features_of in a worker process, which opens the cache (memory-mapped) itself."""
+    clips, cache_dir, copies, indices = job
+    return _features_of(clips, build_cache(clips, cache_dir, copies), indices)
+
+
+def training_features(
+    clips: list[Clip], cache: MelCache, progress: Progress | None = None, workers: int = 1
+) -> Features:
+    """The features (`span_features`: log-mel functionals, then prosody) of every clip's `training_views`, computed
+    in `workers` processes (the same result for any number) and kept in the cache folder for every run and fold."""
     stored = cache.folder / f"features-v{FEATURES_VERSION}.npz"
     if stored.is_file():
         with np.load(stored) as f:
             return Features(f["rows"], f["clip"])
-    rng = np.random.default_rng(0)
-    augment = MelAugmenter(cache.bank, seed=0)
-    rows, owners = [], []
-    crop = round(WINDOW_S * FPS)
-    for i in range(len(clips)):
-        for copy in range(cache.copies):
-            mel = cache.clip(i, copy).astype(np.float32)
-            if copy:  # degraded copies: with the clips of five other speakers for babble
-                others = [cache.clip(j, copy) for j in rng.integers(0, len(clips), 5)]
-                batch = np.stack([mel, *(np.resize(o, mel.shape) for o in others)])
-                mel = augment(torch.from_numpy(batch), torch.ones(batch.shape[:2], dtype=torch.bool))[0][0].numpy()
-            views = (
-                [mel] + [mel[s : s + crop] for s in rng.integers(0, len(mel) - crop, CROPS)]
-                if len(mel) > 2 * crop
-                else [mel]
-            )
-            rows += [functionals(v) for v in views]
-            owners += [i] * len(views)
-        if progress and (i % 200 == 0 or i + 1 == len(clips)):
-            progress("features", (i + 1) / len(clips))
-    features = Features(np.stack(rows), np.array(owners))
+    chunks = np.array_split(np.arange(len(clips)), 50)
+    parts = []
+    with get_context("fork").Pool(workers) if workers > 1 else nullcontext() as pool:
+        jobs = [(clips, cache.folder.parent, cache.copies, chunk) for chunk in chunks]
+        done = pool.imap(_features_in_worker_job, jobs) if pool else (_features_of(clips, cache, c) for c in chunks)
+        for k, part in enumerate(done):
+            parts.append(part)
+            if progress:
+                progress("features", (k + 1) / len(chunks))
+    features = Features(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
     with atomic_path(stored) as tmp, open(tmp, "wb") as f:
         np.savez(f, rows=features.rows, clip=features.clip)
     return features
@@ -153,11 +188,12 @@ def fit(
     The weights are kept in `folder` (the cache) under a key of the clips chosen and the config, so a run that was
     interrupted, or the benchmark repeating a stage, reads them instead of training again.
     """
-    key = hashlib.sha256(f"{asdict(config)}\n{np.packbits(chosen).tobytes().hex()}".encode()).hexdigest()[:16]
+    identity = f"{asdict(config)}\nfeatures v{FEATURES_VERSION}\n{np.packbits(chosen).tobytes().hex()}"
+    key = hashlib.sha256(identity.encode()).hexdigest()[:16]
     stored = folder / "models" / f"{key}.safetensors"
     torch.manual_seed(config.seed)  # initialisation and dropout
     model = SpeechEmotionMLP(
-        N_FEATURES, len(HEAD_LABELS), config.hidden, config.members, config.dropout, config.input_dropout
+        N_INPUTS, len(HEAD_LABELS), config.hidden, config.members, config.dropout, config.input_dropout
     )
     if stored.is_file():
         model.load_state_dict(load_file(stored))
@@ -204,8 +240,8 @@ def read_clips(recognizer: SpeechEmotionRecognizer, cache: MelCache, indices) ->
     """Head probabilities (N, classes) and VAD (N, 3) of the clips, each read whole as predict reads an utterance."""
     probs, vads = [], []
     for i in indices:
-        logmel = cache.clip(i, 0).astype(np.float32)
-        p, v = recognizer.read_spans(logmel, segment_bounds(len(logmel)))
+        frames = np.hstack([cache.clip(i, 0).astype(np.float32), cache.track(i, 0)])
+        p, v = recognizer.read_spans(frames, segment_bounds(len(frames)))
         probs.append(p.mean(0))
         vads.append(v.mean(0))
     return np.array(probs), np.array(vads)
@@ -315,6 +351,7 @@ def train_ser(
     config: TrainConfig | None = None,
     cache_dir: str | Path | None = None,
     evaluate: bool = True,
+    workers: int = 1,
 ) -> dict:
     """Evaluate (speaker folds, cross-corpus), train on every clip, write the checkpoint and its card."""
     from avatar.recognizers.ser_card import model_card
@@ -324,7 +361,7 @@ def train_ser(
     clips = read_manifest(data_dir)
     with _threads(1):
         cache = build_cache(clips, cache_dir or default_cache_dir(), 1 + DEGRADED_COPIES, progress)
-        features = training_features(clips, cache, progress)
+        features = training_features(clips, cache, progress, workers)
         results: dict = {}
         if evaluate:
             folds = cross_validate(clips, cache, features, config, progress)
@@ -356,13 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--out", default="checkpoints/ser", help="checkpoint folder to write")
     parser.add_argument("--cache", default=None, help="log-mel cache folder (default ~/.cache/avatar/ser)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="processes for the training features (same result)")
     args = parser.parse_args(argv)
 
     def report(stage: str, fraction: float) -> None:
         print(f"\r{stage}: {100 * fraction:5.1f} %", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
 
     try:
-        train_ser(args.data, args.out, report, TrainConfig(seed=args.seed), args.cache)
+        train_ser(args.data, args.out, report, TrainConfig(seed=args.seed), args.cache, workers=args.workers)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
