@@ -669,8 +669,8 @@ def train_motion(
     denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 3_500,
     seed: Annotated[int, typer.Option(help="Seed of the data order and initialisation.")] = 0,
     finetune: Annotated[Path | None, typer.Option(
-        help="A trained checkpoint folder to continue from: its VAEs are kept and its denoiser trains "
-        "--denoiser-steps more.")] = None,
+        help="A trained checkpoint folder to continue from: its VAEs are kept (a body decoder that reads the speech "
+        "is first replaced by one that does not) and its denoiser trains --denoiser-steps more.")] = None,
     event_weight: Annotated[float, typer.Option(
         help="Weight of the denoiser's loss on decoded blinks, eye movements and gaze.")] = EVENT_WEIGHT,
 ) -> None:

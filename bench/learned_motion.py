@@ -45,6 +45,7 @@ from rigs.fileio import write_text_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKE = "2_scott_0_3_3"
+CAPTURE_TAKE = "2_scott_0_1_1"  # the take with real motion capture
 ORDER = ("anger", "happiness", "surprise", "fear", "neutral", "sadness")
 # Blinks are few (about 20 a minute, 23 in the take) and their times random, so one seed's count varies by a
 # quarter between seeds: the blink rate compared is the mean over this many seeds, for teacher and learned alike.
@@ -113,6 +114,41 @@ def figures(face_fn, body_fn, inputs) -> dict:
     out["wrist_speed"] = speeds
     out["ordered"] = min(speeds[e] for e in ORDER[:4]) > speeds["neutral"] > speeds["sadness"]
     return out
+
+
+def capture_line(learned) -> str:
+    """Teacher and learned body against the real capture of CAPTURE_TAKE at neutral (bench/body_vs_capture.py)."""
+    from avatar.evaluation.kinematics import (
+        audio_frames,
+        frechet_to_capture,
+        kinematics,
+        load_capture,
+        motion_from_track,
+    )
+    from avatar.frontend.audio import load_audio
+
+    content = beat_content(CAPTURE_TAKE)
+    onsets = audio_onsets(load_audio(BEAT / "wav" / f"{CAPTURE_TAKE}.wav").samples)
+    capture = load_capture(BEAT / "bvh" / f"{CAPTURE_TAKE}.bvh")
+    audio = audio_frames(content.rms, content.onset, content.voiced, content.fps, capture.fps)
+    neutral = constant("neutral", content.n_frames)
+    motions = {"capture": capture, "teacher": motion_from_track(animate_body(content, neutral, 0)),
+               "learned": motion_from_track(learned.animate(content, neutral, 0)[1])}
+    k = {name: kinematics(m, content.words, onsets) for name, m in motions.items()}
+    f = {name: frechet_to_capture(capture, audio, m, audio) for name, m in motions.items()}
+
+    def cells(get, fmt):
+        return " / ".join(fmt.format(get(k[name])) for name in motions)
+
+    return (
+        f"Against the real capture ({CAPTURE_TAKE}, neutral, seed 0, 15 fps; bench/body_vs_capture.py has the whole "
+        f"table), capture / teacher / learned: arm speed {cells(lambda x: x.speed['arms'].mean, '{:.1f}')} cm/s, "
+        f"share of arm-speed power above 3 Hz {cells(lambda x: x.arm_high_frequency_share, '{:.3f}')}, arm beats "
+        f"{cells(lambda x: x.arm_beats_per_second, '{:.2f}')} per s, BeatAlign "
+        f"{cells(lambda x: x.beat_align, '{:.3f}')}, Fréchet kinematic distance "
+        + " / ".join(f"{f[name]:.1f}" for name in motions)
+        + " (the first is the capture against itself shifted in time: the floor)."
+    )
 
 
 def main() -> int:
@@ -201,6 +237,7 @@ def main() -> int:
         + ", ".join(f"{m:.3f}" for m in means)
         + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}."
     )
+    report.append(capture_line(learned))
     print("\n".join(report))
     print(f"bench time {time.perf_counter() - started:.0f} s")
     if args.write_card:

@@ -317,6 +317,26 @@ def test_decoder_refinement_keeps_the_latent_space(tmp_path):
     assert not which.any()
 
 
+def test_content_free_body_decoder_keeps_the_latent_space_and_resumes(tmp_path):
+    from generators.learned.train import _fingerprint, train_body_decoder
+
+    data = _TinyMotion()
+    vaes = train_vaes(data, tmp_path, steps=6, lr=3e-3, face_config=TINY_VAE, body_config=TINY_VAE, batch_size=8,
+                      stats_windows=16, log_every=1, warmup=2)
+    assert vaes[1].condition is not None  # an old-style body decoder that reads the speech
+    free = train_body_decoder(data, tmp_path, steps=4, batch_size=8, log_every=1, checkpoint_every=2)
+    assert free.condition is None
+    assert _fingerprint((vaes[0], free)) == _fingerprint(vaes)  # a denoiser trained on these latents stays valid
+    saved = MotionVAE.from_pretrained(tmp_path / "body_vae", low_cpu_mem_usage=False)
+    assert saved.config.condition_dim == 0
+    z = torch.randn(2, 5, 4)
+    assert saved.decode(z).shape == (2, 20, BODY_DIM)
+    with pytest.raises(ValueError, match="do not give a condition"):
+        saved.decode(z, torch.randn(2, 20, CONTENT_DIM))
+    train_body_decoder(data, tmp_path, steps=6, batch_size=8, log_every=1)  # a rerun continues to 6 steps
+    assert len(_losses(tmp_path / "body_decoder_free_log.csv")) == 6
+
+
 def test_optimizer_state_round_trips_without_pickle(tmp_path):
     model = torch.nn.Linear(3, 2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -327,3 +347,18 @@ def test_optimizer_state_round_trips_without_pickle(tmp_path):
     load_optimizer(other, tmp_path)
     for key, value in optimizer.state_dict()["state"][0].items():
         torch.testing.assert_close(other.state_dict()["state"][0][key], value)
+
+
+def test_token_average_removes_the_token_rate_ripple_and_keeps_beats():
+    from generators.learned.pipeline import token_average
+
+    t = torch.arange(300, dtype=torch.float64) / 30.0
+    beat = torch.sin(2 * torch.pi * 2.0 * t)  # a 2-Hz gesture beat
+    ripple = 0.3 * torch.tensor([1.0, -0.5, -1.0, 0.5], dtype=torch.float64).repeat(75)  # repeats every token
+    out = token_average((beat + ripple)[None, :, None])[0, :, 0]
+    clean = token_average(beat[None, :, None])[0, :, 0]
+    torch.testing.assert_close(out[3:], clean[3:])  # the ripple is gone once a whole token has been seen
+    assert clean[30:].abs().max() > 0.85  # the beat keeps most of its amplitude (sinc at 2 Hz: 0.89)
+    changed = (beat + ripple).clone()
+    changed[200:] += 5.0
+    assert torch.equal(token_average(changed[None, :, None])[0, :200, 0], out[:200])  # causal: the past never changes

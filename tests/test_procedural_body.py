@@ -224,3 +224,44 @@ def test_beat_align_at_least_the_real_capture(beat_dir):
     rate = len(beats) / (len(generated) / 15.0)
     assert beat_align_times(onsets, beats) >= real_ba, (beat_align_times(onsets, beats), real_ba)
     assert 0.5 * real_rate <= rate <= 1.5 * real_rate, (rate, real_rate)
+
+
+def test_keys_stop_where_the_hand_turns_back_and_carry_speed_where_it_goes_on():
+    from generators.procedural.trajectory import Keys
+
+    times = np.arange(0.0, 2.0, 1 / 120)
+    keys = {carry: Keys(1, carry=carry) for carry in (0.0, 0.5)}
+    for k in keys.values():
+        for t, value in ((0.0, 0.0), (0.5, 10.0), (1.0, 20.0), (1.5, 5.0)):  # on through 0.5 s, back at 1.0 s
+            k.add(t, [value])
+    stopping, carrying = (np.gradient(keys[c].sample(times)[:, 0], times) for c in (0.0, 0.5))
+    at = lambda t: int(round(t * 120))  # noqa: E731
+    assert abs(stopping[at(0.5)]) < 0.5 and carrying[at(0.5)] > 5.0  # cm/s: 0.5 x the 20 cm/s the path keeps
+    assert abs(carrying[at(1.0)]) < 0.5  # the turn is still a stop: a motion beat
+    path = keys[0.5].sample(np.array([0.0, 0.5, 1.0, 1.5]))[:, 0]
+    np.testing.assert_allclose(path, [0.0, 10.0, 20.0, 5.0], atol=1e-9)  # it passes through every key
+    assert keys[0.5].sample(times)[:, 0].max() <= 20.0 + 1e-9  # and never overshoots a turn
+
+
+def test_targets_crossing_the_spine_or_passing_the_shoulder_move_smoothly():
+    from generators.procedural.arm_ik import folded_reach, keep_outside, two_bone_ik
+
+    # A point sliding sideways straight through the spine line: pushed out in front, with no jump.
+    n = 200
+    points = np.stack([np.linspace(-10, 10, n), np.full(n, 40.0), np.zeros(n)], axis=1)  # through the line
+    spine = np.tile([[[0.0, 0.0, 0.0], [0.0, 60.0, 0.0]]], (n, 1, 1))
+    front = np.tile([0.0, 0.0, 1.0], (n, 1))
+    pushed = keep_outside(points, spine, 15.0, front)
+    assert np.linalg.norm(np.diff(pushed, axis=0), axis=1).max() < 1.0  # cm per 0.1 cm step of the input
+    assert pushed[:, 2].min() > 5.0  # in front of the body, where it crosses the line too
+    assert np.hypot(pushed[:, 0], pushed[:, 2]).min() >= 15.0  # and outside the capsule
+    # A wrist target sweeping down past the shoulder, close to it, with the elbow hint pointing down: the elbow
+    # turns to the fallback side smoothly instead of flipping round the arm.
+    upper, fore = 30.6, 25.5
+    shoulder = np.zeros((n, 3))
+    angle = np.linspace(-0.6, 0.6, n)
+    radius = folded_reach(upper, fore) + 3.0
+    target = np.stack([np.full(n, 0.5), -radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    hint = np.tile([0.0, -1.0, 0.0], (n, 1))
+    elbow, _, _ = two_bone_ik(shoulder, target, upper, fore, hint, fallback=np.tile([1.0, 0.0, 0.0], (n, 1)))
+    assert np.linalg.norm(np.diff(elbow, axis=0), axis=1).max() < 1.5  # cm per 0.12-cm step of the wrist (6 without)

@@ -21,8 +21,11 @@ from avatar.errors import InputError
 from rigs.fileio import write_text_atomic
 
 WINDOW = 128
-# Decoder refinement (generators/learned/train.py refine_decoder): steps of the face and the body decoder.
-FACE_REFINE_STEPS, BODY_REFINE_STEPS = 600, 400
+# Decoder refinement of the face decoder (generators/learned/train.py refine_decoder), in steps.
+FACE_REFINE_STEPS = 600
+# Fine-tuning a checkpoint whose body decoder reads the speech: steps of its content-free replacement
+# (generators/learned/train.py train_body_decoder) and the share of the time budget they may take.
+BODY_DECODER_STEPS, BODY_DECODER_SHARE = 600, 0.35
 # Weight of the denoiser's loss on decoded face events (blinks, eye movements, gaze; generators/learned/train.py
 # denoiser_loss).
 EVENT_WEIGHT = 5.0
@@ -55,14 +58,15 @@ def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, v
     VAEs get 45 % of `max_minutes` (a VAE that has not learned the jaw caps everything after it), the refinement
     of their decoders on degraded latents 15 %, the denoiser the rest; each stops cleanly, saved, at its budget.
 
-    finetune: a trained pipeline folder to continue from instead: its VAEs are kept as they are and its denoiser
-    trains `denoiser_steps` more (learning rate 2e-4), logged to finetune_log.csv; the model card lists the
-    earlier commands and this one.
+    finetune: a trained pipeline folder to continue from instead: its VAEs are kept as they are (except a body
+    decoder that reads the speech, which is first replaced by a content-free one trained on the data, encoder
+    frozen: see generators/learned/train.py BODY_VAE) and its denoiser trains `denoiser_steps` more (learning rate
+    2e-4), logged to finetune_log.csv; the model card lists the earlier commands and this one.
     """
     import time
 
     from generators.learned.dataset import MotionCorpus, MotionWindows
-    from generators.learned.train import refine_decoder, train_denoiser, train_vaes
+    from generators.learned.train import refine_decoder, train_body_decoder, train_denoiser, train_vaes
 
     data, out, finetune = Path(data), Path(out), None if finetune is None else Path(finetune)
     if finetune is not None and not (finetune / "denoiser").is_dir():
@@ -83,16 +87,18 @@ def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, v
                 shutil.copytree(finetune / name, out / name, dirs_exist_ok=True)
             for log in finetune.glob("*_log.csv"):
                 shutil.copy2(log, out / log.name)
-        train_denoiser(windows, out, out, denoiser_steps, lr=2e-4, warmup=50, max_minutes=max_minutes,
+        train_body_decoder(windows, out, BODY_DECODER_STEPS, max_minutes=BODY_DECODER_SHARE * max_minutes,
+                           seed=seed)
+        left = max(1.0, max_minutes - (time.monotonic() - started) / 60)
+        train_denoiser(windows, out, out, denoiser_steps, lr=2e-4, warmup=50, max_minutes=left,
                        seed=seed + 1, resume=resume, log_every=20, checkpoint_every=250, event_weight=event_weight,
                        init_from=finetune, log_name="finetune_log.csv")
         write_model_card(out, source, commands)
         return out
     train_vaes(windows, out, vae_steps, lr=1e-3, warmup=50, max_minutes=0.45 * max_minutes, seed=seed,
                resume=resume, log_every=20, checkpoint_every=200)
-    for key, steps, share in (("face", FACE_REFINE_STEPS, 0.09), ("body", BODY_REFINE_STEPS, 0.06)):
-        if _last_row(out / f"{key}_decoder_log.csv").get("step") != str(steps):  # done once, not on a resume
-            refine_decoder(windows, out, key, steps, max_minutes=share * max_minutes, seed=seed)
+    if _last_row(out / "face_decoder_log.csv").get("step") != str(FACE_REFINE_STEPS):  # once, not on a resume
+        refine_decoder(windows, out, "face", FACE_REFINE_STEPS, max_minutes=0.09 * max_minutes, seed=seed)
     left = max(1.0, max_minutes - (time.monotonic() - started) / 60)
     train_denoiser(windows, out, out, denoiser_steps, lr=5e-4, warmup=100, max_minutes=left, seed=seed,
                    resume=resume, log_every=20, checkpoint_every=250, event_weight=event_weight)
@@ -105,6 +111,19 @@ def _commands(folder: Path) -> list[str]:
     card = folder / "README.md"
     text = card.read_text() if card.is_file() else ""
     return re.findall(r"^(?:Command: |\d+\. )`(avatar train motion [^`]+)`", text, flags=re.MULTILINE)
+
+
+def _corpus_command(corpus: Path, info: dict) -> list[str]:
+    """The line saying how a synthetic corpus was built (its recorded arguments), or nothing."""
+    args = info.get("built_by", {}).get("args")
+    if not args or info.get("kind") != "synthetic":
+        return []
+    flags = {"--tts-minutes": args.get("tts_minutes"), "--variants": args.get("variants"), "--seed": args.get("seed"),
+             "--limit": args.get("limit")}
+    if args.get("data_dir") is None:
+        flags["--data-dir"] = "none"
+    given = " ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in flags.items() if v is not None)
+    return [f"Built by `python -m avatar.training.corpus --out {corpus} {given}`."]
 
 
 def _last_row(path: Path) -> dict:
@@ -121,13 +140,15 @@ def write_model_card(out: Path, corpus: Path, commands: list[str]) -> Path:
     sources = sorted(info.get("splits", {}).get("train", {}).get("sources", {})) or ["beat"]
     logs = {name: _last_row(out / file) for name, file in (
         ("VAEs", "vae_log.csv"), ("face decoder refinement", "face_decoder_log.csv"),
-        ("body decoder refinement", "body_decoder_log.csv"), ("denoiser", "denoiser_log.csv"),
+        ("body decoder refinement", "body_decoder_log.csv"),
+        ("content-free body decoder", "body_decoder_free_log.csv"), ("denoiser", "denoiser_log.csv"),
         ("denoiser fine-tuning", "finetune_log.csv"))}
     lines = [
         "# motion-diffusion: latent-diffusion generator of face (ARKit-52 + head + gaze) and body (BEAT) motion",
         "",
-        "A face VAE and a body VAE (4x downsampling in time; their decoders also read the speech features at the",
-        "frame rate, refined on degraded latents so the lip timing comes from the speech) and one transformer",
+        "A face VAE and a body VAE (4x downsampling in time; the face decoder also reads the speech features at",
+        "the frame rate, refined on degraded latents so the lip timing comes from the speech; the body decoder",
+        "reads its latents alone, so the speech cannot make the arms tremble) and one transformer",
         "denoiser over their joint latents, conditioned on frame-level speech features, the emotion curve",
         "(categories x intensity + VAD) and the style vector, with classifier-free guidance per condition. Its",
         "loss adds the decoded face events (blinks, eye movements, gaze: the speech does not time them) to the",
@@ -138,6 +159,7 @@ def write_model_card(out: Path, corpus: Path, commands: list[str]) -> Path:
         f"Corpus `{corpus}` ({info.get('kind', 'unknown')}): motion by {info.get('motion', 'real capture')}.",
         "It learned from synthetic motion: what the procedural animators make from real and synthesized speech, "
         "not from captured faces or bodies." if info.get("kind") == "synthetic" else "It learned from captured motion.",
+        *_corpus_command(corpus, info),
         "",
         "Licences of the data it learned from:",
         *[f"- {LICENCES.get(s, s)}" for s in sources or LICENCES],

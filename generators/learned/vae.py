@@ -80,7 +80,9 @@ class MotionVAE(ModelMixin, ConfigMixin):
             ResBlock1d(w0), PaddedConv1d(w0, w1, 4, stride=2),
             ResBlock1d(w1), PaddedConv1d(w1, w2, 4, stride=2),
             ResBlock1d(w2), FrameNorm(w2), nn.SiLU(), PaddedConv1d(w2, 2 * latent_dim, 3))
-        # Nearest upsampling + conv instead of transposed convs: no checkerboard ripple in the decoded motion.
+        # Nearest upsampling + conv instead of transposed convs: no checkerboard ripple in the decoded motion. A
+        # causal decoder still steps at token boundaries, as it cannot see the next token: the pipeline averages the
+        # body over one token (pipeline.token_average).
         c = causal_decoder
         self.decoder = nn.Sequential(
             PaddedConv1d(latent_dim, w2, 3, causal=c), ResBlock1d(w2, causal=c),

@@ -13,6 +13,7 @@ from rigs.body.skeleton import Skeleton
 from rigs.rotations import axis_matrix
 
 REACH_SOFTNESS = 4.0  # cm: how gradually a reaching arm approaches full extension
+MAX_FLEXION = np.radians(145.0)  # the elbow's flexion limit
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:
@@ -58,15 +59,36 @@ def closest_on_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
     return candidates[np.arange(len(points)), best]
 
 
-def keep_outside(points: np.ndarray, line: np.ndarray, radius: float, softness: float = 1.5) -> np.ndarray:
-    """Points pushed radially out of a capsule (a polyline per frame with `radius`), with a smooth (C1) push."""
+def away_from_line(
+    points: np.ndarray, line: np.ndarray, radius: float, preferred: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The closest point of the polyline (T, 3), the distance from it (T,) and the unit direction away (T, 3).
+
+    Deep inside the capsule the radial direction is unstable (it flips as a point crosses the line), so there it
+    leans towards `preferred` (T, 3), the side the point belongs on: fully at the line, not at all at `radius`.
+    """
     nearest = closest_on_polyline(points, line)
     away = points - nearest
     dist = np.linalg.norm(away, axis=-1)
+    lean = np.clip(radius - dist, 0.0, None)[:, None] * _normalize(preferred)
+    return nearest, dist, _normalize(away + lean)
+
+
+def keep_outside(
+    points: np.ndarray, line: np.ndarray, radius: float, preferred: np.ndarray, softness: float = 1.5
+) -> np.ndarray:
+    """Points pushed out of a capsule (a polyline per frame with `radius`), with a smooth (C1) push, radially or,
+    deep inside, towards `preferred` (see away_from_line)."""
+    nearest, dist, direction = away_from_line(points, line, radius, preferred)
     # Softplus above the radius: the identity far out, never closer than `radius`, no kink in the motion.
     pushed = radius + softness * np.logaddexp(0.0, (dist - radius) / softness)
     pushed = np.where(dist > radius + 8 * softness, dist, pushed)
-    return nearest + _normalize(away) * pushed[:, None]
+    return nearest + direction * pushed[:, None]
+
+
+def folded_reach(upper: float, fore: float, max_flexion: float = MAX_FLEXION) -> float:
+    """The shoulder-wrist distance of an arm folded to the elbow's flexion limit."""
+    return float(np.sqrt(upper**2 + fore**2 + 2 * upper * fore * np.cos(max_flexion)))
 
 
 def two_bone_ik(
@@ -75,18 +97,21 @@ def two_bone_ik(
     upper: float,
     fore: float,
     hint: np.ndarray,
-    max_flexion: float = np.radians(145.0),
+    max_flexion: float = MAX_FLEXION,
+    fallback: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Elbow and wrist positions (T, 3) reaching for `target` from `shoulder`, and the hinge normal (T, 3).
 
     The elbow lies in the plane of the shoulder-target line and `hint` (a direction the elbow should point to);
     targets out of reach are approached along the line with the arm almost straight, and targets closer than the
-    elbow's `max_flexion` allows are met at that flexion.
+    elbow's `max_flexion` allows are met at that flexion. Where the hint nearly lines up with the reach (a hand
+    straight below the shoulder with the elbow meant to point down) the plane would spin: `fallback` (T, 3), a
+    second direction (the arm's outward side), then takes over smoothly.
     """
     d = target - shoulder
     dist = np.linalg.norm(d, axis=-1)
     n = d / np.maximum(dist, 1e-9)[:, None]
-    closest = np.sqrt(upper**2 + fore**2 + 2 * upper * fore * np.cos(max_flexion))
+    closest = folded_reach(upper, fore, max_flexion)
     # Near full extension the elbow swings fast for a small change of reach (the IK singularity), so the reach
     # eases into its limit (a soft minimum) instead of stopping at it: a hand passing that far does not tremble.
     longest = 0.995 * (upper + fore)
@@ -94,6 +119,13 @@ def two_bone_ik(
     cos_a = np.clip((upper**2 + reach**2 - fore**2) / (2 * upper * reach), -1.0, 1.0)
     sin_a = np.sqrt(1.0 - cos_a**2)
     m = hint - np.sum(hint * n, axis=-1, keepdims=True) * n
+    if fallback is not None:
+        # The hint's share across the reach line: below half of it, the fallback's share grows in.
+        across = np.linalg.norm(m, axis=-1, keepdims=True) / np.maximum(
+            np.linalg.norm(hint, axis=-1, keepdims=True), 1e-9
+        )
+        side = _normalize(fallback - np.sum(fallback * n, axis=-1, keepdims=True) * n)
+        m = _normalize(m) * across + side * np.clip(1.0 - 2.0 * across, 0.0, 1.0)
     # A hint along the reach line leaves the plane open: fall back to "elbow down".
     down = np.array([0.0, -1.0, 0.0]) - n[:, 1:2] * n
     m = np.where(np.linalg.norm(m, axis=-1, keepdims=True) < 1e-3, down, m)

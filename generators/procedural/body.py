@@ -18,7 +18,14 @@ from scipy.ndimage import gaussian_filter1d
 from generators.conditioning import Content, EmotionFrames
 from generators.procedural.accents import speaking_frames
 from generators.procedural.affect import body_expression
-from generators.procedural.arm_ik import arm_frames, closest_on_polyline, keep_outside, partial_fk, two_bone_ik
+from generators.procedural.arm_ik import (
+    arm_frames,
+    away_from_line,
+    folded_reach,
+    keep_outside,
+    partial_fk,
+    two_bone_ik,
+)
 from generators.procedural.gestures import CHANNELS, BodyStyle, plan_gestures
 from generators.procedural.hands import FINGER_JOINTS, SHAPES, finger_angles, mirror_angles
 from generators.procedural.posture import posture_angles
@@ -32,7 +39,13 @@ TORSO_RADIUS = 15.0
 TORSO_JOINTS = ("Hips", "Spine", "Spine1", "Spine2", "Spine3", "Neck")
 ELBOW_CLEARANCE = 13.0  # cm from the spine line: elbows may rest against the torso's side, not sink in
 PALM_CLEARANCE = 14.0  # cm: the palm rests on the chest at most, never inside it
+HAND_INERTIA_S = 0.06  # s, the Gaussian time constant that rounds off the hand's planned path
+PUSH_SOFTNESS = 1.0  # cm over which the torso clearances start to push
+PUSH_DONE = 0.05  # cm: pushes smaller than this end the arm solve
+FOLDED_ELBOW_OUT = 1.0  # how far a fully folded arm's elbow hint turns outwards (the hint's down is 1)
+FOLD_MARGIN = 3.0  # cm beyond the folded arm's reach that hand targets keep from the shoulder
 ARM_PASSES = 4
+WANDER_AXES = np.array([1.15, 1.15, 0.5])  # (out, up, fwd): drifting back and forth would fold the arm by the body
 HAND_WANDER = 10.0  # cm RMS per axis at neutral energy: the slow drift between gestures that real capture shows
 FIDGET = 0.6  # cm RMS per axis of the quick restless motion at full fidget
 PRONATION_LIMITS = (-85.0, 90.0)  # deg: supination, pronation from mid-prone
@@ -89,11 +102,19 @@ def _euler(matrices: np.ndarray, order: str = "XYZ") -> np.ndarray:
     return matrix_to_euler_continuous(matrices, order)
 
 
-def _clearance(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (T,) of points from the spine line and the unit direction (T, 3) away from it."""
-    away = points - closest_on_polyline(points, line)
-    dist = np.linalg.norm(away, axis=1)
-    return dist, away / np.maximum(dist, 1e-9)[:, None]
+def _intrusion(depth: np.ndarray) -> np.ndarray:
+    """How far (cm) a point is inside a clearance, eased in over PUSH_SOFTNESS: a push that starts with a kink
+    would put a kink in the arm's speed."""
+    return PUSH_SOFTNESS * np.logaddexp(0.0, depth / PUSH_SOFTNESS)
+
+
+def _clearance(
+    points: np.ndarray, line: np.ndarray, radius: float, preferred: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (T,) of points from the spine line and the unit direction (T, 3) away from it (towards `preferred`
+    deep inside, where the radial direction is unstable)."""
+    _, dist, away = away_from_line(points, line, radius, preferred)
+    return dist, away
 
 
 def _solve_arm(
@@ -111,10 +132,24 @@ def _solve_arm(
     shoulder = torso.positions[arm]
 
     own = np.stack([lateral * ch["out"], ch["up"], ch["fwd"]], axis=1) + wander
-    target = keep_outside(torso.positions[torso.chest] + torso.to_world(own), torso.spine_line, TORSO_RADIUS)
+    # Where a hand target falls deep inside the torso it is moved out in front, on its own side.
+    in_front = torso.to_world(np.tile([0.5 * lateral, 0.0, 1.0], (n, 1)))
+    target = keep_outside(torso.positions[torso.chest] + torso.to_world(own), torso.spine_line, TORSO_RADIUS, in_front)
+    # Nor may it come closer to the shoulder than the folded arm reaches: the arm's direction would swing round
+    # as the target passed the shoulder. Such targets are moved out forwards and down.
+    shoulder_ball = np.stack([shoulder, shoulder], axis=1)
+    fold_margin = folded_reach(upper_len, fore_len) + FOLD_MARGIN
+    target = keep_outside(
+        target, shoulder_ball, fold_margin, torso.to_world(np.tile([0.3 * lateral, -0.7, 1.0], (n, 1)))
+    )
     swivel = np.clip(ch["swivel"], -0.5, 1.5)
     hint = torso.to_world(np.stack([lateral * (0.2 + 0.5 * swivel), -np.ones(n), -0.3 + 0.2 * swivel], axis=1))
     outward = torso.to_world(np.tile([lateral, 0.0, 0.0], (n, 1)))
+    # A folded arm (the hand near the shoulder) holds its elbow out to the side: an elbow meant to hang down would
+    # have to swing round the arm as the hand passed below the shoulder.
+    reach_span = upper_len + fore_len - folded_reach(upper_len, fore_len)
+    fold = np.clip((upper_len + fore_len - np.linalg.norm(target - shoulder, axis=1)) / reach_span, 0.0, 1.0)
+    hint = hint + FOLDED_ELBOW_OUT * fold[:, None] ** 2 * outward
     wrist_angles = np.stack(
         [np.zeros(n), np.clip(ch["deviation"], *WRIST_DEVIATION_LIMITS), np.clip(ch["flex"], *WRIST_FLEX_LIMITS)],
         axis=1,
@@ -126,16 +161,16 @@ def _solve_arm(
     # Solve, then swing a too-close elbow outwards and move a too-close palm away, and solve again. The pushes
     # grow smoothly with the intrusion, so the corrected motion stays smooth.
     for _ in range(ARM_PASSES):
-        elbow, reached, hinge = two_bone_ik(shoulder, target, upper_len, fore_len, hint)
+        elbow, reached, hinge = two_bone_ik(shoulder, target, upper_len, fore_len, hint, fallback=outward)
         upper, fore = arm_frames(shoulder, elbow, reached, hinge, bone_sign, pronation)
         palm = reached + (fore @ hand_local) @ palm_offset
-        elbow_dist, _ = _clearance(elbow, torso.spine_line)
-        palm_dist, palm_away = _clearance(palm, torso.spine_line)
-        wrist_dist, wrist_away = _clearance(reached, torso.spine_line)  # moved when the elbow cannot fold further
-        elbow_push = np.clip((ELBOW_CLEARANCE - elbow_dist) / ELBOW_CLEARANCE, 0.0, 1.0)
-        palm_push = np.clip(PALM_CLEARANCE - palm_dist, 0.0, None)
-        wrist_push = np.clip(PALM_CLEARANCE - wrist_dist, 0.0, None)
-        if elbow_push.max() <= 0 and palm_push.max() <= 0 and wrist_push.max() <= 0:
+        elbow_dist, _ = _clearance(elbow, torso.spine_line, ELBOW_CLEARANCE, in_front)
+        palm_dist, palm_away = _clearance(palm, torso.spine_line, PALM_CLEARANCE, in_front)
+        wrist_dist, wrist_away = _clearance(reached, torso.spine_line, PALM_CLEARANCE, in_front)  # the elbow is folded
+        elbow_push = np.minimum(_intrusion(ELBOW_CLEARANCE - elbow_dist) / ELBOW_CLEARANCE, 1.0)
+        palm_push = _intrusion(PALM_CLEARANCE - palm_dist)
+        wrist_push = _intrusion(PALM_CLEARANCE - wrist_dist)
+        if max(elbow_push.max() * ELBOW_CLEARANCE, palm_push.max(), wrist_push.max()) < PUSH_DONE:
             break
         hint = hint + 2.0 * elbow_push[:, None] * outward
         target = target + palm_push[:, None] * palm_away + wrist_push[:, None] * wrist_away
@@ -181,11 +216,15 @@ def animate_body(
     positions, rotations = partial_fk(skeleton, local, needed, root)
     torso = _Torso(positions, rotations, np.stack([positions[j] for j in torso_ids], axis=1), skeleton.index("Spine3"))
     for hand, side in (("right", "Right"), ("left", "Left")):
-        channels = plan.hands[hand].sample(times)
+        # The keys' minimum-jerk segments can be as short as 0.2 s; the arm's inertia rounds such quick reversals
+        # off, which real motion shows as little speed power above 3 Hz. A quick, aroused mover rounds them less.
+        planned = plan.hands[hand].sample(times)
+        rounded = gaussian_filter1d(planned, HAND_INERTIA_S * fps, axis=0, mode="nearest")
+        channels = planned + (rounded - planned) * np.clip(1.0 / expr.tempo, 0.0, 1.0)[:, None]
         # A slow wander of several centimetres: hands drift between gestures while speaking; resting arms hang still.
         # Withdrawn hands (fear, disgust) stay close to the body: they drift less.
-        drift = HAND_WANDER * expr.energy * np.clip(1.0 - expr.withdraw, 0.2, 1.0)
-        wander = smooth_noise(hand_rng, n, fps, 0.15, 0.6, channels=3) * drift[:, None]
+        drift = HAND_WANDER * expr.energy * (1.0 - 0.5 * expr.withdraw)
+        wander = smooth_noise(hand_rng, n, fps, 0.15, 0.6, channels=3) * drift[:, None] * WANDER_AXES
         wander *= (0.02 + 0.98 * gaussian_filter1d(speaking.astype(np.float64), 0.5 * fps, mode="nearest"))[:, None]
         wander += smooth_noise(hand_rng, n, fps, 1.5, 3.0, channels=3) * FIDGET * expr.fidget[:, None]
         fingers = finger_angles(channels[:, len(CHANNELS) - len(SHAPES) :], hand_rng, fps)

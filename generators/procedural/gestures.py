@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import erfinv
 
 from generators.conditioning import Content
 from generators.procedural.accents import VOWELS, Accents, find_accents
@@ -46,6 +47,8 @@ HOME = (30.0, -34.0, 28.0)  # cm (out, up, fwd) from the chest: the neutral spea
 CENTRE = (30.0, -25.0, 32.0)  # cm (out, up, fwd) from the chest: where a neutral gesture unit's beats happen
 CENTRE_SCATTER = (8.0, 8.0, 5.0)  # cm, seeded spread of the units' centres
 MAX_HAND_SPEED = 190.0  # cm/s, peak hand speed of a move at neutral tempo
+UNIT_GAIN_SPREAD = 0.35  # log-normal spread of the gesture size from one gesture unit to the next
+HAND_CARRY = 0.5  # share of the speed hands carry through keys where they keep going the same way
 
 SELF = frozenset({"i", "me", "my", "myself", "mine", "i'm", "i've", "i'll", "i'd"})
 LISTENER = frozenset({"you", "your", "yours", "yourself", "you're", "you've", "you'll", "you'd"})
@@ -251,9 +254,9 @@ class _Planner:
         # Independent streams, so that one emotion's extra beats do not reshuffle another decision's draws: the
         # same seed gives the same handedness per unit and the same word-gesture choices under every emotion.
         self.detail_rng, self.beat_rng, unit_rng, self.event_rng = rng.spawn(4)
-        self.unit_draws = unit_rng.random((512, 2))  # per gesture unit: both hands?, which hand?
+        self.unit_draws = unit_rng.random((512, 3))  # per gesture unit: both hands?, which hand?, how animated?
         self.fps, self.duration = content.fps, content.duration
-        self.hands = {hand: Keys(len(CHANNELS)) for hand in HANDS}
+        self.hands = {hand: Keys(len(CHANNELS), carry=HAND_CARRY) for hand in HANDS}
         self.head = Keys(3)
         self.torso = Keys(3)
         self.strokes: list[float] = []
@@ -339,7 +342,9 @@ class _Planner:
                 0.0,
                 0.9,
             )
-            both_draw, side_draw = self.unit_draws[u % len(self.unit_draws)]
+            both_draw, side_draw, gain_draw = self.unit_draws[u % len(self.unit_draws)]
+            # Some phrases are gestured big, others small (mean 1): real speech's slow swell and ebb of motion.
+            gain = np.exp(UNIT_GAIN_SPREAD * np.sqrt(2.0) * erfinv(2.0 * gain_draw - 1.0) - 0.5 * UNIT_GAIN_SPREAD**2)
             if both_draw < two:
                 active = HANDS
             else:
@@ -357,7 +362,7 @@ class _Planner:
                 t = times[k]
                 e = self.at(t)
                 for i, hand in enumerate(active):
-                    scale = 1.0 if i == 0 else 0.85
+                    scale = gain * (1.0 if i == 0 else 0.85)
                     pose = self.beat_pose(t, centres[hand], bool(stroke[k]), float(strength[k]), scale)
                     same_level = bool(stroke[k]) and self._stroke_flags.get(hand, False)
                     arc = np.zeros(len(CHANNELS))
@@ -460,7 +465,7 @@ class _Planner:
                 continue
             hand = self._hand_at(event.start)
             if event.kind == "self":
-                pose = hand_pose(4.0, 2.0, 17.0, pronation=-40.0, flex=-10.0, swivel=1.0, flat=0.8, relaxed=0.2)
+                pose = hand_pose(6.0, -8.0, 20.0, pronation=-40.0, flex=-10.0, swivel=1.0, flat=0.8, relaxed=0.2)
                 held = pose.copy()
                 held[2] += 1.0
             else:
@@ -487,6 +492,22 @@ class _Planner:
         self.add(hand, event.start, pose, 0.42 / tempo, late=True)
         self.add(hand, event.end, held, 0.3, late=False)
 
+    def ease_moves(self) -> None:
+        """Lengthen the moves that would outrun the hand's speed limit (the exits of word gestures, planned after the
+        beats around them), within their segments: a long way is travelled over more of the time there is."""
+        for keys in self.hands.values():
+            order = np.argsort(keys.times, kind="stable")
+            for before, after in zip(order[:-1], order[1:], strict=False):
+                span = keys.times[after] - keys.times[before]
+                if span <= 0:
+                    continue
+                limit = MAX_HAND_SPEED * np.sqrt(self.at(keys.times[after])["tempo"])
+                distance = float(np.linalg.norm(keys.values[after][:3] - keys.values[before][:3]))
+                needed = 1.875 * distance / limit  # the minimum-jerk move time that keeps the peak under the limit
+                move = keys.moves[after]
+                if np.isfinite(move) and needed > move:
+                    keys.moves[after] = min(needed, span)
+
     def _head_shake(self, event: SemanticEvent, e: dict[str, float]) -> None:
         """Head keys swinging left and right over a negation, decaying, about 2.5 Hz."""
         half = 0.2 / np.sqrt(e["tempo"])
@@ -507,4 +528,5 @@ def plan_gestures(content: Content, expr: BodyExpression, style: BodyStyle, rng:
     planner.plan_beats(accents)
     events = semantic_events(content, accents) if style.semantic else []
     planner.plan_events(events)
+    planner.ease_moves()
     return GesturePlan(planner.hands, planner.head, planner.torso, planner.strokes, events)

@@ -1,9 +1,11 @@
 """Smooth motion from keyframes: minimum-jerk segments with timing skew and arcs, and seeded smooth noise.
 
-Every segment starts and ends at rest (zero velocity and acceleration), so keyframes are where the motion pauses:
-the beats a viewer (and BeatAlign) sees. A skew exponent moves a segment's movement towards its end (a stroke that
-strikes late and stops on the beat) or its start (a quick rebound that floats to the next pose) without adding a
-second pause inside the segment.
+Keyframes are where the motion slows down: the beats a viewer (and BeatAlign) sees. Where a channel turns back at
+a key (a stroke's bottom, a lift's top) it stops there; where it keeps going the same way, the hand may carry
+some of its speed through the key (`Keys.carry`, monotone tangents as in PCHIP), as real arms do: a full stop at
+every key turns the speed into a train of short pulses, whose harmonics real motion does not have. A skew exponent
+moves a segment's movement towards its end (a stroke that strikes late and stops on the beat) or its start (a
+quick rebound that floats to the next pose) without adding a second pause inside the segment.
 """
 
 from __future__ import annotations
@@ -21,11 +23,37 @@ def min_jerk(tau: np.ndarray) -> np.ndarray:
     return tau**3 * (10.0 - 15.0 * tau + 6.0 * tau * tau)
 
 
+def _hermite_velocity_bases(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The quintic Hermite bases that carry a unit start and end velocity (zero position and acceleration at both
+    ends) on τ in [0, 1]."""
+    tau2, tau3 = tau * tau, tau**3
+    start = tau - 6.0 * tau3 + 8.0 * tau3 * tau - 3.0 * tau3 * tau2
+    end = -4.0 * tau3 + 7.0 * tau3 * tau - 3.0 * tau3 * tau2
+    return start, end
+
+
+def key_velocities(times: np.ndarray, values: np.ndarray, carry: float) -> np.ndarray:
+    """Velocities (K, D) through keys: `carry` times the harmonic mean of the neighbouring slopes where a channel
+    keeps its direction, 0 where it turns back and at the first and last key (PCHIP's tangents, Fritsch & Butland
+    1984, which never overshoot)."""
+    velocity = np.zeros_like(values)
+    if carry <= 0 or len(times) < 3:
+        return velocity
+    slopes = np.diff(values, axis=0) / np.diff(times)[:, None]
+    left, right = slopes[:-1], slopes[1:]
+    same_way = left * right > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        harmonic = np.where(same_way, 2.0 * left * right / (left + right), 0.0)
+    velocity[1:-1] = carry * harmonic
+    return velocity
+
+
 def skew_for(duration, move, late) -> np.ndarray:
     """Exponents (elementwise) that put a segment's half-way point `move / 2` before its end (late) or after its
     start; 1 (plain minimum jerk) where the move fills the segment or no move is given (NaN)."""
-    duration, move, late = np.broadcast_arrays(np.asarray(duration, float), np.asarray(move, float),
-                                               np.asarray(late, bool))
+    duration, move, late = np.broadcast_arrays(
+        np.asarray(duration, float), np.asarray(move, float), np.asarray(late, bool)
+    )
     ratio = np.clip(move / np.maximum(duration, 1e-9), 0.0, 1.0)
     half = np.where(late, 1.0 - ratio / 2.0, ratio / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -40,6 +68,7 @@ class Keys:
     (NaN: the whole segment), whether the move comes late (a stroke) or early (a rebound), and a mid-way bulge."""
 
     width: int
+    carry: float = 0.0  # share of the PCHIP tangent kept through keys where a channel keeps its direction
     times: list[float] = field(default_factory=list)
     values: list[np.ndarray] = field(default_factory=list)
     moves: list[float] = field(default_factory=list)
@@ -92,13 +121,27 @@ class Keys:
         tau = np.clip((t - times[prv]) / (times[nxt] - times[prv]), 0.0, 1.0)
         # A skewed move keeps a little of the plain profile, so a hold before a stroke still drifts (never frozen).
         skewed = skews[nxt] != 1.0
-        s = np.where(skewed, (1 - HOLD_DRIFT) * min_jerk(tau ** skews[nxt]) + HOLD_DRIFT * min_jerk(tau),
-                     min_jerk(tau))[:, None]
-        return values[prv] + (values[nxt] - values[prv]) * s + arcs[nxt] * np.sin(np.pi * s)
+        s = np.where(
+            skewed, (1 - HOLD_DRIFT) * min_jerk(tau ** skews[nxt]) + HOLD_DRIFT * min_jerk(tau), min_jerk(tau)
+        )[:, None]
+        out = values[prv] + (values[nxt] - values[prv]) * s + arcs[nxt] * np.sin(np.pi * s)
+        if self.carry > 0:
+            velocity = key_velocities(times, values, self.carry)
+            start, end = _hermite_velocity_bases(tau)
+            span = (times[nxt] - times[prv])[:, None]
+            out += span * (start[:, None] * velocity[prv] + end[:, None] * velocity[nxt])
+        return out
 
 
-def smooth_noise(rng: np.random.Generator, n_frames: int, fps: float, low_hz: float, high_hz: float,
-                 channels: int = 1, components: int = 4) -> np.ndarray:
+def smooth_noise(
+    rng: np.random.Generator,
+    n_frames: int,
+    fps: float,
+    low_hz: float,
+    high_hz: float,
+    channels: int = 1,
+    components: int = 4,
+) -> np.ndarray:
     """Seeded smooth noise (T, channels) with unit RMS: a sum of sinusoids with random frequencies and phases."""
     t = np.arange(n_frames) / fps
     freqs = rng.uniform(low_hz, high_hz, (components, channels))
