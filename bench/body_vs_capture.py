@@ -16,10 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from avatar.emotion import constant_emotion  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
 from avatar.evaluation.kinematics import (  # noqa: E402
     Kinematics,
     Motion,
@@ -31,7 +29,6 @@ from avatar.evaluation.kinematics import (  # noqa: E402
     motion_from_track,
 )
 from avatar.frontend.audio import load_audio  # noqa: E402
-from bench.face_measures import BEAT, beat_content  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

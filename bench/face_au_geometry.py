@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import warnings
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
@@ -35,9 +32,10 @@ from generators.talking_head import Portrait, TalkingHeadRenderer  # noqa: E402
 from generators.talking_head.portrait import detect_faces  # noqa: E402
 from rigs.face.arkit import INDEX  # noqa: E402
 from rigs.face.track import FaceTrack  # noqa: E402
+from rigs.paths import shared_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
+PORTRAITS = shared_data("portraits")
 DEFAULT_PORTRAITS = ("grace_hopper", "astronaut", "lp_s42", "st_art_2", "st_people_0", "lp_s5")
 LEVELS = np.linspace(0.0, 1.0, 6)
 STRIDE = 6

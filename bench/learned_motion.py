@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/learned_motion.py [--checkpoint checkpoints/motion-d
 
 Input: BEAT take 2_scott_0_3_3 (held out of the corpus; its audio and TextGrid phones, 68 s, which also exercises
 the windowed long-sequence sampler) and, when data/corpus is there, held-out TTS sentences of its test split.
-Measures (definitions in bench/face_measures.py and avatar/evaluation/kinematics.py), for teacher and learned alike:
+Measures (definitions in avatar/evaluation/face.py and avatar/evaluation/kinematics.py), for teacher and learned alike:
 bilabial closure (pooled over every input's P/B/M), open-vowel jawOpen and its ratio to P/B/M, blinks per
 minute at neutral on the BEAT take (the mean over BLINK_SEEDS seeds), the defining shapes' mean at intensity 0.8
 (mean over the 7 emotions), BeatAlign of the neutral body at 15 fps, and the wrist-speed ordering anger, happiness,
@@ -27,9 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
+from avatar.evaluation.face import bilabial_closure, blinks, measure, speech_frames  # noqa: E402
 from avatar.evaluation.kinematics import (  # noqa: E402
     audio_onsets,
     beat_align_times,
@@ -37,7 +36,6 @@ from avatar.evaluation.kinematics import (  # noqa: E402
     motion_beats,
     upper_body_positions,  # noqa: E402
 )
-from bench.face_measures import BEAT, beat_content, bilabial_closure, blinks, measure, speech_frames  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.procedural.facs import defining_shapes  # noqa: E402

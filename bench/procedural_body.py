@@ -18,12 +18,8 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar.emotion import constant_emotion  # noqa: E402
 from avatar.evaluation.kinematics import (  # noqa: E402
@@ -41,8 +37,9 @@ from generators.conditioning import EMOTIONS, Content  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 from generators.visemes import viseme_track  # noqa: E402
 from rigs.formats.bvh import BvhHeaderWarning, read_bvh  # noqa: E402
+from rigs.paths import shared_data  # noqa: E402
 
-BEAT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "beat"
+BEAT = shared_data("beat")
 TAKES = ("2_scott_0_1_1", "2_scott_0_2_2", "2_scott_0_3_3")
 CAPTURE = "2_scott_0_1_1"
 COMPARE_FPS = 15.0

@@ -28,8 +28,9 @@ import torch
 
 from avatar.frontend.audio import Audio, load_audio
 from avatar.recognizers.speech_emotion import DEFAULT_CHECKPOINT, SpeechEmotionRecognizer
+from rigs.paths import shared_data
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = shared_data()
 SPEED_WAV = DATA / "beat" / "wav" / "2_scott_0_1_1.wav"
 MEMORY_MINUTES = 20
 VOICE_EMOTIONS = ("neutral", "happiness", "anger", "sadness", "surprise", "fear", "disgust")

@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bench.face_measures import BEAT, BILABIALS, OPEN_VOWELS, constant, intervals  # noqa: E402
+from avatar.evaluation.beat import BEAT  # noqa: E402
+from avatar.evaluation.face import BILABIALS, OPEN_VOWELS, constant, intervals  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.talking_head import Portrait, TalkingHeadRenderer, write_video  # noqa: E402
 from generators.talking_head.mouth import inner_lip_gap  # noqa: E402
@@ -201,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     spoken = speak(text)
     contents = {"TTS example sentence": spoken.content()}
     if not args.quick and BEAT.is_dir():
-        from bench.face_measures import beat_content
+        from avatar.evaluation.beat import beat_content
 
         contents[f"BEAT {TAKE}"] = beat_content(TAKE)
     elif not args.quick:

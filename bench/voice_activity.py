@@ -18,8 +18,9 @@ import numpy as np
 
 from avatar.frontend.audio import SAMPLE_RATE, Audio, load_audio
 from avatar.frontend.voice_activity import MIN_SPEECH_S, voice_activity
+from rigs.paths import shared_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data()
 SNR_DB = 10.0
 
 

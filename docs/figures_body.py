@@ -19,9 +19,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from rigs.body import Skeleton, load_beat_skeleton  # noqa: E402
 from rigs.fileio import atomic_path  # noqa: E402
 from rigs.formats.bvh import BvhHeaderWarning, read_bvh  # noqa: E402
+from rigs.paths import shared_data  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
-BEAT_BVH = DOCS.parent.parent / "shared" / "data" / "beat" / "bvh" / "2_scott_0_1_1.bvh"
+BEAT_BVH = shared_data("beat", "bvh", "2_scott_0_1_1.bvh")
 # Sparse labels: enough to read the chain, few enough not to overlap.
 FRONT_LABELS = (
     "Hips", "Spine3", "Neck", "Head", "HeadEnd", "RightArm", "RightForeArm", "RightHand",

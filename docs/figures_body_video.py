@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for `bench.*`
-
 from avatar.emotion import constant_emotion  # noqa: E402
-from bench.face_measures import BEAT, beat_content  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
 from generators.learned.animate import DEFAULT_CHECKPOINT, LearnedAnimator  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402

@@ -18,8 +18,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from avatar.emotion import constant_emotion  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
 from avatar.evaluation.kinematics import (  # noqa: E402
     ARMS,
     MOTION_JOINTS,
@@ -27,7 +27,6 @@ from avatar.evaluation.kinematics import (  # noqa: E402
     motion_from_track,
     smoothed_step_speed,
 )
-from bench.face_measures import BEAT, beat_content  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 from rigs.fileio import atomic_path  # noqa: E402
 

@@ -27,9 +27,10 @@ from rigs.formats.bvh import BvhHeaderWarning, read_bvh  # noqa: E402
 from rigs.formats.export import export  # noqa: E402
 from rigs.formats.sample import arm_wave  # noqa: E402
 from rigs.formats.validate import threejs_load  # noqa: E402
+from rigs.paths import shared_data  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
-BEAT_BVH = DOCS.parent.parent / "shared" / "data" / "beat" / "bvh" / "2_scott_0_1_1.bvh"
+BEAT_BVH = shared_data("beat", "bvh", "2_scott_0_1_1.bvh")
 SIZE = (640, 480)
 
 

@@ -12,23 +12,20 @@ the creases and the framing are all seen. A portrait that cannot be animated sho
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generators.conditioning import EMOTIONS  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.talking_head import Portrait, PortraitError, TalkingHeadRenderer  # noqa: E402
 from rigs.face.track import FaceTrack  # noqa: E402
 from rigs.fileio import atomic_path  # noqa: E402
+from rigs.paths import shared_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
+PORTRAITS = shared_data("portraits")
 MAX_BYTES = 3_000_000
 INTENSITY = 0.8
 

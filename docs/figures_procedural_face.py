@@ -8,7 +8,6 @@ the TTS voice.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -20,17 +19,17 @@ from matplotlib.figure import Figure  # noqa: E402
 from generators.conditioning import EMOTIONS, Content, EmotionFrames  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from rigs.fileio import atomic_path  # noqa: E402
+from rigs.paths import shared_data  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
-BEAT = DOCS.parent.parent / "shared" / "data" / "beat"
+BEAT = shared_data("beat")
 TAKE, START_S, LENGTH_S = "2_scott_0_1_1", 1.3, 6.0
 SWITCH_S = START_S + LENGTH_S / 2  # neutral before, happiness after
 
 
 def _content() -> tuple[Content, str]:
     if (BEAT / "wav" / f"{TAKE}.wav").is_file():
-        sys.path.insert(0, str(DOCS.parent))
-        from bench.face_measures import beat_content
+        from avatar.evaluation.beat import beat_content
 
         return beat_content(TAKE), f"BEAT {TAKE}"
     from avatar.frontend.speech import speak

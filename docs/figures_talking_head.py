@@ -10,13 +10,9 @@ silent face, so only the emotion shows), a blink, the gaze to the character's le
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generators.conditioning import Content  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402

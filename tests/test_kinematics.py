@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -25,9 +23,10 @@ from avatar.evaluation.kinematics import (
     window_descriptors,
 )
 from generators.conditioning import Segment
+from rigs.paths import shared_data
 
 FPS = 15.0
-CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "beat" / "bvh" / "2_scott_0_1_1.bvh"
+CAPTURE = shared_data("beat", "bvh", "2_scott_0_1_1.bvh")
 
 
 def arms_motion(offsets: np.ndarray, fps: float = FPS) -> Motion:
@@ -140,9 +139,9 @@ def test_capture_is_read_on_the_comparison_clock():
 @pytest.mark.skipif(not CAPTURE.is_file(), reason="needs the real BEAT capture in ../shared/data/beat")
 def test_procedural_body_moves_like_the_capture_at_neutral():
     from avatar.emotion import constant_emotion
+    from avatar.evaluation.beat import beat_content
     from avatar.evaluation.kinematics import audio_onsets, motion_from_track
     from avatar.frontend.audio import load_audio
-    from bench.face_measures import beat_content
     from generators.procedural.body import animate_body
 
     take = CAPTURE.stem

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from avatar.cli import app
 from avatar.emotion import constant_emotion
-from bench.face_measures import bilabial_closure
+from avatar.evaluation.face import bilabial_closure
 from generators.learned.animate import DEFAULT_CHECKPOINT, LearnedAnimator, MissingCheckpointError
 from tests.conftest import EXAMPLE_TEXT
 

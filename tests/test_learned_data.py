@@ -132,7 +132,7 @@ def test_windows_have_the_shapes_and_are_deterministic(tts_corpus):
 
 
 def test_test_items_run_the_lip_sync_measures(tts_corpus):
-    from bench.face_measures import bilabial_closure
+    from avatar.evaluation.face import bilabial_closure
 
     item = next(MotionCorpus(tts_corpus, "test").iter_items())
     assert np.abs(rep.content_features(item.content) - item.features).max() < 1e-3

@@ -169,7 +169,7 @@ def test_a_smiling_photo_is_neutralized_and_can_look_sad(astronaut, astronaut_po
 
 
 def test_lips_close_on_bilabials_of_a_procedural_track(hopper):
-    from bench.face_measures import BILABIALS, OPEN_VOWELS, constant, intervals
+    from avatar.evaluation.face import BILABIALS, OPEN_VOWELS, constant, intervals
     from generators.procedural.face import animate_face
     from tests.test_procedural_face import synthetic_content
 

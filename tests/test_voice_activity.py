@@ -12,8 +12,9 @@ import pytest
 
 from avatar.frontend.audio import SAMPLE_RATE, Audio, load_audio
 from avatar.frontend.voice_activity import voice_activity
+from rigs.paths import shared_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data()
 SECONDS = 3.0
 t = np.arange(int(SECONDS * SAMPLE_RATE)) / SAMPLE_RATE
 rng = np.random.default_rng(0)

@@ -56,12 +56,13 @@ from generators.conditioning import EMOTIONS, Content, EmotionFrames, Segment
 from generators.learned import representation as rep
 from generators.procedural.body import animate_body
 from generators.procedural.face import animate_face
+from rigs.paths import shared_data
 
 VERSION = 1
 FPS = rep.FPS
 DIMS = {"content": rep.ACOUSTIC_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
 SPLITS = ("train", "test")
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DEFAULT_DATA_DIR = shared_data()
 
 TEST_BEAT_TAKES = frozenset({"2_scott_0_3_3"})
 TEST_EMODB_SPEAKERS = frozenset({"15", "16"})

@@ -13,7 +13,7 @@
   rebuild.
 - `MotionCorpus.iter_items()`: whole items for evaluation, each with its content rebuilt as a
   `generators.conditioning.Content` (features, phones and words), so the lip-sync measures in
-  bench/face_measures.py run on it, and its variants' emotion, style, face and body.
+  avatar/evaluation/face.py run on it, and its variants' emotion, style, face and body.
 """
 
 from __future__ import annotations
