@@ -358,6 +358,8 @@ def _worker() -> dict:
 def _limit_threads(threads: int) -> None:
     """One worker, `threads` threads: the workers share the cores instead of each taking all of them."""
     for name in THREAD_VARIABLES:
+        if name == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
+            continue  # numba re-reads it and refuses a new count once its threads run: set_num_threads below
         os.environ[name] = str(threads)  # read when torch, numba and BLAS load, which is later in a fresh worker
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
