@@ -43,6 +43,7 @@ from avatar.frontend.tts import check_voice
 from avatar.outputs import check_output_folder, folder_written_whole
 from avatar.request import RenderRequest, check_request, parse_outputs
 from avatar.stages import Animator, emotion_curve, speaking_style
+from avatar.startup import long_lived
 from avatar.verification import (
     MAX_ATTEMPTS,
     RENDER_THREADS,
@@ -202,7 +203,8 @@ class AvatarPipeline:
                  checkpoint: str | os.PathLike | None = None):
         fps = check_fps(fps)  # the arguments first: a bad one should not wait for the models to load
         check_voice(voice)
-        self.animator = Animator.load(generator, checkpoint)
+        with long_lived():
+            self.animator = Animator.load(generator, checkpoint)
         self.generator, self.fps, self.voice = generator, fps, voice
         self._portraits: dict[str, object] = {}
         self._fer = None
@@ -346,6 +348,7 @@ class AvatarPipeline:
         from avatar.recognizers.face_expression import FaceExpressionRecognizer
 
         if self._fer is None:
-            self._fer = FaceExpressionRecognizer.from_pretrained()
+            with long_lived():
+                self._fer = FaceExpressionRecognizer.from_pretrained()
         return rendered_face_reader(talking_head, self._fer)
 

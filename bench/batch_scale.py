@@ -7,7 +7,8 @@ seven emotions in turn, verification on, outputs face and body). Each run is a f
 empty folder (`--workers N`, or `--ray --workers N`: a local Ray with N CPUs and one worker actor per CPU), so the
 start-up counts: jobs per minute = jobs / wall time. From summary.json, per worker process: the seconds it spent
 importing and loading the pipeline, its peak memory (ru_maxrss), and the mean seconds of its jobs after the first
-(which also loads the voice check and warms the caches). Prints one JSON object; the figures are noisy on a shared
+(which also loads the voice check and warms the caches); the steady rate, the sum over workers of 60 / that mean, is
+what a long manifest approaches once every worker has started. Prints one JSON object; the figures are noisy on a shared
 machine (the speed-ups most of all).
 """
 
@@ -56,10 +57,13 @@ def run(manifest: Path, out: Path, backend: str, workers: int) -> dict:
         for jobs in per_worker.values()
     ]
     jobs = len(summary["jobs"])
+    later = [w["later_jobs_mean_s"] for w in workers_seen if w["later_jobs_mean_s"]]
     return {
         "backend": summary["backend"],
         "wall_s": round(wall, 1),
         "jobs_per_min": round(60 * jobs / wall, 1),
+        # once every worker has loaded: what a long manifest approaches (start-up and the first job left out)
+        "steady_jobs_per_min": round(sum(60 / s for s in later), 1) if later else None,
         "workers": workers_seen,
     }
 
@@ -89,6 +93,9 @@ def main(argv: list[str] | None = None) -> None:
         one, two = results.get(f"{backend}:1"), results.get(f"{backend}:2")
         if one and two:
             results[f"{backend} speed-up 1 -> 2"] = round(two["jobs_per_min"] / one["jobs_per_min"], 2)
+            if one["steady_jobs_per_min"] and two["steady_jobs_per_min"]:
+                results[f"{backend} steady speed-up 1 -> 2"] = round(
+                    two["steady_jobs_per_min"] / one["steady_jobs_per_min"], 2)
     machine = {
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
