@@ -109,9 +109,7 @@ class BodyTrack(OnFrameClock):
         cls, skeleton: Skeleton, quaternions: np.ndarray, root_positions: np.ndarray, fps: float, start=None
     ) -> BodyTrack:
         """A track from local (w, x, y, z) quaternions (T, J, 4); Euler angles stay continuous in time."""
-        quaternions = np.asarray(quaternions, dtype=np.float64)
-        if quaternions.ndim != 3 or quaternions.shape[1:] != (skeleton.n_joints, 4):
-            raise RigInputError(f"quaternions have shape {quaternions.shape}; expected (T, {skeleton.n_joints}, 4)")
+        quaternions = _per_joint(quaternions, skeleton, 4, "quaternions")
         return cls.from_matrices(skeleton, quat_to_matrix(quaternions), root_positions, fps, start)
 
     @classmethod
@@ -119,9 +117,7 @@ class BodyTrack(OnFrameClock):
         cls, skeleton: Skeleton, rot6d: np.ndarray, root_positions: np.ndarray, fps: float, start=None
     ) -> BodyTrack:
         """A track from local 6D rotations (T, J, 6); Euler angles stay continuous in time."""
-        rot6d = np.asarray(rot6d, dtype=np.float64)
-        if rot6d.ndim != 3 or rot6d.shape[1:] != (skeleton.n_joints, 6):
-            raise RigInputError(f"6D rotations have shape {rot6d.shape}; expected (T, {skeleton.n_joints}, 6)")
+        rot6d = _per_joint(rot6d, skeleton, 6, "6D rotations")
         return cls.from_matrices(skeleton, rot6d_to_matrix(rot6d), root_positions, fps, start)
 
     def resampled(self, fps: float) -> BodyTrack:
@@ -137,3 +133,11 @@ class BodyTrack(OnFrameClock):
         rotated = quat_slerp(quats[lo], quats[hi], np.broadcast_to(frac[:, None], (n, self.skeleton.n_joints)))
         root = (1 - frac)[:, None] * self.root_positions[lo] + frac[:, None] * self.root_positions[hi]
         return BodyTrack.from_quaternions(self.skeleton, rotated, root, fps, start=self.rotations[0])
+
+
+def _per_joint(values, skeleton: Skeleton, width: int, what: str) -> np.ndarray:
+    """values as a float64 (T, J, width) array, or a RigInputError naming `what` and the shape expected."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 3 or values.shape[1:] != (skeleton.n_joints, width):
+        raise RigInputError(f"{what} have shape {values.shape}; expected (T, {skeleton.n_joints}, {width})")
+    return values
