@@ -1,9 +1,14 @@
 """Action units seen in the talking head's pixels: the landmarks re-detected on rendered frames against the track.
 
 A reader that is not FER: MediaPipe FaceMesh run again on each rendered frame, its landmarks turned into the
-geometry each action unit moves (avatar/evaluation/face_geometry.py: brow heights, eye aperture, lower lid, lip-corner
-height and width, nose wings, jaw drop; inter-ocular distances), minus the same on the portrait's rendered neutral
-frame. Per portrait and action unit, two tests:
+geometry each action unit moves (avatar/evaluation/face_geometry.py: brow heights and gap, eye aperture, cheek height,
+lip-corner height, curve and width, nose wings, jaw drop; inter-ocular distances), minus the same on the portrait's
+rendered neutral frame. Three AUs are also read ("...") by an appearance FACS gives them that the other AUs of the
+same emotions share less: AU4 by the brows drawn together (in fear and sadness AU1 lifts the inner brow as AU4
+lowers it), AU6 by the cheek raised under the eye (AU7, tightening the lids, lifts the lower lid too), AU15 by the
+mouth's corners against its middle (an opening jaw lowers both). Measured, MediaPipe reads the first two poorly: it
+places lowered brows slightly further apart as they come together in the pixels (its brow-shape prior), and moves
+its cheek landmarks by 2-5 % of the drawn rise. Per portrait and action unit, two tests:
 - sweep: the AU's ARKit shapes alone at 0, 0.2, ..., 1 (head still): the correlation between the weight and the
   geometry seen, and the gain, seen over drawn (the same measure on the landmarks the renderer drew: 1 means the
   detector sees all the drawn motion, 0 none);
@@ -45,11 +50,14 @@ UNITS: dict[str, tuple[tuple[str, ...], str, float]] = {
     "AU1 inner brow raiser": (("browInnerUp",), "inner_brow", 1.0),
     "AU2 outer brow raiser": (("browOuterUpLeft", "browOuterUpRight"), "outer_brow", 1.0),
     "AU4 brow lowerer": (("browDownLeft", "browDownRight"), "inner_brow", -1.0),
+    "AU4 ... drawn together": (("browDownLeft", "browDownRight"), "brow_gap", 1.0),
     "AU5 upper lid raiser": (("eyeWideLeft", "eyeWideRight"), "eye_aperture", 1.0),
     "AU6 cheek raiser": (("cheekSquintLeft", "cheekSquintRight"), "lower_lid", 1.0),
+    "AU6 ... cheek height": (("cheekSquintLeft", "cheekSquintRight"), "cheek_raise", 1.0),
     "AU9 nose wrinkler": (("noseSneerLeft", "noseSneerRight"), "nose_wrinkle", 1.0),
     "AU12 lip corner puller": (("mouthSmileLeft", "mouthSmileRight"), "corner_raise", 1.0),
     "AU15 lip corner depressor": (("mouthFrownLeft", "mouthFrownRight"), "corner_raise", -1.0),
+    "AU15 ... mouth's curve": (("mouthFrownLeft", "mouthFrownRight"), "mouth_curve", -1.0),
     "AU20 lip stretcher": (("mouthStretchLeft", "mouthStretchRight"), "lip_width", 1.0),
     "AU26 jaw drop": (("jawOpen",), "jaw_drop", 1.0),
 }

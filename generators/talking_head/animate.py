@@ -21,7 +21,8 @@ from rigs.face.mesh import DATA_PATH, N_LANDMARKS, FaceMesh, load_face_mesh
 from rigs.face.mesh_parts import enclosed
 from rigs.face.track import FaceTrack
 
-__all__ = ["EXPRESSIVENESS", "MOUTH_PARTS", "FacePoses", "FaceRig", "expressiveness_gains", "landmark_loops"]
+__all__ = ["EXPRESSIVENESS", "MOUTH_PARTS", "SNEER_LIFTS_LIP", "FacePoses", "FaceRig", "expressiveness_gains",
+           "landmark_loops"]
 
 MOUTH_PARTS = ("mouthCavity", "teethUpper", "teethLower", "tongue")
 UPPER_TEETH_DROP_MM = 1.5
@@ -36,9 +37,13 @@ EYE_LOOK = tuple(INDEX[f"eyeLook{d}{s}"] for d in ("Down", "In", "Out", "Up") fo
 # are measured on them. mouthStretch is both fear's lip stretcher and the spread of EE; it takes the gain, which
 # costs 0.06 px of lip gap at P/B/M next to an EE (bench/talking_head.py).
 EXPRESSIVENESS: dict[str, float] = {
-    "brow": 1.8, "eyeWide": 1.5, "eyeSquint": 1.3, "cheekSquint": 1.8, "noseSneer": 1.4, "mouthSmile": 1.5,
+    "brow": 1.8, "eyeWide": 2.0, "eyeSquint": 1.3, "cheekSquint": 1.8, "noseSneer": 1.4, "mouthSmile": 1.5,
     "mouthFrown": 1.6, "mouthDimple": 1.5, "mouthStretch": 1.5,
 }
+# AU9 (nose wrinkler) raises the middle of the upper lip as well as the nose wings (FACS manual, 2002); the mesh's
+# noseSneer moves the wings alone, so without this a sneer shows no upper teeth. It takes this share of the same
+# side's mouthUpperUp (AU10) motion, scaled with the expressiveness like the gains above.
+SNEER_LIFTS_LIP = 0.6
 
 
 @functools.cache
@@ -89,6 +94,8 @@ class FaceRig:
         self.index = np.concatenate([np.arange(N_LANDMARKS), mouth_index])
         self.base = np.vstack([base, mouth]).astype(np.float32)
         deltas = mesh.deltas[:, self.index].astype(np.float32) * expressiveness_gains(expressiveness)[:, None, None]
+        for name in ("Left", "Right"):
+            deltas[INDEX[f"noseSneer{name}"]] += SNEER_LIFTS_LIP * expressiveness * deltas[INDEX[f"mouthUpperUp{name}"]]
         # Lids close as far as this person's eyes are open: a blink that shuts the mesh's eye would leave a wider
         # eye a slit.
         for side, name in (("right", "Right"), ("left", "Left")):
@@ -136,18 +143,6 @@ class FaceRig:
             vertices += self.head_weight[None, :, None] * (turned - vertices)
         image = self.fit.to_image(vertices).astype(np.float32)
         return FacePoses(image[:, :N_LANDMARKS], image[:, N_LANDMARKS:])
-
-    def at_rest(self, head: np.ndarray) -> np.ndarray:
-        """(T, 478, 3) image landmarks of the face at rest turned by per-frame head angles (T, 3): where what rests
-        on the head (glasses) is carried."""
-        head = np.asarray(head, np.float64)
-        vertices = np.broadcast_to(self.base[:N_LANDMARKS].astype(np.float64), (len(head), N_LANDMARKS, 3)).copy()
-        if np.abs(head).max(initial=0.0) > 0:
-            rotation = head_rotation(*head.T)
-            pivot = self.mesh.head_pivot.astype(np.float64)
-            turned = np.einsum("tij,tvj->tvi", rotation, vertices - pivot) + pivot
-            vertices += self.head_weight[None, :N_LANDMARKS, None] * (turned - vertices)
-        return self.fit.to_image(vertices).astype(np.float32)
 
 
 def expressiveness_gains(strength: float = 1.0) -> np.ndarray:

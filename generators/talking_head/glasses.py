@@ -1,11 +1,18 @@
-"""Glasses stay rigid: found on the photo, and the warp under their frames moved with the head alone.
+"""Glasses stay rigid while the face under them moves: their frames are cut out of the photo and laid back on top.
 
-A warp that raises the brows or the cheeks bends whatever lies on that skin, and glasses rest on the nose and ears,
-not on the brows. Found by their bridge: across the nose between the eyes a frame makes a band with an edge above
-and below (luminance rising and falling along the nose), where skin shades smoothly. Where found, the landmarks
-under the lenses and the bridge (an ellipse around each eye, the nose between them) follow the head's rotation only,
-not the expression; the eyelids inside the lenses still blink, and the brows above the frames still move (where a
-frame covers the brows, as grace_hopper's does, only the skin above it shows the brows' motion).
+Glasses rest on the nose and ears, not on the brows, so a warp that raises the brows or the cheeks must not bend
+them; but pinning the warp under them pins whatever skin they cover too (grace_hopper's frames lie on her brows).
+So the frames themselves are found and taken off the face: the warp moves the photo with the frames filled in by the
+skin around them (inpainted), and the frames are drawn over each frame, carried by the same warp mesh posed by the
+head's rotation alone (the photo's landmarks turned, no expression: a rigid object turned in depth, not a flat
+sticker slid), and left exactly where they are while the head is still.
+
+Found in two steps. The bridge: across the nose between the eyes a frame makes a band with an edge above and below
+(luminance rising and falling along the nose), where skin shades smoothly. The frames: about the eyes, the dark lines
+(the luminance's black-hat) and dark bands of the photo that are one piece with what crosses the nose's bridge (a
+frame is one object through its bridge; wrinkles and shadows beside it mostly are not), and the highlights on them.
+Lids and lashes inside the lenses stay skin and move; a brow or wrinkle joined to the frames stays with them (the
+robot st_art_6's brows, which touch its frames); the temples beyond the face's outline are not taken.
 """
 
 from __future__ import annotations
@@ -14,17 +21,29 @@ import cv2
 import numpy as np
 
 from generators.talking_head.animate import landmark_loops
-from rigs.face.mesh import N_LANDMARKS
+from generators.talking_head.warp import FAR, rasterize
 
-__all__ = ["BRIDGE_EDGE", "bridge_edge", "glasses_share"]
+__all__ = ["BRIDGE_EDGE", "Glasses", "bridge_edge", "frame_mask"]
 
 BRIDGE_EDGE = 60.0  # the weaker of the band's two edges (row-mean Sobel, luminance 0-255 at 512 px): a frame's bridge
 # (grace_hopper 117, a robot's black frames 191; 20 portraits without glasses at most 24)
 DETECT_SIDE = 512  # the edges are judged at this crop size, whatever the portrait's
-LENS = (1.25, 0.8)  # a lens's half width and half height, in eye widths (corner to corner), about the eye's centre
-LENS_FADE = 0.25  # beyond the lens, the pinning fades out over this share of its size
 BRIDGE_SPAN = (9, 8, 168, 6)  # nose landmarks from between the brows down the bridge; the band is looked for
 # between the middle of the first two and the last
+# The frames, in eye widths (corner to corner): where they may be (an ellipse of these half axes about each eye),
+# the eyes' own openings (lids, lashes) grown by EYE_MARGIN never; dark lines are found by a black-hat with a disc
+# this wide, at least RIDGE deep (L*, 0-100), dark bands as darker than DARK times the skin's median L*; the pieces
+# kept cross the nose's bridge line, taken BRIDGE_HALF wide.
+ZONE = (1.7, 1.2)
+FACE_MARGIN = 0.1  # the zone reaches this far (eye widths) beyond the face's outline
+EYE_MARGIN = 0.12
+ELEMENT = 0.5
+RIDGE, DARK = 7.0, 0.45
+BRIDGE_HALF = 0.4
+SHINE_REACH = 0.1  # highlights this close to the frames (eye widths) are the frames' own
+GROW = 1.5  # px at 512: the mask is grown by this so the frames' anti-aliased edge goes with them; the layer's
+FEATHER = 1.5  # alpha then fades over this many px outside it, where the skin layer is the photo's own
+REACH = 24.0  # px at 512: mesh points this far around the frames' box carry them
 
 
 def bridge_edge(image: np.ndarray, landmarks: np.ndarray) -> float:
@@ -51,23 +70,123 @@ def bridge_edge(image: np.ndarray, landmarks: np.ndarray) -> float:
     return float(min(max(means), -min(means)))
 
 
-def glasses_share(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """(478,) float32: per landmark, how much of it follows the head alone (1 under glasses' frames and lenses,
-    fading to 0 beyond; 0 everywhere when the photo shows no glasses, and for the eyelids and irises)."""
-    share = np.zeros(N_LANDMARKS, np.float32)
+def _disc(diameter: float) -> np.ndarray:
+    """An elliptic structuring element about this many pixels across (odd, at least 3)."""
+    side = max(3, int(round(diameter)) | 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+
+
+def frame_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(S, S) float32, 1 on the glasses' frames (rims and bridge) in a portrait; all 0 when it shows none."""
+    size = image.shape[0]
     if bridge_edge(image, landmarks) < BRIDGE_EDGE:
-        return share
+        return np.zeros(image.shape[:2], np.float32)
     points = np.asarray(landmarks[:, :2], np.float64)
     loops = landmark_loops()
-    for side in ("right", "left"):
-        eye = points[loops[f"eye_{side}"]]
-        corners = eye[0], eye[len(eye) // 2]  # the loops start at the outer corner
-        width = float(np.linalg.norm(corners[1] - corners[0]))
-        centre = eye.mean(0)
-        distance = np.hypot(*((points - centre) / (np.array(LENS) * width)).T)  # 1 on the lens's edge
-        share = np.maximum(share, np.clip((1.0 + LENS_FADE - distance) / LENS_FADE, 0.0, 1.0))
-    # The bridge between the lenses: the nose's top, which expressions barely move anyway.
-    share[list(BRIDGE_SPAN)] = 1.0
-    lids = np.concatenate([loops["eye_right"], loops["eye_left"], np.arange(468, N_LANDMARKS)])
-    share[lids] = 0.0
-    return share
+    eyes = [points[loops[f"eye_{side}"]] for side in ("right", "left")]
+    width = float(np.mean([np.linalg.norm(eye[0] - eye[len(eye) // 2]) for eye in eyes]))
+    # Where frames can be: an ellipse about each eye, the two joined across the nose; never the eyes' openings.
+    zone = np.zeros(image.shape[:2], np.uint8)
+    openings = np.zeros_like(zone)
+    for eye in eyes:
+        centre = tuple(int(v) for v in np.round(eye.mean(0)))
+        cv2.ellipse(zone, centre, tuple(int(round(v * width)) for v in ZONE), 0, 0, 360, 1, -1)
+        cv2.fillPoly(openings, [np.round(eye).astype(np.int32)], 1)
+    zone = cv2.morphologyEx(zone, cv2.MORPH_CLOSE, _disc(width))
+    face = np.zeros_like(zone)  # ... and on the face: the backdrop beside it does not turn with the head
+    cv2.fillPoly(face, [np.round(points[loops["face_oval"]]).astype(np.int32)], 1)
+    zone &= cv2.dilate(face, _disc(2 * FACE_MARGIN * width))
+    zone[cv2.dilate(openings, _disc(2 * EYE_MARGIN * width)) > 0] = 0
+    # Dark lines (black-hat) and dark bands (thick frames, darker than the skin around) inside it.
+    lightness = cv2.GaussianBlur(
+        cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255), (0, 0), 1.0
+    )
+    ridge = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, _disc(ELEMENT * width))
+    skin = float(np.median(lightness[zone > 0]))
+    candidate = ((ridge >= RIDGE) | (lightness < DARK * skin)) & (zone > 0)
+    # The frames are one object through the bridge: the pieces that cross the nose's bridge line are kept.
+    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    bridge = np.zeros_like(zone)
+    top = (points[BRIDGE_SPAN[0]] + points[BRIDGE_SPAN[1]]) / 2
+    cv2.line(
+        bridge,
+        tuple(int(v) for v in np.round(top)),
+        tuple(int(v) for v in np.round(points[BRIDGE_SPAN[-1]])),
+        1,
+        max(1, int(round(BRIDGE_HALF * width))),
+    )
+    kept = np.unique(labels[(bridge > 0) & candidate])
+    mask = np.isin(labels, kept[kept > 0]).astype(np.uint8)
+    # Highlights on the frames (bright lines, the white-hat) where they lie on or against them.
+    shine = cv2.morphologyEx(lightness, cv2.MORPH_TOPHAT, _disc(ELEMENT * width)) >= RIDGE
+    mask[shine & (zone > 0) & (cv2.dilate(mask, _disc(SHINE_REACH * width)) > 0)] = 1
+    grow = _disc(2 * GROW * size / 512 + 1)
+    return cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disc(3)), grow).astype(np.float32)
+
+
+class Glasses:
+    """A portrait's glasses as a rigid layer: the photo without them (for the warp), and their frames to draw."""
+
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray):
+        self.mask = frame_mask(image, landmarks)
+        self.found = bool(self.mask.any())
+        self.skin = image
+        if not self.found:
+            return
+        size = image.shape[0]
+        # Under the frames, the skin around them carried in (Telea): smooth, and shown only a few pixels deep
+        # where the skin moves out from under the frames.
+        self.skin = cv2.inpaint(
+            np.ascontiguousarray(image), self.mask.astype(np.uint8), max(3, size // 100), cv2.INPAINT_TELEA
+        )
+        feather = FEATHER * size / 512
+        alpha = np.clip(
+            1.0 - cv2.distanceTransform((self.mask == 0).astype(np.uint8), cv2.DIST_L2, 3) / feather, 0.0, 1.0
+        )
+        ys, xs = np.nonzero(alpha > 0)
+        pad = 2
+        self.box = (
+            max(xs.min() - pad, 0),
+            max(ys.min() - pad, 0),
+            min(xs.max() + pad + 1, size),
+            min(ys.max() + pad + 1, size),
+        )
+        x0, y0, x1, y1 = self.box
+        a = alpha[y0:y1, x0:x1, None].astype(np.float32)
+        self.layer = np.ascontiguousarray(np.dstack([image[y0:y1, x0:x1].astype(np.float32) * a, a]))
+
+    def draw(self, out: np.ndarray, warp: tuple[np.ndarray, ...] | None = None) -> None:
+        """Lay the frames over a rendered frame out (S, S, 3) uint8, in place: where they are in the photo, or
+        carried by warp = (points (P, 2), nearness (P,), triangles (F, 3), source (P, 2)), the warp mesh posed by
+        the head's rotation alone (a rigid object on a rigidly turning head)."""
+        x0, y0, x1, y1 = self.box
+        if warp is None:
+            self._blend(out[y0:y1, x0:x1], self.layer)
+            return
+        points, depth, triangles, source = warp
+        # The frames land where the mesh points around them go; their source within REACH of the layer's box.
+        reach = REACH * out.shape[0] / 512
+        near = np.all((source >= (x0 - reach, y0 - reach)) & (source <= (x1 + reach, y1 + reach)), axis=1)
+        u0, v0 = np.maximum(np.floor(points[near].min(0)).astype(int), 0)
+        u1, v1 = np.minimum(np.ceil(points[near].max(0)).astype(int) + 1, out.shape[0])
+        if u0 >= u1 or v0 >= v1:
+            return
+        # Per output pixel, where in the layer it comes from (off the layer where no triangle covers it).
+        lookup = np.full((v1 - v0, u1 - u0, 2), -1.0e4, np.float32)
+        zbuffer = np.full((v1 - v0, u1 - u0), FAR, np.float32)
+        rasterize(
+            np.ascontiguousarray(points - np.array([u0, v0], np.float32), np.float32),
+            np.ascontiguousarray(depth, np.float32),
+            triangles,
+            np.ascontiguousarray(source - np.array([x0, y0], np.float32), np.float32),
+            lookup,
+            zbuffer,
+        )
+        layer = cv2.remap(self.layer, lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR, None, cv2.BORDER_CONSTANT, 0)
+        self._blend(out[v0:v1, u0:u1], layer)
+
+    @staticmethod
+    def _blend(region: np.ndarray, layer: np.ndarray) -> None:
+        """region (H, W, 3) uint8 under the premultiplied layer (H, W, 4) float32, in place."""
+        alpha = layer[..., 3:]
+        region[:] = np.clip(region * (1.0 - alpha) + layer[..., :3] + 0.5, 0, 255).astype(np.uint8)

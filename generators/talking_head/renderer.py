@@ -1,12 +1,12 @@
 """The talking-head renderer: a portrait animated by a face track, frame by frame, on the CPU.
 
 Everything constant per portrait is built once (the fitted face rig, the warp mesh, the background plate, the
-photo's skin with its own smile's folds smoothed out, the eyeballs, the toned mouth parts, where glasses hold the
-warp to the head's motion); a frame is then: pose the landmarks, rasterize the warp (which triangle shows at each
-pixel), resample the photo through it over the background, shade the creases the track's action units raise, draw
-the eyeballs inside the lids and the inner mouth inside the lips. A given track gives the same frames every time
-(no randomness, no state carried between frames), and frames may be drawn in several threads at once: all scratch
-is per frame, and the kernels release the GIL.
+photo's skin with its own smile's folds smoothed out and any glasses' frames taken off it, the eyeballs, the toned
+mouth parts, the frames as a layer); a frame is then: pose the landmarks, rasterize the warp (which triangle shows at
+each pixel), resample the photo through it over the background, shade the creases the track's action units raise,
+draw the eyeballs inside the lids, the glasses' frames moved by the head alone, and the inner mouth inside the lips.
+A given track gives the same frames every time (no randomness, no state carried between frames), and frames may be
+drawn in several threads at once: all scratch is per frame, and the kernels release the GIL.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from generators.talking_head.animate import FaceRig, landmark_loops
 from generators.talking_head.eyes import EyeLayer
-from generators.talking_head.glasses import glasses_share
+from generators.talking_head.glasses import Glasses
 from generators.talking_head.mouth import MouthLayer
 from generators.talking_head.portrait import CHIN, FOREHEAD, Portrait, PortraitError
 from generators.talking_head.shading import ShadingLayer
@@ -89,16 +89,21 @@ class TalkingHeadRenderer:
         image = np.ascontiguousarray(portrait.image)
         person = np.ascontiguousarray(portrait.person, np.float32)
         self.background = background_plate(image, person)
-        # What the warp moves: the photo, with the folds of its own smile smoothed out when that smile is; the warp
-        # samples it with the person mask as a fourth channel, in float32, one pixel's four values side by side.
-        skin = neutral_texture(image, photo, portrait.expression, fit.pixels_per_mm) if neutralize else image
+        # Glasses' frames are taken off the face and drawn over each frame moved by the head alone (glasses.py):
+        # the skin under them moves with the expression, the frames never bend with the brows.
+        self.glasses = Glasses(image, photo)
+        # What the warp moves: the photo (without glasses' frames), with the folds of its own smile smoothed out
+        # when that smile is; the warp samples it with the person mask as a fourth channel, in float32, one
+        # pixel's four values side by side.
+        skin = self.glasses.skin
+        skin = neutral_texture(skin, photo, portrait.expression, fit.pixels_per_mm) if neutralize else skin
         self.image = np.ascontiguousarray(skin)
         self.texture = np.ascontiguousarray(np.dstack([skin, person]), np.float32)
         self.eyes = [EyeLayer(image, photo, side) for side in ("right", "left")]
         self.mouth = MouthLayer(self.rig, image, photo)
-        self.shading = ShadingLayer(self.rig.mesh, fit.pixels_per_mm, image=image)
-        # Under glasses the warp follows the head alone (glasses.py): the frames never bend with the brows.
-        self.rigid_share = glasses_share(image, photo)
+        self.shading = ShadingLayer(self.rig.mesh, fit.pixels_per_mm, image=self.glasses.skin)
+        # The photo's landmarks in the mesh frame: turned with the head, they carry the glasses' frames.
+        self.photo_mesh = fit.from_image(photo)
 
     # ----- geometry -----
 
@@ -116,11 +121,7 @@ class TalkingHeadRenderer:
         rigid = self._turned(self.ring_mesh, rotations)[..., :2].reshape(n, *rings.shape) - rings
         outline = poses.landmarks[:, self.oval, :2] - self._turned(self.oval_mesh, rotations)[..., :2]
         moved = np.stack([self.rings.moved(rigid[t], outline[t]) for t in range(n)]).reshape(n, -1, 2)
-        warped = poses.landmarks[..., :2]
-        if self.rigid_share.any():
-            rest = self.rig.at_rest(track.head[frames])[..., :2]
-            warped = warped + self.rigid_share[None, :, None] * (rest - warped)
-        points = np.concatenate([warped, moved], axis=1).astype(np.float32)
+        points = np.concatenate([poses.landmarks[..., :2], moved], axis=1).astype(np.float32)
         depth = np.concatenate([poses.landmarks[..., 2], np.full((n, moved.shape[1]), self.ring_depth)], axis=1)
         return poses, points, depth.astype(np.float32)
 
@@ -132,8 +133,31 @@ class TalkingHeadRenderer:
 
     # ----- pixels -----
 
+    def _glasses_warp(self, track: FaceTrack, frames: slice) -> list[tuple[np.ndarray, ...] | None]:
+        """Per frame, the warp that carries the glasses' frames (glasses.Glasses.draw): the mesh posed by the head's
+        rotation alone, the photo's own landmarks turned (no expression); None where the head is still (the frames
+        stay where they are in the photo)."""
+        head = np.asarray(track.head[frames], np.float64)
+        if not self.glasses.found or not np.abs(head).any():
+            return [None] * len(head)
+        rotations = head_rotation(*head.T)
+        n = len(rotations)
+        rings = self.rings.points
+        rigid = self._turned(self.ring_mesh, rotations)[..., :2].reshape(n, *rings.shape) - rings
+        turned = self._turned(self.photo_mesh, rotations)
+        warps = []
+        for t in range(n):
+            if not np.abs(head[t]).any():
+                warps.append(None)
+                continue
+            ring_points = (rings + self.rings.rigid[..., None] * rigid[t]).reshape(-1, 2)
+            points = np.vstack([turned[t, :, :2], ring_points]).astype(np.float32)
+            depth = np.concatenate([turned[t, :, 2], np.full(len(ring_points), self.ring_depth)]).astype(np.float32)
+            warps.append((points, depth, self.triangles, self.source))
+        return warps
+
     def _frame(self, points: np.ndarray, depth: np.ndarray, landmarks: np.ndarray, mouth: np.ndarray,
-               weights: np.ndarray) -> np.ndarray:
+               weights: np.ndarray, glasses: tuple[np.ndarray, ...] | None) -> np.ndarray:
         seen = np.full((self.size, self.size), -1, np.int32)  # per frame: frames may be drawn in several threads
         visible(points, depth, self.triangles, seen)
         out = self.image.copy()
@@ -141,6 +165,8 @@ class TalkingHeadRenderer:
         self.shading.draw(out, landmarks, weights)  # under the eyes and the mouth: creases are on the skin
         for eye in self.eyes:
             eye.draw(out, landmarks)
+        if self.glasses.found:
+            self.glasses.draw(out, glasses)
         self.mouth.draw(out, landmarks, mouth)
         return out
 
@@ -153,7 +179,8 @@ class TalkingHeadRenderer:
             for start in range(0, track.n_frames, CHUNK):
                 poses, points, depth = self._warp_points(track, slice(start, start + CHUNK))
                 weights = track.weights[start:start + CHUNK]
-                drawn = draw(self._frame, points, depth, poses.landmarks, poses.mouth, weights)
+                glasses = self._glasses_warp(track, slice(start, start + CHUNK))
+                drawn = draw(self._frame, points, depth, poses.landmarks, poses.mouth, weights, glasses)
                 for frame, landmarks in zip(drawn, poses.landmarks[..., :2], strict=True):
                     yield frame, landmarks.copy()
 
