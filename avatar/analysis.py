@@ -1,9 +1,10 @@
 """`avatar analyze`: the emotion of speech, of text, or of both, as one fused timeline on the frame clock.
 
-Speech is read by the shipped speech emotion recognizer (windows of 1.5 s, hop 0.5 s), text sentence by
-sentence by the text recognizer; sentences get times from the words' alignment when there is one, else they are
-spread over the speech (or, for text alone, over the time it takes to say at CHARS_PER_S). The fusion
-(avatar/emotion/fusion.py) weighs each source by its confidence. `EmotionAnalysis.to_json()` has this shape:
+Speech is read by the shipped speech emotion recognizer (windows of 1.5 s, hop 0.5 s, on the frame clock), text
+sentence by sentence by the text recognizer; sentences get times from the words' alignment when there is one, else
+they are spread over the speech (or, for text alone, over the time it takes to say at CHARS_PER_S), and go on the
+frame clock the same way (avatar/emotion/windows.py). The fusion (avatar/emotion/fusion.py) weighs each source's
+timeline by its confidence. `EmotionAnalysis.to_json()` has this shape:
 
   {"utterance": {"label", "probs": {all 8}, "valence", "arousal", "dominance", "confidence"},
    "windows": [{"start", "end", "label", "probs", "confidence"}, ...],     # the fused curve, 1.5 s hop 0.5 s
@@ -20,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.emotion.fusion import FusedEmotion, TimedEstimate, fuse
+from avatar.emotion.fusion import FusedEmotion, fuse
 from avatar.emotion.space import VAD_NAMES
+from avatar.emotion.windows import spread
 from avatar.errors import InputError
 from avatar.frontend.alignment import Alignment
 from avatar.frontend.audio import Audio, load_audio
 from generators.conditioning import EMOTIONS
+from rigs.clock import frame_count
 
 WINDOW_S, HOP_S = 1.5, 0.5
 CHARS_PER_S = 14.0  # conversational English, about 170 words a minute
@@ -110,33 +113,33 @@ def analyze_emotion(audio: Audio | Path | None = None, text: str | None = None, 
     """
     if audio is None and (text is None or not text.strip()):
         raise InputError("nothing to analyze: give speech audio, text, or both")
-    estimates: list[TimedEstimate] = []
+    timelines = {}
     speech_result = text_result = None
     if audio is not None:
-        duration, timing = (audio.duration if isinstance(audio, Audio) else None), "audio"
+        timing = "audio"
         try:
             recognizer = speech_recognizer()
         except InputError:
             if not (text and text.strip()):
                 raise
             recognizer = None  # the speech checkpoint is missing: the words alone carry the analysis
-        speech_result = recognizer.predict(audio) if recognizer is not None else None
-        if duration is None:  # a path: its length as the recognizer read it, else from the file's header
-            duration = speech_result.utterance.end if speech_result is not None else load_audio(audio).duration
-    if speech_result is not None:
-        estimates += [TimedEstimate("speech", w.start, w.end, _categories(w), float(max(w.categories)),
-                                    np.array([w.valence, w.arousal, w.dominance])) for w in speech_result.windows]
-    if audio is None:
+        if recognizer is not None:
+            speech_result = recognizer.predict(audio)
+            duration = speech_result.utterance.end  # as the recognizer read it (16 kHz)
+            timelines["speech"] = speech_result.timeline(fps)
+        else:
+            duration = (audio if isinstance(audio, Audio) else load_audio(audio)).duration
+    else:
         duration, timing = len(text.strip()) / CHARS_PER_S, "estimated from text length"
+    n_frames = frame_count(duration, fps)
     times: tuple[tuple[float, float], ...] = ()
     if text is not None and text.strip():
         text_result = text_recognizer().predict(text)
         times = sentence_times(text, text_result.spans, duration, alignment)
-        estimates += [TimedEstimate("text", t0, t1, s.vector, s.confidence, np.array([s.valence, s.arousal,
-                                                                                      s.dominance]))
-                      for s, (t0, t1) in zip(text_result.sentences, times, strict=True)]
-    n_frames = max(int(np.ceil(duration * fps)), 1)
-    return EmotionAnalysis(fuse(estimates, n_frames, fps), duration, timing, speech_result, text_result, times)
+        sentences = text_result.sentences
+        timelines["text"] = spread(times, [s.vector for s in sentences], [s.confidence for s in sentences],
+                                   n_frames, fps, [(s.valence, s.arousal, s.dominance) for s in sentences], "text")
+    return EmotionAnalysis(fuse(timelines, n_frames, fps), duration, timing, speech_result, text_result, times)
 
 
 def sentence_times(text: str, spans, duration: float, alignment: Alignment | None = None):
@@ -156,10 +159,6 @@ def sentence_times(text: str, spans, duration: float, alignment: Alignment | Non
     lengths = np.array([b - a for a, b in spans], np.float64)
     edges = np.r_[0, np.cumsum(lengths)] / max(lengths.sum(), 1) * duration
     return tuple((float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True))
-
-
-def _categories(window) -> np.ndarray:
-    return np.asarray(window.categories, np.float64)
 
 
 def _named(probs) -> dict[str, float]:

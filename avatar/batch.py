@@ -18,8 +18,10 @@ The manifest is a CSV whose first line names the columns (any order, any case):
   style_reference another clip whose speaking style drives the motion
   generator       learned (default) or procedural
   verify          true (default) or false: the recognizer in the loop
-  max_attempts    attempts per window with verify (default avatar.verification.MAX_ATTEMPTS, 5)
-Empty cells take the defaults; relative paths are read from the manifest's folder.
+  max_attempts    attempts per window with verify, 1 to 20 (default avatar.verification.MAX_ATTEMPTS, 5)
+Empty cells take the defaults; relative paths are read from the manifest's folder. Every row is checked before any
+job starts, by the check `avatar render` and the page use (avatar/request.py: the same ranges and messages), all
+but its speech, which is decoded and checked when its job runs; a bad row fails alone.
 
 Each job writes `<outdir>/<id>/` (the files of `avatar render`) into a hidden sibling folder first and swaps it
 into place when complete (avatar/outputs.py, as `avatar render` does), so a job folder with render.json is always a
@@ -50,7 +52,6 @@ from pathlib import Path
 
 from avatar.errors import InputError
 from avatar.outputs import remove_stale_partials
-from avatar.verification import MAX_ATTEMPTS
 from generators import DEFAULT_GENERATOR, GENERATORS
 
 # Heavy modules (the pipeline, torch, numba, ray) are imported inside functions: a spawned worker imports this
@@ -62,10 +63,9 @@ OPTIONAL = ("emotion", "intensity", "portrait", "seed", "outputs", "transcript",
             "generator", "verify", "max_attempts")
 COLUMNS = REQUIRED + SPEECH + OPTIONAL
 PATH_COLUMNS = ("audio", "portrait", "style_reference")
-DEFAULT_OUTPUTS = ("face", "body")
 SUMMARY_FILES = ("summary.json", "summary.csv")
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+FLAGS = {**dict.fromkeys(("true", "yes", "1", "on"), True), **dict.fromkeys(("false", "no", "0", "off"), False)}
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
@@ -75,7 +75,7 @@ class Job:
 
     id: str
     line: int
-    request: dict = field(default_factory=dict)  # keyword arguments of AvatarPipeline.__call__, paths resolved
+    request: dict = field(default_factory=dict)  # check_request's keyword arguments, checked, paths resolved
     generator: str = DEFAULT_GENERATOR
     error: str | None = None  # a bad cell: the job is recorded as failed without running
 
@@ -174,49 +174,35 @@ def _job(path: Path, root: Path, columns: list[str], line: int, cells: list[str]
 
 
 def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
-    """The pipeline's keyword arguments for one row's cells, checked, and the generator's name."""
-    from avatar.frontend.tts import check_text
-    from avatar.request import check_emotion_request, check_seed, parse_outputs
+    """One row's cells as check_request's keyword arguments, checked by check_arguments, and the generator's name.
+
+    Numbers and true/false are read from the text of their cells; a cell that does not read as one is passed on
+    as text, for the shared check to name it and the fix. Empty cells are left out: the defaults apply.
+    """
+    from avatar.request import check_arguments
 
     cell = {name: values.get(name) or None for name in COLUMNS}
-    if (cell["audio"] is None) == (cell["text"] is None):
-        raise InputError("give the speech once: an audio file in the audio cell or words in the text cell, "
-                         f"{'not both' if cell['audio'] else 'this row has neither'}")
     for name in PATH_COLUMNS:
         if cell[name] is not None:
             cell[name] = str(root / Path(cell[name]).expanduser())  # an absolute path stays as it is
-    intensity = _number(cell["intensity"], "intensity", float, 0.8, "a number from 0 to 1, such as 0.8")
-    seed = check_seed(_number(cell["seed"], "seed", int, 0, "a whole number, such as 3"))
-    for name in ("text", "transcript"):
-        if cell[name] is not None:
-            cell[name] = check_text(cell[name], f"the {name} cell", spoken=name == "text")
-    max_attempts = _number(cell["max_attempts"], "max_attempts", int, MAX_ATTEMPTS, "a whole number of 1 or more")
-    emotion = check_emotion_request(cell["emotion"] or "neutral", intensity, cell["keyframes"])
-    outputs = parse_outputs(cell["outputs"]) if cell["outputs"] else DEFAULT_OUTPUTS
-    verify = (cell["verify"] or "true").lower()
-    if verify not in TRUE + FALSE:
-        raise InputError(f"verify '{cell['verify']}' is not true or false; give true or false (or leave it empty "
-                         "for true)")
     generator = (cell["generator"] or DEFAULT_GENERATOR).lower()
     if generator not in GENERATORS:
         raise InputError(f"unknown generator '{cell['generator']}'; choose one of: {', '.join(GENERATORS)}")
-    if cell["transcript"] is not None and cell["text"] is not None:
-        raise InputError("the transcript cell is for audio rows; with text the words are already known")
-    request = {"audio": cell["audio"], "text": cell["text"], "transcript": cell["transcript"], "emotion": emotion,
-               "intensity": intensity, "emotion_keyframes": cell["keyframes"],
-               "style_reference": cell["style_reference"], "portrait": cell["portrait"], "seed": seed,
-               "outputs": outputs, "verify": verify in TRUE, "max_attempts": max_attempts}
-    return request, generator
+    verify = cell["verify"] and FLAGS.get(cell["verify"].lower(), cell["verify"])
+    arguments = {"audio": cell["audio"], "text": cell["text"], "transcript": cell["transcript"],
+                 "emotion": cell["emotion"], "intensity": _number(cell["intensity"], float),
+                 "emotion_keyframes": cell["keyframes"], "style_reference": cell["style_reference"],
+                 "portrait": cell["portrait"], "seed": _number(cell["seed"], int), "outputs": cell["outputs"],
+                 "verify": verify, "max_attempts": _number(cell["max_attempts"], int)}
+    return check_arguments(**{name: value for name, value in arguments.items() if value is not None}), generator
 
 
-def _number(value: str | None, name: str, kind: type, default, what: str):
-    """A cell as an int or float (its default when empty), with an error naming the cell."""
-    if value is None:
-        return default
+def _number(value: str | None, kind: type):
+    """A cell as an int or float, or its text when it does not read as one (None when empty)."""
     try:
-        return kind(value)
+        return value if value is None else kind(value)
     except ValueError:
-        raise InputError(f"{name} '{value}' is not {what}") from None
+        return value
 
 
 def run_batch(manifest: str | os.PathLike, outdir: str | os.PathLike, workers: int | None = None,
@@ -321,7 +307,10 @@ def render_job(job: Job, outdir: str, fps: float = 30.0, voice: str = "joe", thr
         _limit_threads(threads)
     started = time.perf_counter()
     try:
-        result = _pipeline(job.generator, fps, voice)(**job.request)
+        from avatar.request import check_request
+
+        request = check_request(**job.request)  # the speech decoded and checked here, where the job runs
+        result = _pipeline(job.generator, fps, voice).render(request)
         summary = result.save(Path(outdir) / job.id, replace=True)  # the batch owns the job's folder
         row = _record(job, "ok", None, time.perf_counter() - started, summary["files"], summary["verification"])
     except (InputError, RigInputError) as error:

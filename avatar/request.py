@@ -2,8 +2,9 @@
 
 Every surface builds its RenderRequest with check_request and hands it to AvatarPipeline.render: `avatar render` and
 `avatar stream` before they load the models, so bad input costs a second, not the minutes of a render; the page
-after its own limits; AvatarPipeline.__call__ from its arguments. Speech files are decoded here (once: the
-decoder keeps the last file it read) and must hold speech; text must be speakable English. It imports no model
+after its own limits; AvatarPipeline.__call__ from its arguments; `avatar batch` for each job as it runs, after
+check_arguments (all but the speech) has checked every row of the manifest. Speech files are decoded here (once:
+the decoder keeps the last file it read) and must hold speech; text must be speakable English. It imports no model
 code, so `avatar batch` checks a whole manifest in the time Python takes to start.
 """
 
@@ -69,7 +70,7 @@ class RenderRequest:
     max_attempts: int
 
 
-def check_request(
+def check_arguments(
     audio=None,
     text=None,
     *,
@@ -84,9 +85,13 @@ def check_request(
     outputs: Iterable[str] | str = ("face", "body"),
     verify=True,
     max_attempts=MAX_ATTEMPTS,
-) -> RenderRequest:
-    """The arguments of AvatarPipeline.__call__ as a RenderRequest, checked (InputError naming the first bad one)
-    and normalised."""
+) -> dict:
+    """Every check of check_request but the speech's (InputError naming the first bad argument): the arguments
+    normalised (outputs a tuple, the emotion's label canonical, text cleaned), audio and style reference as given.
+
+    `avatar batch` runs it on every manifest row before any job starts, so a bad cell fails at once; the speech is
+    decoded (by check_request) when the job runs.
+    """
     if not isinstance(outputs, str) and not (
         isinstance(outputs, Iterable) and all(isinstance(o, str) for o in outputs)
     ):
@@ -127,29 +132,51 @@ def check_request(
     if transcript is not None:
         transcript = check_text(transcript, "transcript", spoken=False)
     portrait = _check_portrait(portrait) if "video" in outputs else portrait
-    speech, speech_file = None, None
+    return {
+        "audio": audio,
+        "text": text,
+        "transcript": transcript,
+        "emotion": emotion,
+        "intensity": float(intensity),
+        "vad": vad,
+        "emotion_keyframes": emotion_keyframes,
+        "style_reference": style_reference,
+        "portrait": portrait,
+        "seed": seed,
+        "outputs": outputs,
+        "verify": bool(verify),
+        "max_attempts": int(max_attempts),
+    }
+
+
+def check_request(audio=None, text=None, **arguments) -> RenderRequest:
+    """The arguments of AvatarPipeline.__call__ (those of check_arguments) as a RenderRequest, checked (InputError
+    naming the first bad one) and normalised, the speech decoded."""
+    checked = check_arguments(audio, text, **arguments)
+    speech, speech_file, transcript = None, None, checked["transcript"]
     if audio is not None:
         speech, speech_file = _speech(audio, "audio"), Path(audio) if isinstance(audio, str | os.PathLike) else None
         if transcript is not None:
             _check_transcript_length(transcript, speech)
+    style_reference = checked["style_reference"]
     reference = _speech(style_reference, "style reference") if style_reference is not None else None
     reference_file = Path(style_reference) if isinstance(style_reference, str | os.PathLike) else None
     return RenderRequest(
         speech,
         speech_file,
-        text,
+        checked["text"],
         transcript,
-        emotion,
-        float(intensity),
-        vad,
-        emotion_keyframes,
+        checked["emotion"],
+        checked["intensity"],
+        checked["vad"],
+        checked["emotion_keyframes"],
         reference,
         reference_file,
-        portrait,
-        seed,
-        outputs,
-        bool(verify),
-        int(max_attempts),
+        checked["portrait"],
+        checked["seed"],
+        checked["outputs"],
+        checked["verify"],
+        checked["max_attempts"],
     )
 
 

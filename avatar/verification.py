@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar.emotion.timeline import EmotionTimeline
+from avatar.emotion.windows import consecutive_windows
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS, EmotionFrames
 from rigs.face.track import FaceTrack
@@ -182,17 +183,6 @@ def regenerate(face: FaceTrack, spans: Sequence[tuple[int, int]], make: Callable
     return FaceTrack(weights, face.fps, head, gaze)
 
 
-def windows(n_frames: int, fps: float, window_s: float = WINDOW_S) -> list[tuple[int, int]]:
-    """(start, end) frames of consecutive windows of window_s; a tail shorter than half a window joins the last."""
-    if n_frames < 1:
-        raise InputError("verification: the face track has no frames")
-    size = max(1, int(round(window_s * fps)))
-    edges = list(range(0, n_frames, size)) + [n_frames]
-    if len(edges) > 2 and edges[-1] - edges[-2] < size / 2:
-        del edges[-2]
-    return list(zip(edges[:-1], edges[1:], strict=True))
-
-
 def window_target(emotion: EmotionFrames, start: int, end: int) -> str:
     """The category the curve shows most in frames start..end (neutral if it shows little of anything)."""
     shown = (emotion.categories[start:end] * emotion.intensity[start:end, None]).mean(0)
@@ -252,8 +242,10 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
         raise InputError("verification needs at least one recognizer")
     if emotion.n_frames != face.n_frames:
         raise InputError(f"the emotion curve has {emotion.n_frames} frames, the face {face.n_frames}")
+    if face.n_frames < 1:
+        raise InputError("verification: the face track has no frames")
     step = progress or (lambda stage, fraction: None)
-    spans = windows(face.n_frames, face.fps, window_s)
+    spans = consecutive_windows(face.n_frames, face.fps, window_s)
     results, notes = [], []
     for a, b in spans:
         target = window_target(emotion, a, b)
@@ -431,7 +423,7 @@ def face_motion_reader() -> Reader:
     """The face-motion recognizer (FACS on the ARKit track) as a loop reader; sees all eight categories."""
     from avatar.recognizers.face_motion import FaceMotionRecognizer
 
-    recognizer, last = FaceMotionRecognizer(), {}
+    recognizer, last = FaceMotionRecognizer.from_pretrained(), {}
 
     def read(track: FaceTrack, start: int, end: int) -> EmotionTimeline:
         # Read the whole track once (its filters need context beyond a window's edges), then slice.

@@ -79,7 +79,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # the recognizer is numpy/scipy; this keeps the animator's imports polite too
-    recognizer = FaceMotionRecognizer()
+    recognizer = FaceMotionRecognizer.from_pretrained()
     contents = [beat_content(take) for take in BEAT_TAKES]
     seconds = sum(c.duration for c in contents)
     print(f"face tracks of {len(BEAT_TAKES)} BEAT takes ({seconds:.0f} s), seeds {args.seeds}, windows "

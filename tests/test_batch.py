@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from avatar.batch import read_manifest, run_batch
+from avatar.batch import COLUMNS, read_manifest, run_batch
 from avatar.cli import app
+from avatar.errors import InputError
 from avatar.frontend.audio import save_wav
 from avatar.verification import MAX_ATTEMPTS
 
@@ -76,8 +77,8 @@ def test_good_rows_finish_broken_ones_are_reported_and_a_rerun_resumes(tmp_path,
     assert "arrives_later.wav' does not exist" in errors["late"]
     assert "unknown emotion 'joy'; choose one of" in errors["joy"]
     assert "corrupt.wav' could not be decoded" in errors["corrupt"]
-    assert "this row has neither" in errors["empty"]
-    assert errors["loud"] == "intensity 'loud' is not a number from 0 to 1, such as 0.8"
+    assert "give the speech once: audio (a file or Audio) or text, not both and not neither" in errors["empty"]
+    assert errors["loud"] == "intensity is str 'loud'; give a number from 0 to 1, such as 0.8"
     assert all("\n" not in error for error in errors.values())
     # Only finished jobs have folders: nothing half-written, no folder for a failed job.
     assert {p.name for p in out.iterdir()} == {"greet", "speech", "summary.json", "summary.csv"}
@@ -138,10 +139,33 @@ def test_read_manifest_defaults_and_paths(inputs):
     plain, wide = read_manifest(path)
     assert plain.error is None and plain.line == 2 and plain.generator == "learned"
     assert plain.request == {"audio": str(inputs / "speech.wav"), "text": None, "transcript": None,
-                             "emotion": "neutral", "intensity": 0.8, "emotion_keyframes": None,
+                             "emotion": "neutral", "intensity": 0.8, "vad": None, "emotion_keyframes": None,
                              "style_reference": None, "portrait": None, "seed": 0, "outputs": ("face", "body"),
                              "verify": True, "max_attempts": MAX_ATTEMPTS}
     assert wide.id == "wide" and "has 5 cells but the header 4" in wide.error
+
+
+@pytest.mark.parametrize("cells, arguments", [
+    ({"intensity": "1.5"}, {"intensity": 1.5}),
+    ({"intensity": "loud"}, {"intensity": "loud"}),
+    ({"seed": "-1"}, {"seed": -1}),
+    ({"seed": "3.5"}, {"seed": "3.5"}),
+    ({"max_attempts": "50"}, {"max_attempts": 50}),  # past the range of render and the page
+    ({"verify": "maybe"}, {"verify": "maybe"}),
+    ({"outputs": "face,sound"}, {"outputs": "face,sound"}),
+    ({"emotion": "joy"}, {"emotion": "joy"}),
+    ({"keyframes": "0 s anger, 2 s rage"}, {"emotion_keyframes": "0 s anger, 2 s rage"}),
+    ({"transcript": "Hi."}, {"transcript": "Hi."}),  # a transcript with text
+    ({"audio": "speech.wav"}, {"audio": "speech.wav"}),  # audio and text
+])
+def test_rows_are_checked_as_render_checks_its_arguments(tmp_path, cells, arguments):
+    from avatar.request import check_request
+
+    path = manifest(tmp_path, "m.csv", [{"id": "a", "text": "Hello there.", **cells}], header=list(COLUMNS))
+    (job,) = read_manifest(path)
+    with pytest.raises(InputError) as expected:  # what `avatar render`, the page and AvatarPipeline say
+        check_request(text="Hello there.", **arguments)
+    assert job.error == str(expected.value)
 
 
 def test_jobs_are_atomic_and_leftovers_of_a_crash_are_cleared(tmp_path, inputs, monkeypatch):

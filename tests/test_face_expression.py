@@ -120,6 +120,9 @@ def test_batched_frames_give_the_same_readings_as_single_ones(fer, portraits, la
     single = fer.predict_frames(frames[1], mirrored[None])[0]
     assert readings[1].fer == pytest.approx(single.fer, abs=1e-6)
     assert [r.label for r in readings] == ["happiness", "happiness"]
+    timeline = fer.read(frames, np.stack([landmarks["astronaut"], mirrored]), fps=25)  # the per-frame timeline
+    assert (timeline.n_frames, timeline.fps) == (2, 25)
+    np.testing.assert_allclose(timeline.probs, [r.categories for r in readings], atol=1e-6)
 
 
 def test_a_face_at_the_frame_edge_is_cropped_with_a_replicated_border(portraits, landmarks):

@@ -82,7 +82,7 @@ def track_of(expression: dict[str, float], seconds: float = 6.0, speech: bool = 
 
 @pytest.fixture(scope="module")
 def recognizer() -> FaceMotionRecognizer:
-    return FaceMotionRecognizer()
+    return FaceMotionRecognizer.from_pretrained()
 
 
 @pytest.mark.parametrize("emotion", list(EXPRESSIONS))
@@ -165,6 +165,10 @@ def test_windows_cover_the_track_and_frames_are_read_too(recognizer):
     assert sum(w.probs["sadness"] for w in result.windows) / len(result.windows) > 0.8
     short = FaceMotionRecognizer(window_s=3.0, hop_s=0.5).predict(track_of({}, seconds=1.0))
     assert len(short.windows) == 1 and short.windows[0].end == pytest.approx(1.0)
+    timeline = recognizer.read(track)  # the per-frame reading on the track's own clock, every frame trusted
+    assert (timeline.n_frames, timeline.fps) == (track.n_frames, track.fps)
+    np.testing.assert_allclose(timeline.probs, result.frame_probs, atol=1e-6)
+    assert timeline.confidence.min() == 1.0
 
 
 def test_an_emotion_change_shows_in_the_windows(recognizer):
@@ -206,3 +210,5 @@ def test_arrays_with_fps_are_accepted_and_bad_input_is_reported(recognizer):
         FaceMotionRecognizer(window_s=0)
     with pytest.raises(InputError, match="hop_s"):
         FaceMotionRecognizer(hop_s=float("nan"))
+    with pytest.raises(InputError, match="no weights to load from 'model'.*leave the path out"):
+        FaceMotionRecognizer.from_pretrained("model")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from avatar.analysis import analyze_emotion
+from avatar.emotion.timeline import EmotionReader, EmotionTimeline
+from avatar.emotion.windows import sliding_windows
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio
 from avatar.recognizers.ser_corpus import (
@@ -18,7 +22,7 @@ from avatar.recognizers.ser_corpus import (
     read_manifest,
     speaker_folds,
 )
-from avatar.recognizers.ser_logmel import N_MELS, log_mel, mel_power, n_frames
+from avatar.recognizers.ser_logmel import FPS, N_MELS, log_mel, mel_power, n_frames
 from avatar.recognizers.ser_prosody import TRACK_COLUMNS, pitch_track, prosody_functionals
 from avatar.recognizers.speech_emotion import (
     DEFAULT_CHECKPOINT,
@@ -26,14 +30,13 @@ from avatar.recognizers.speech_emotion import (
     WINDOW_S,
     SpeechEmotionRecognizer,
     frame_stream,
-    segment_bounds,
-    window_bounds,
 )
 from avatar.recognizers.train_ser import scores
 from generators.conditioning import EMOTIONS
 from tests.conftest import SHARED_DATA, tone
 
 SER = SHARED_DATA / "ser"
+BEFORE = json.loads((Path(__file__).parent / "data" / "ser_before_issue22.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +80,52 @@ def test_head_classes_map_to_our_categories():
     assert matrix[:, EMOTIONS.index("contempt")].max() == 0.0
 
 
-def test_window_and_segment_bounds():
-    assert window_bounds(100) == [(0, 100)]
-    assert window_bounds(150) == [(0, 150)]
-    assert window_bounds(200) == [(0, 150), (50, 200)]
-    assert window_bounds(230) == [(0, 150), (50, 200), (80, 230)]
-    assert segment_bounds(300) == [(0, 300)]  # up to ~6 s is read whole, as one crop of training...
-    assert segment_bounds(1300) == [(0, 433), (433, 867), (867, 1300)]  # ...longer in equal parts of about 4 s
+def same_as_before(recognizer, clip, before: dict) -> EmotionTimeline:
+    """The windows, the utterance and read()'s frames of `clip` against what the code before issue 22 gave."""
+    result = recognizer.predict(clip)
+    np.testing.assert_allclose(result.times, before["window_times"], atol=1e-9)
+    np.testing.assert_allclose([w.class_vector for w in result.windows], before["window_classes"], atol=2e-6)
+    np.testing.assert_allclose(result.matrix, before["window_probs"], atol=2e-6)
+    np.testing.assert_allclose([(w.valence, w.arousal, w.dominance) for w in result.windows], before["window_vad"],
+                               atol=2e-6)
+    np.testing.assert_allclose(result.utterance.class_vector, before["utterance_classes"], atol=2e-6)
+    timeline = recognizer.read(clip, fps=before["frame_fps"])
+    assert timeline.fps == before["frame_fps"] and timeline.n_frames == len(before["frame_probs"])
+    np.testing.assert_allclose(timeline.probs, before["frame_probs"], atol=2e-6)
+    np.testing.assert_allclose(timeline.confidence, before["frame_confidence"], atol=2e-6)
+    return timeline
+
+
+def test_read_gives_the_windows_of_before_on_the_frame_clock(recognizer):
+    before = BEFORE["synthetic"]
+    timeline = same_as_before(recognizer, speechlike(3.2), before)
+    np.testing.assert_allclose(timeline.vad, before["frame_vad"], atol=2e-6)
+    # The first 0.5 s lie in the first window alone: those frames are its reading, trusted as its top probability.
+    np.testing.assert_allclose(timeline.probs[:15], np.tile(before["window_probs"][0], (15, 1)), atol=2e-6)
+    assert timeline.confidence[0] == pytest.approx(max(before["window_probs"][0]), abs=2e-6)
+    # The analysis built on it (the fused curve, its windows, the JSON) is the same as before too.
+    now = analyze_emotion(speechlike(3.2), fps=before["frame_fps"]).to_json()
+    assert json.dumps(now, sort_keys=True) == json.dumps(before["analysis"], sort_keys=True)
+
+
+def test_read_on_a_real_clip_is_the_same_as_before(recognizer):
+    before = BEFORE["real"]
+    path = SHARED_DATA / before["clip"]
+    if not path.is_file():
+        pytest.skip(f"real speech clip not found at {path}")
+    same_as_before(recognizer, path, before)
+
+
+def test_the_recognizers_share_one_shape(recognizer):
+    from avatar.recognizers.face_expression import FaceExpressionRecognizer
+    from avatar.recognizers.face_motion import FaceMotionRecognizer
+
+    for kind in (SpeechEmotionRecognizer, FaceMotionRecognizer, FaceExpressionRecognizer):
+        assert isinstance(kind.from_pretrained(), EmotionReader), kind
+    timeline = recognizer.read(speechlike(2.0), fps=25)
+    assert isinstance(timeline, EmotionTimeline) and (timeline.n_frames, timeline.fps) == (50, 25.0)
+    with pytest.raises(InputError, match="fps=0"):
+        recognizer.read(speechlike(2.0), fps=0)
 
 
 def test_long_input_streams_in_chunks_exactly_as_one_pass(recognizer):
@@ -93,7 +135,7 @@ def test_long_input_streams_in_chunks_exactly_as_one_pass(recognizer):
     chunked = np.concatenate(list(frame_stream(clip.samples[i : i + 7777] for i in range(0, len(clip.samples), 7777))))
     np.testing.assert_array_equal(chunked, frames)
     np.testing.assert_allclose(frames[:, :N_MELS], log_mel(mel_power(clip.samples)), atol=1e-5)
-    spans = window_bounds(len(frames))
+    spans = sliding_windows(len(frames), FPS, WINDOW_S, HOP_S)
     whole_probs, whole_vad = recognizer.read_spans(frames, spans)
     blocks = (frames[i : i + 777] for i in range(0, len(frames), 777))
     probs, vad = recognizer.read_spans(blocks, spans)

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 
 from avatar.emotion import constant_emotion, from_keyframes
+from avatar.emotion.windows import consecutive_windows
 from avatar.errors import InputError
 from avatar.verification import (
     CONFIDENCE,
+    WINDOW_S,
     Attempt,
     Reader,
     face_motion_reader,
     regenerate,
     verify_face,
     window_target,
-    windows,
 )
 from generators.conditioning import EMOTIONS
 from generators.procedural.face import animate_face
@@ -26,15 +27,6 @@ from tests.test_procedural_face import synthetic_content
 
 CONTENT = synthetic_content(8.0, seed=4)
 N = CONTENT.n_frames
-
-
-def test_windows_partition_the_track():
-    assert windows(240, 30.0) == [(0, 60), (60, 120), (120, 180), (180, 240)]
-    assert windows(250, 30.0)[-1] == (180, 250)  # a short tail joins the last window
-    assert windows(280, 30.0)[-1] == (240, 280)  # a tail of at least half a window is its own
-    assert windows(20, 30.0) == [(0, 20)]
-    with pytest.raises(InputError, match="no frames"):
-        windows(0, 30.0)
 
 
 def test_window_targets_follow_the_curve():
@@ -119,6 +111,9 @@ def test_bad_requests():
                     max_attempts=0)
     with pytest.raises(InputError, match="frames"):
         verify_face(face, constant_emotion("anger", 0.8, N - 1), lambda a, spans: face, [face_motion_reader()])
+    empty = FaceTrack.neutral(0, CONTENT.fps)
+    with pytest.raises(InputError, match="no frames"):
+        verify_face(empty, constant_emotion("anger", 0.8, 0), lambda a, spans: empty, [face_motion_reader()])
 
 
 def test_amplify_grows_the_expression_and_keeps_the_lips():
@@ -142,7 +137,7 @@ def test_stitching_leaves_windows_that_keep_the_first_face_untouched():
 
     first = animate_face(CONTENT, constant_emotion("neutral", 0.8, N), 0)
     other = animate_face(CONTENT, constant_emotion("anger", 0.8, N), 1)
-    spans = windows(N, CONTENT.fps)
+    spans = consecutive_windows(N, CONTENT.fps, WINDOW_S)
     choice = [1, 0, 1, 1][: len(spans)]
     stitched = _stitch([first, other], choice, spans, blend=6)
     a, b = spans[1]
@@ -176,7 +171,8 @@ def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking
             return talking_head.landmarks(track)
 
     sampled, every = rendered_face_reader(Counting(), fer), rendered_face_reader(talking_head, fer, rate=CONTENT.fps)
-    for a, b in windows(N, CONTENT.fps):
+    n_windows = len(consecutive_windows(N, CONTENT.fps, WINDOW_S))
+    for a, b in consecutive_windows(N, CONTENT.fps, WINDOW_S):
         probs, full = sampled.read(face, a, b), every.read(face, a, b)
         assert probs.probs.shape == full.probs.shape == (b - a, len(EMOTIONS)) and probs.confidence.shape == (b - a,)
         # The sampled reading agrees with reading every frame: means within 0.1, and the same top-1 wherever reading
@@ -184,10 +180,10 @@ def test_fer_reads_a_few_frames_a_second_and_never_renders_a_frame_twice(talking
         np.testing.assert_allclose(probs.mean(), full.mean(), atol=0.1)
         second, first = np.sort(full.mean())[-2:]
         assert np.argmax(probs.mean()) == np.argmax(full.mean()) or first - second < 0.1
-    assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
+    assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=n_windows)
     # Read again (as after stitching, where most windows keep their face): nothing is rendered again.
     again = sampled.read(face, 0, 60)
-    assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=len(windows(N, CONTENT.fps)))
+    assert sum(rendered) == pytest.approx(N * FER_RATE / CONTENT.fps, abs=n_windows)
     np.testing.assert_array_equal(again.probs, sampled.read(face, 0, 60).probs)
 
 

@@ -34,7 +34,9 @@ literature, so on procedural faces agreement is expected and checks the pipeline
 differ where the literature leaves choices (fear's AU7, the contradicting AUs, the symmetric/one-sided split, the
 speech gating), and the recognizer ignores the animator's secondary shapes (eyeSquint with AU6, browDown with AU9).
 
-    reading = FaceMotionRecognizer().predict(track)
+    recognizer = FaceMotionRecognizer.from_pretrained()
+    recognizer.read(track)                                    # EmotionTimeline: per frame, on the track's clock
+    reading = recognizer.predict(track)
     reading.overall.label, reading.overall.explanation, [w.label for w in reading.windows], reading.frame_labels
 """
 
@@ -46,6 +48,7 @@ import numpy as np
 from scipy.ndimage import median_filter, percentile_filter
 
 from avatar.emotion.timeline import EmotionTimeline
+from avatar.emotion.windows import sliding_windows
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS
 from rigs.errors import RigInputError
@@ -246,17 +249,6 @@ def softmax_probs(scores: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-def window_bounds(n_frames: int, fps: float, window_s: float, hop_s: float) -> list[tuple[int, int]]:
-    """Frame spans of the windows: window_s long every hop_s, plus one ending at the track's end if a tail is left."""
-    size, hop = max(1, int(round(window_s * fps))), max(1, int(round(hop_s * fps)))
-    if n_frames <= size:
-        return [(0, n_frames)]
-    bounds = [(start, start + size) for start in range(0, n_frames - size + 1, hop)]
-    if bounds[-1][1] < n_frames:
-        bounds.append((n_frames - size, n_frames))
-    return bounds
-
-
 def _explain(label: str, evidence: np.ndarray) -> tuple[AUEvidence, ...]:
     if label == "neutral":  # the strongest AUs that showed, none strong enough to make an emotion
         order = [j for j in np.argsort(-evidence) if evidence[j] >= EXPLAIN_MIN][:3]
@@ -289,7 +281,8 @@ def _reading(evidence: np.ndarray, start: float, end: float) -> MotionEmotion:
 
 
 class FaceMotionRecognizer:
-    """FACS/EMFACS emotion recognizer on ARKit-52 face tracks; run with predict."""
+    """FACS/EMFACS emotion recognizer on ARKit-52 face tracks: read gives the per-frame timeline, predict also the
+    windows and the action units behind them."""
 
     def __init__(self, window_s: float = WINDOW_S, hop_s: float = HOP_S):
         for name, value in (("window_s", window_s), ("hop_s", hop_s)):
@@ -297,6 +290,15 @@ class FaceMotionRecognizer:
                 raise InputError(f"face-motion recognizer {name} is {value!r}; give a positive number of seconds, "
                                  f"e.g. {WINDOW_S if name == 'window_s' else HOP_S}")
         self.window_s, self.hop_s = float(window_s), float(hop_s)
+
+    @classmethod
+    def from_pretrained(cls, path=None) -> FaceMotionRecognizer:
+        """The recognizer with its default windows. It learns nothing (its tables are the published prototypes),
+        so there is no checkpoint: path must be None."""
+        if path is not None:
+            raise InputError(f"the face-motion recognizer has no weights to load from '{path}' (its tables are the "
+                             "published FACS prototypes); leave the path out")
+        return cls()
 
     def read(self, track: FaceTrack | np.ndarray, fps: float | None = None) -> EmotionTimeline:
         """The per-frame reading of a face track on its frame clock (every frame fully trusted)."""
@@ -309,7 +311,7 @@ class FaceMotionRecognizer:
         evidence = sustained_evidence(track)
         scores = prototype_scores(evidence)
         windows = [_reading(evidence[a:b].mean(axis=0), a / track.fps, b / track.fps)
-                   for a, b in window_bounds(track.n_frames, track.fps, self.window_s, self.hop_s)]
+                   for a, b in sliding_windows(track.n_frames, track.fps, self.window_s, self.hop_s)]
         overall = _reading(evidence.mean(axis=0), 0.0, track.duration)
         return FaceMotionResult(track.fps, scores.astype(np.float32), softmax_probs(scores).astype(np.float32),
                                 evidence.astype(np.float32), windows, overall)

@@ -6,6 +6,7 @@ from avatar.recognizers.ser_corpus import HEAD_VAD, INTENSITY_SCALE, TEST_SPEAKE
 from avatar.recognizers.ser_functionals import N_FEATURES
 from avatar.recognizers.ser_prosody import N_PROSODY
 from avatar.recognizers.speech_emotion import TRAIN_COMMAND
+from rigs.paths import SHARED_DATA_HINT
 
 CORPUS_NAMES = {"crema_d": "CREMA-D", "ravdess": "RAVDESS", "tess": "TESS", "emodb": "EmoDB"}
 
@@ -125,7 +126,7 @@ averages the members' softmaxes and VADs. Trained from scratch by this project; 
 standardisation is stored with the weights).
 
 ## Data and licence
-`../shared/data/ser` ({results.get("n_clips", "?")} utterances, {results.get("hours", "?")} h,
+`{SHARED_DATA_HINT}/ser` ({results.get("n_clips", "?")} utterances, {results.get("hours", "?")} h,
 {results.get("speakers", "?")} speakers; 16 kHz mono Ogg Vorbis):
 - RAVDESS speech (24 actors, North American English): **CC BY-NC-SA 4.0** (non-commercial);
 - CREMA-D (91 actors, varied ages and ethnicities): ODbL 1.0 / DbCL 1.0;
@@ -137,7 +138,7 @@ standardisation is stored with the weights).
 ## Training command
 ```bash
 {TRAIN_COMMAND}
-# equivalently: python -m avatar.recognizers.train_ser --data ../shared/data/ser -o checkpoints/ser
+# equivalently: python -m avatar.recognizers.train_ser --data {SHARED_DATA_HINT}/ser -o checkpoints/ser
 ```
 One command builds the log-mel and pitch-track cache (`--cache`, default `~/.cache/avatar/ser`; it changes no
 result), runs the
@@ -182,9 +183,10 @@ for the log-mel, 12 for the pitch tracks and 18 for the features of every traini
   not reach them (see the limits).
 
 ## How it reads a clip
-`SpeechEmotionRecognizer.from_pretrained().predict(audio or path)` gives the timeline (windows of
-{config["window_s"]} s every {config["hop_s"]} s) and the utterance (the clip cut into round(duration /
-{config["segment_s"]} s) equal segments, each read whole, their probabilities averaged). Long inputs stream: a file
+`SpeechEmotionRecognizer.from_pretrained().predict(audio or path)` gives the windows ({config["window_s"]} s
+every {config["hop_s"]} s; `read(audio or path, fps)` spreads them on a frame clock) and the utterance (the
+clip cut into round(duration / {config["segment_s"]} s) equal segments, each read whole, their probabilities
+averaged). Long inputs stream: a file
 is decoded block by block, the log-mel is computed block by block and the pitch tracked in pieces of 60 s, each
 window is read as soon as its frames are in and older frames are dropped, so memory stays bounded however long the
 input.

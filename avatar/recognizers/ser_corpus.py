@@ -1,6 +1,6 @@
 """The speech emotion corpora (RAVDESS, CREMA-D, TESS, EmoDB) as one labelled, speaker-folded set of clips.
 
-`../shared/data/ser/manifest.csv` lists every clip with its corpus, speaker, label and intensity. The recognizer's
+The shared data's `ser/manifest.csv` lists every clip with its corpus, speaker, label and intensity. The recognizer's
 head has one class per label any corpus uses (HEAD_LABELS: our categories without contempt, which no corpus has,
 plus RAVDESS's calm and EmoDB's boredom), so each corpus is scored on its own label set. Each clip also gets a
 valence/arousal/dominance target: its category's VAD (avatar.emotion.space; calm and boredom have their own)
@@ -19,6 +19,7 @@ from avatar.emotion.space import VAD
 from avatar.emotion.vocabularies import EMODB
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS
+from rigs.paths import SHARED_DATA_HINT
 
 HEAD_LABELS = ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise", "boredom")
 CORPORA = ("crema_d", "ravdess", "tess", "emodb")
@@ -91,7 +92,7 @@ def read_manifest(data_dir: str | Path) -> list[Clip]:
     if not manifest.is_file():
         raise InputError(
             f"'{folder}' has no manifest.csv. Give the speech emotion corpora folder, e.g. --data "
-            "../shared/data/ser (see ../shared/data/README.md)."
+            f"{SHARED_DATA_HINT}/ser (see {SHARED_DATA_HINT}/README.md)."
         )
     clips = []
     with manifest.open(newline="", encoding="utf-8") as f:
@@ -111,7 +112,7 @@ def read_manifest(data_dir: str | Path) -> list[Clip]:
     if not clips:
         raise InputError(
             f"'{manifest}' lists no clips of {', '.join(CORPORA)}. Give the speech emotion corpora "
-            "folder, e.g. --data ../shared/data/ser."
+            f"folder, e.g. --data {SHARED_DATA_HINT}/ser."
         )
     return clips
 

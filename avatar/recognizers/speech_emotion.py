@@ -6,8 +6,10 @@ and loudness (`ser_prosody`). Its head has one class per corpus
 label (HEAD_LABELS: our categories without contempt, plus calm and boredom), mapped to our eight categories by
 `ser_corpus.head_to_categories` (calm -> neutral; boredom -> 60 % neutral + 40 % sadness); valence, arousal and
 dominance come from its own regression head. Two readings of a clip:
-- the timeline: windows of WINDOW_S seconds every HOP_S seconds (a clip shorter than a window is one window; a
-  last window ends at the clip's end when the hop leaves a tail);
+- the windows: WINDOW_S seconds every HOP_S seconds (a clip shorter than a window is one window; a last window
+  ends at the clip's end when the hop leaves a tail), and from them the timeline on a frame clock (`read`): each
+  frame the confidence-weighted mean of the windows that hold it, a window counting as much as its top
+  probability;
 - the utterance: the clip cut into max(1, round(duration / SEGMENT_S)) equal segments, each read whole (as the
   training clips were), their probabilities and VAD averaged.
 Audio streams through in blocks of BLOCK_S seconds (a file path is decoded block by block too): the log-mel and
@@ -15,6 +17,7 @@ the pitch track are computed block by block, each window and segment is read as 
 frames no longer needed are dropped, so memory is bounded however long the input.
 
     ser = SpeechEmotionRecognizer.from_pretrained()          # checkpoints/ser
+    ser.read("take.wav", fps=30)                              # EmotionTimeline: per frame at 30 fps, with VAD
     result = ser.predict("take.wav")
     result.utterance.label, result.utterance.arousal, [w.label for w in result.windows]
 """
@@ -34,19 +37,22 @@ import soxr
 import torch
 from safetensors.torch import load_file, save_file
 
+from avatar.emotion.timeline import EmotionTimeline
+from avatar.emotion.windows import equal_parts, sliding_windows, spread
 from avatar.errors import InputError
 from avatar.frontend.audio import SILENCE_PEAK, SUPPORTED, Audio, check_audio
-from avatar.recognizers.face_motion import window_bounds as frame_windows
 from avatar.recognizers.ser_corpus import HEAD_LABELS, head_to_categories
 from avatar.recognizers.ser_functionals import N_FEATURES, functionals
 from avatar.recognizers.ser_logmel import FPS, N_MELS, SAMPLE_RATE, log_mel, mel_power_stream, n_frames
 from avatar.recognizers.ser_model import SpeechEmotionMLP
 from avatar.recognizers.ser_prosody import N_PROSODY, TRACK_COLUMNS, pitch_track_stream, prosody_functionals
 from generators.conditioning import EMOTIONS
+from rigs.clock import check_fps, frame_count
 from rigs.fileio import atomic_path, write_text_atomic
+from rigs.paths import SHARED_DATA_HINT, checkpoint
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "ser"
-TRAIN_COMMAND = "avatar train ser --data ../shared/data/ser -o checkpoints/ser"
+DEFAULT_CHECKPOINT = checkpoint("ser")
+TRAIN_COMMAND = f"avatar train ser --data {SHARED_DATA_HINT}/ser -o checkpoints/ser"
 MODEL_TYPE = "ser-logmel-functionals-mlp"
 MODEL_VERSION = 2  # bump when the features or the network's meaning change (2: prosody added)
 WINDOW_S = 1.5  # the timeline: windows this long...
@@ -125,21 +131,16 @@ class SpeechEmotionResult:
         """(n_windows, 2) start and end of each window in seconds."""
         return np.array([(w.start, w.end) for w in self.windows])
 
-
-def window_bounds(n_frames: int) -> list[tuple[int, int]]:
-    """Log-mel frame spans of the timeline's windows: every HOP_S, plus one ending at the clip's end if needed."""
-    return frame_windows(n_frames, FPS, WINDOW_S, HOP_S)
-
-
-def segment_bounds(n_frames: int) -> list[tuple[int, int]]:
-    """Log-mel frame spans of the utterance's segments: round(length / SEGMENT_S) equal parts, at least 1."""
-    n = max(1, round(n_frames / (SEGMENT_S * FPS)))
-    edges = np.linspace(0, n_frames, n + 1).round().astype(int)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+    def timeline(self, fps: float) -> EmotionTimeline:
+        """The windows on the frame clock at fps over the clip (module doc), with their VAD."""
+        vad = [(w.valence, w.arousal, w.dominance) for w in self.windows]
+        return spread(self.times, self.matrix, self.matrix.max(1), frame_count(self.utterance.end, fps), fps, vad,
+                      "speech window")
 
 
 class SpeechEmotionRecognizer:
-    """The speech emotion recognizer; load with from_pretrained, run with predict."""
+    """The speech emotion recognizer; load with from_pretrained; read gives the timeline on a frame clock, predict
+    the windows and the utterance."""
 
     def __init__(self, model: SpeechEmotionMLP, config: dict):
         self.model = model.eval()
@@ -178,6 +179,11 @@ class SpeechEmotionRecognizer:
         write_text_atomic(folder / "config.json", json.dumps(self.config, indent=2) + "\n")
         return folder
 
+    def read(self, audio: Audio | str | os.PathLike, fps: float) -> EmotionTimeline:
+        """The emotion of a clip (an Audio, or a path to an audio file) per frame at fps, with VAD."""
+        fps = check_fps(fps)
+        return self.predict(audio).timeline(fps)
+
     def predict(self, audio: Audio | str | os.PathLike) -> SpeechEmotionResult:
         """Emotions of a clip (an Audio, or a path to an audio file), per window and for the whole utterance."""
         if isinstance(audio, str | os.PathLike):
@@ -190,8 +196,8 @@ class SpeechEmotionRecognizer:
     def predict_stream(self, frame_blocks: Iterable[np.ndarray], n_samples: int) -> SpeechEmotionResult:
         """Emotions of a stream of frame blocks (`frame_stream`) of n_samples of audio."""
         duration = n_samples / SAMPLE_RATE
-        windows = window_bounds(n_frames(n_samples))
-        probs, vad = self.read_spans(frame_blocks, windows + segment_bounds(n_frames(n_samples)))
+        windows = sliding_windows(n_frames(n_samples), FPS, WINDOW_S, HOP_S)
+        probs, vad = self.read_spans(frame_blocks, windows + equal_parts(n_frames(n_samples), FPS, SEGMENT_S))
         k = len(windows)
         utterance = _emotion(probs[k:].mean(0), vad[k:].mean(0), 0.0, duration, self._to_categories)
         # The last frame is centred on the clip's end: a span ending there ends at `duration`, its length kept.

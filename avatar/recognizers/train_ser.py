@@ -1,6 +1,6 @@
 """Train the speech emotion recognizer on the four corpora; evaluate it speaker-independently and cross-corpus.
 
-    avatar train ser --data ../shared/data/ser -o checkpoints/ser
+    avatar train ser -o checkpoints/ser      # --data: the shared data's ser/ folder unless given
 
 Steps: the log-mel and pitch-track cache (`ser_cache`: every clip as recorded and in DEGRADED_COPIES degraded
 copies) and the features (log-mel functionals and prosody) of each clip's training views (kept beside it; `--workers`
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from avatar.emotion.windows import equal_parts
 from avatar.errors import InputError
 from avatar.recognizers.ser_augment import MelAugmenter
 from avatar.recognizers.ser_cache import MelCache, build_cache
@@ -47,12 +48,13 @@ from avatar.recognizers.ser_model import SpeechEmotionMLP
 from avatar.recognizers.ser_prosody import prosody_functionals
 from avatar.recognizers.speech_emotion import (
     N_INPUTS,
+    SEGMENT_S,
     WINDOW_S,
     SpeechEmotionRecognizer,
     model_config,
-    segment_bounds,
 )
 from rigs.fileio import atomic_path
+from rigs.paths import shared_data
 
 Progress = Callable[[str, float], None]  # (stage, fraction done in [0, 1])
 DEGRADED_COPIES = 2
@@ -241,7 +243,7 @@ def read_clips(recognizer: SpeechEmotionRecognizer, cache: MelCache, indices) ->
     probs, vads = [], []
     for i in indices:
         frames = np.hstack([cache.clip(i, 0).astype(np.float32), cache.track(i, 0)])
-        p, v = recognizer.read_spans(frames, segment_bounds(len(frames)))
+        p, v = recognizer.read_spans(frames, equal_parts(len(frames), FPS, SEGMENT_S))
         probs.append(p.mean(0))
         vads.append(v.mean(0))
     return np.array(probs), np.array(vads)
@@ -389,7 +391,7 @@ def train_ser(
 def main(argv: list[str] | None = None) -> int:
     """Command line: train the checkpoint and print its results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="the corpora folder with manifest.csv (../shared/data/ser)")
+    parser.add_argument("--data", default=str(shared_data("ser")), help="the corpora folder with manifest.csv")
     parser.add_argument("-o", "--out", default="checkpoints/ser", help="checkpoint folder to write")
     parser.add_argument("--cache", default=None, help="log-mel cache folder (default ~/.cache/avatar/ser)")
     parser.add_argument("--seed", type=int, default=0)
