@@ -28,8 +28,8 @@ from avatar.frontend.audio import Audio
 from avatar.frontend.speech import SpeechContent
 from avatar.frontend.style import Style, estimate_style
 from generators import GENERATORS
-from generators.procedural.body import animate_body
-from generators.procedural.face import animate_face
+from generators.procedural.generator import ProceduralGenerator
+from generators.protocol import MotionGenerator
 from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack
 
@@ -56,10 +56,11 @@ def emotion_curve(speech: SpeechContent, emotion: str, intensity: float, keyfram
 
 
 class Animator:
-    """A motion generator with one interface: (content, emotion, seed, style, guidance boost) -> (face, body)."""
+    """A named motion generator (generators.protocol.MotionGenerator) and the recognizer loop's lever on it: extra
+    emotion guidance, for a generator that has that control."""
 
-    def __init__(self, name: str, learned=None):
-        self.name, self.learned = name, learned
+    def __init__(self, name: str, generator: MotionGenerator):
+        self.name, self.generator = name, generator
 
     @classmethod
     def load(cls, name: str, checkpoint: str | Path | None = None) -> Animator:
@@ -67,7 +68,7 @@ class Animator:
         if name not in GENERATORS:
             raise InputError(f"unknown generator {name!r}; choose one of: {', '.join(GENERATORS)}")
         if name == "procedural":
-            return cls(name)
+            return cls(name, ProceduralGenerator())
         from generators.learned.animate import DEFAULT_CHECKPOINT, LearnedAnimator, MissingCheckpointError
 
         try:
@@ -78,29 +79,25 @@ class Animator:
     @property
     def fps(self) -> float | None:
         """The frame clock the generator makes motion on; None: any (the procedural animators)."""
-        return None if self.learned is None else self.learned.fps
+        return self.generator.fps
+
+    def _guidance(self, boost: float) -> dict[str, float]:
+        """The emotion guidance raised by `boost` (within its range), when the generator has it."""
+        control = next((c for c in self.generator.guidance if c.name == "emotion_scale"), None)
+        return {} if control is None or not boost else {control.name: control.clip(control.default + boost)}
 
     def __call__(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
                  with_body: bool = True) -> tuple[FaceTrack, BodyTrack | None]:
-        """Face and body tracks (body None without with_body); guidance_boost raises the learned generator's
-        emotion guidance (the loop's lever)."""
-        if self.learned is None:
-            face = animate_face(content, emotion, seed, style and style.face_style())
-            return face, animate_body(content, emotion, seed, style and style.body_style()) if with_body else None
-        scale = self.learned.pipe.emotion_scale + guidance_boost
-        return self.learned.animate(content, emotion, seed, None if style is None else style.vector(),
-                                    emotion_scale=scale, with_body=with_body)
+        """Face and body tracks (body None without with_body); guidance_boost raises the emotion guidance."""
+        return self.generator.animate(content, emotion, seed, style, with_body=with_body,
+                                      **self._guidance(guidance_boost))
 
     def face(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
              frames: tuple[int, int] | None = None) -> FaceTrack:
-        """The face track alone, of all frames or of frames (a, b) only (generated from that stretch of the speech
-        alone: the loop re-generates a few windows at a fraction of the whole's cost)."""
-        if self.learned is None:  # the rules animate whole phrases, and cheaply: animate all, keep the frames
-            face = animate_face(content, emotion, seed, style and style.face_style())
-            return face if frames is None else face.frames(*frames)
-        scale = self.learned.pipe.emotion_scale + guidance_boost
-        return self.learned.animate(content, emotion, seed, None if style is None else style.vector(),
-                                    emotion_scale=scale, with_body=False, frames=frames)[0]
+        """The face track alone, of all frames or of frames (a, b) only (the learned generator makes them from
+        that stretch of the speech alone: the loop re-generates a few windows at a fraction of the whole's cost)."""
+        return self.generator.animate(content, emotion, seed, style, with_body=False, frames=frames,
+                                      **self._guidance(guidance_boost))[0]
 
 
 def speaking_style(speech: SpeechContent, reference: Audio | None = None) -> Style | None:

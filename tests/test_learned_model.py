@@ -12,10 +12,15 @@ from generators.learned.denoiser import MotionDenoiser
 from generators.learned.pipeline import MotionDiffusionPipeline
 from generators.learned.representation import BODY_DIM, CONTENT_DIM, EMOTION_DIM, FACE_DIM, STYLE_DIM
 from generators.learned.train import load_optimizer, save_optimizer, train_denoiser, train_vaes
+from generators.learned.train_config import MotionTrainConfig
 from generators.learned.vae import MotionVAE
 
 TINY_VAE = {"latent_dim": 4, "widths": (16, 16, 16), "condition_dim": CONTENT_DIM}  # decoders read the content
 TINY_DENOISER = {"d_model": 32, "n_layers": 2, "n_heads": 2, "ff_mult": 2, "dropout": 0.0}
+# The training recipe at those sizes, on batches of 8 with every step logged.
+TINY = MotionTrainConfig().with_values({
+    "model.latent_dim": 4, "model.vae_widths": "16,16,16", "model.d_model": 32, "model.n_layers": 2,
+    "model.n_heads": 2, "model.dropout": 0.0, "batch_size": 8, "log_every": 1, "vae.stats_windows": 16})
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -255,12 +260,11 @@ def _losses(path) -> list[float]:
 
 def test_training_smoke_run_decreases_the_loss_and_saves_a_pipeline(tmp_path):
     data = _TinyMotion()
-    common = {"batch_size": 8, "num_threads": 1, "log_every": 1, "warmup": 2}
-    vaes = train_vaes(data, tmp_path, steps=20, lr=3e-3, face_config=TINY_VAE, body_config=TINY_VAE,
-                      checkpoint_every=10, stats_windows=16, **common)
+    config = TINY.with_values({f"{stage}.{key}": value for stage in ("vae", "denoiser") for key, value in
+                               (("steps", 20), ("lr", 3e-3), ("warmup", 2), ("checkpoint_every", 10))})
+    vaes = train_vaes(data, tmp_path, config)
     assert abs(float(vaes[0].latent_std.mean()) - 1.0) > 1e-6  # latent stats were measured
-    pipe = train_denoiser(data, tmp_path, tmp_path, steps=20, lr=3e-3, denoiser_config=TINY_DENOISER,
-                          checkpoint_every=10, **common)
+    pipe = train_denoiser(data, tmp_path, tmp_path, config)
     for log in ("vae_log.csv", "denoiser_log.csv"):
         losses = _losses(tmp_path / log)
         assert len(losses) == 20 and np.mean(losses[-5:]) < np.mean(losses[:5])
@@ -269,7 +273,7 @@ def test_training_smoke_run_decreases_the_loss_and_saves_a_pipeline(tmp_path):
     np.testing.assert_array_equal(pipe(content, emotion, style, steps=3)[0],
                                   loaded(content, emotion, style, steps=3)[0])
     # Resume: a longer run continues from the checkpoint rather than starting again.
-    train_denoiser(data, tmp_path, tmp_path, steps=22, lr=3e-3, denoiser_config=TINY_DENOISER, **common)
+    train_denoiser(data, tmp_path, tmp_path, config.with_values({"denoiser.steps": 22}))
     assert len(_losses(tmp_path / "denoiser_log.csv")) == 22
 
 
@@ -277,13 +281,12 @@ def test_finetuning_with_the_event_loss_starts_from_the_checkpoint(tmp_path):
     import json
 
     data = _TinyMotion()
-    common = {"batch_size": 8, "num_threads": 1, "log_every": 1, "warmup": 2, "lr": 3e-3}
-    vaes = train_vaes(data, tmp_path, steps=4, face_config=TINY_VAE, body_config=TINY_VAE, stats_windows=16,
-                      **common)
-    base = train_denoiser(data, vaes, tmp_path / "base", steps=6, denoiser_config=TINY_DENOISER, **common)
+    config = TINY.with_values({"vae.steps": 4, "denoiser.steps": 6, "finetune.steps": 3, "finetune.event_weight": 1.0,
+                               "finetune.lr": 1e-12})  # a learning rate so small that the weights stay
+    vaes = train_vaes(data, tmp_path, config)
+    base = train_denoiser(data, vaes, tmp_path / "base", config)
     tuned_dir = tmp_path / "tuned"
-    tuned = train_denoiser(data, vaes, tuned_dir, steps=3, event_weight=1.0, init_from=tmp_path / "base",
-                           log_name="finetune_log.csv", **{**common, "lr": 0.0})  # lr 0: the weights stay
+    tuned = train_denoiser(data, vaes, tuned_dir, config, init_from=tmp_path / "base")
     for a, b in zip(base.denoiser.parameters(), tuned.denoiser.parameters(), strict=True):
         torch.testing.assert_close(a, b)
     with (tuned_dir / "finetune_log.csv").open() as f:
@@ -293,21 +296,23 @@ def test_finetuning_with_the_event_loss_starts_from_the_checkpoint(tmp_path):
     assert record["denoiser_steps"] == 6 and record["finetune"]["event_weight"] == 1.0
     with pytest.raises(ValueError, match="latent channels"):
         small = (MotionVAE(FACE_DIM, **{**TINY_VAE, "latent_dim": 2}), MotionVAE(BODY_DIM, **TINY_VAE))
-        train_denoiser(data, small, tmp_path / "bad", steps=1, init_from=tmp_path / "base", **common)
+        train_denoiser(data, small, tmp_path / "bad", config, init_from=tmp_path / "base")
 
 
 def test_decoder_refinement_keeps_the_latent_space(tmp_path):
     from generators.learned.train import _fingerprint, degrade_latents, refine_decoder
 
     data = _TinyMotion()
-    vaes = train_vaes(data, tmp_path, steps=6, lr=3e-3, face_config=TINY_VAE, body_config=TINY_VAE, batch_size=8,
-                      stats_windows=16, log_every=1, warmup=2)
+    config = TINY.with_values({"vae.steps": 6, "vae.lr": 3e-3, "vae.warmup": 2, "face_decoder.steps": 8})
+    vaes = train_vaes(data, tmp_path, config)
     before = {k: v.clone() for k, v in vaes[0].state_dict().items()}
-    refined = refine_decoder(data, tmp_path, "face", steps=8, batch_size=8, log_every=1)
+    refined = refine_decoder(data, tmp_path, config)
     after = refined.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith(("decoder.", "condition.")) for k in changed)  # encoder and stats kept
     assert _fingerprint((refined, vaes[1])) == _fingerprint(vaes)  # a denoiser trained on these latents stays valid
+    assert len(_losses(tmp_path / "face_decoder_log.csv")) == 8
+    refine_decoder(data, tmp_path, config)  # a refinement that reached its steps is not repeated
     assert len(_losses(tmp_path / "face_decoder_log.csv")) == 8
     z = torch.randn(4, 10, 4)
     degraded, which = degrade_latents(z, torch.Generator().manual_seed(0), share=1.0)
@@ -321,10 +326,11 @@ def test_content_free_body_decoder_keeps_the_latent_space_and_resumes(tmp_path):
     from generators.learned.train import _fingerprint, train_body_decoder
 
     data = _TinyMotion()
-    vaes = train_vaes(data, tmp_path, steps=6, lr=3e-3, face_config=TINY_VAE, body_config=TINY_VAE, batch_size=8,
-                      stats_windows=16, log_every=1, warmup=2)
-    assert vaes[1].condition is not None  # an old-style body decoder that reads the speech
-    free = train_body_decoder(data, tmp_path, steps=4, batch_size=8, log_every=1, checkpoint_every=2)
+    torch.manual_seed(0)
+    vaes = (MotionVAE(FACE_DIM, **TINY_VAE), MotionVAE(BODY_DIM, **TINY_VAE))  # an old-style body decoder that
+    vaes[1].save_pretrained(tmp_path / "body_vae")  # reads the speech
+    config = TINY.with_values({"body_decoder.steps": 4, "body_decoder.checkpoint_every": 2})
+    free = train_body_decoder(data, tmp_path, config)
     assert free.condition is None
     assert _fingerprint((vaes[0], free)) == _fingerprint(vaes)  # a denoiser trained on these latents stays valid
     saved = MotionVAE.from_pretrained(tmp_path / "body_vae", low_cpu_mem_usage=False)
@@ -333,7 +339,7 @@ def test_content_free_body_decoder_keeps_the_latent_space_and_resumes(tmp_path):
     assert saved.decode(z).shape == (2, 20, BODY_DIM)
     with pytest.raises(ValueError, match="do not give a condition"):
         saved.decode(z, torch.randn(2, 20, CONTENT_DIM))
-    train_body_decoder(data, tmp_path, steps=6, batch_size=8, log_every=1)  # a rerun continues to 6 steps
+    train_body_decoder(data, tmp_path, config.with_values({"body_decoder.steps": 6}))  # a rerun continues to 6
     assert len(_losses(tmp_path / "body_decoder_free_log.csv")) == 6
 
 
@@ -362,3 +368,41 @@ def test_token_average_removes_the_token_rate_ripple_and_keeps_beats():
     changed = (beat + ripple).clone()
     changed[200:] += 5.0
     assert torch.equal(token_average(changed[None, :, None])[0, :200, 0], out[:200])  # causal: the past never changes
+
+
+def test_a_pipeline_made_on_another_frame_clock_is_refused_on_load(pipe, tmp_path):
+    import json
+
+    pipe.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["fps"] == pipe.fps == 30.0
+    (tmp_path / "config.json").write_text(json.dumps({**config, "fps": 25.0}))
+    with pytest.raises(ValueError, match="made at 25.0 fps"):
+        MotionDiffusionPipeline.from_pretrained(tmp_path)
+
+
+def test_both_generators_offer_the_motion_generator_protocol(pipe):
+    from avatar.emotion import constant_emotion
+    from generators.learned.animate import LearnedAnimator
+    from generators.learned.dataset import content_from_features
+    from generators.procedural.generator import ProceduralGenerator
+    from generators.protocol import MotionGenerator
+
+    content = content_from_features(_conditions(60)[0])
+    emotion = constant_emotion("anger", 0.8, content.n_frames)
+    learned, procedural = LearnedAnimator(pipe, steps=2), ProceduralGenerator()
+    assert isinstance(learned, MotionGenerator) and isinstance(procedural, MotionGenerator)
+    assert learned.fps == 30.0 and procedural.fps is None  # the procedural rules run on any clock
+    assert [(c.name, c.default) for c in learned.guidance] == [("emotion_scale", 1.0), ("style_scale", 1.0)]
+    assert procedural.guidance == ()
+    with pytest.raises(ValueError, match="emotion_scale=-1 is outside"):
+        learned.animate(content, emotion, emotion_scale=-1.0)
+    for generator in (learned, procedural):
+        face, body = generator.animate(content, emotion, seed=3)
+        assert face.n_frames == body.n_frames == content.n_frames
+        part, no_body = generator.animate(content, emotion, seed=3, with_body=False, frames=(10, 30))
+        assert part.n_frames == 20 and no_body is None
+    whole, body = procedural.animate(content, emotion, seed=3)
+    part, part_body = procedural.animate(content, emotion, seed=3, frames=(10, 30))
+    np.testing.assert_array_equal(part.weights, whole.weights[10:30])  # the same motion, cut
+    np.testing.assert_array_equal(part_body.rotations, body.rotations[10:30])

@@ -91,4 +91,4 @@ def test_the_learned_generator_makes_motion_on_its_clock_and_the_tracks_come_at_
     same = pipe(spoken_example, transcript=EXAMPLE_TEXT, verify=False)  # the same motion, made at 30 fps
     np.testing.assert_allclose(result.face.weights, same.face.resampled(25.0).weights, atol=1e-5)
     with pytest.raises(ValueError, match="makes motion at 30 fps"):
-        pipe.animator.learned.animate(replace(result.speech.content(), fps=25.0), result.emotion, 0)
+        pipe.animator.generator.animate(replace(result.speech.content(), fps=25.0), result.emotion, 0)

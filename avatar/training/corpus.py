@@ -17,14 +17,9 @@ keyframed change to another label mid-clip), seed and style: the item's estimate
 Held out as split "test": BEAT take 2_scott_0_3_3, EmoDB speakers 15 and 16, every 10th TTS sentence (sentence
 numbers 9, 19, 29, ...); everything else is "train".
 
-On disk (no pickles; float16 arrays written with np.save, read with mmap):
-  corpus.json               version, dims, fps, what built it, counts and hours per split and source
-  {split}_content.npy       (sum of item frames, 84): rows per item, see generators.learned.representation
-  {split}_emotion.npy       (sum of variant frames, 11): rows per variant; likewise _face (59) and _body (306)
-  {split}_index.json        {"items": [...], "variants": [...]}: per item its id, source, speaker, text,
-                            n_frames, content row offset, phones and words as [start, end, label]; per variant
-                            its item number, emotion keyframes, seed, style vector, row offset, modality masks
-The folder is built beside its destination and renamed into place, so an interrupted build leaves nothing.
+On disk: the files, arrays, dtype and version of generators/learned/corpus_format.py, which the reader
+(generators/learned/dataset.py) shares. The folder is built beside its destination and renamed into place, so an
+interrupted build leaves nothing.
 
 Run: `python -m avatar.training.corpus --out data/corpus [--tts-minutes 60] [--variants 4]`.
 """
@@ -53,15 +48,13 @@ from avatar.frontend.features import extract_features
 from avatar.frontend.style import STYLE_DIMS, Style, estimate_style
 from avatar.training.sentences import DEFAULT_COUNT, sentence_records
 from generators.conditioning import EMOTIONS, Content, EmotionFrames, Segment
+from generators.learned import corpus_format as disk
 from generators.learned import representation as rep
 from generators.procedural.body import animate_body
 from generators.procedural.face import animate_face
 from rigs.paths import shared_data
 
-VERSION = 1
-FPS = rep.FPS
-DIMS = {"content": rep.ACOUSTIC_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
-SPLITS = ("train", "test")
+FPS = disk.FPS
 DEFAULT_DATA_DIR = shared_data()
 
 TEST_BEAT_TAKES = frozenset({"2_scott_0_3_3"})
@@ -365,7 +358,7 @@ class _Rows:
 
     def append(self, values: np.ndarray) -> int:
         """Append (n, width) rows; returns the row offset where they start."""
-        values = np.ascontiguousarray(values, "<f2")
+        values = np.ascontiguousarray(values, disk.DTYPE)
         if values.ndim != 2 or values.shape[1] != self.width:
             raise ValueError(f"{self.path.name}: rows of shape {values.shape}; expected (n, {self.width})")
         if not np.isfinite(values).all():
@@ -379,7 +372,7 @@ class _Rows:
         """Write the .npy file (header, then the raw rows) and remove the raw file."""
         self.file.close()
         with open(target, "wb") as out, open(self.path, "rb") as raw:
-            header = {"descr": "<f2", "fortran_order": False, "shape": (self.rows, self.width)}
+            header = {"descr": disk.DTYPE, "fortran_order": False, "shape": (self.rows, self.width)}
             np.lib.format.write_array_header_1_0(out, header)
             shutil.copyfileobj(raw, out, 1 << 22)
         self.path.unlink()
@@ -390,16 +383,16 @@ class CorpusWriter:
 
     def __init__(self, out_dir: str | Path):
         self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and any(self.out_dir.iterdir()) and not (self.out_dir / "corpus.json").exists():
+        if self.out_dir.exists() and any(self.out_dir.iterdir()) and not (self.out_dir / disk.INFO_FILE).exists():
             raise InputError(f"{self.out_dir} exists and is not a corpus folder; give a new or empty folder, or "
                              "an old corpus to replace")
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", suffix=".partial",
                                          dir=self.out_dir.parent))
         self.tmp.chmod(0o755)  # mkdtemp makes it private; the finished corpus is an ordinary folder
-        self.rows = {(s, name): _Rows(self.tmp / f"{s}_{name}.raw", width) for s in SPLITS
-                     for name, width in DIMS.items()}
-        self.index: dict[str, dict[str, list]] = {s: {"items": [], "variants": []} for s in SPLITS}
+        self.rows = {(s, name): _Rows(self.tmp / f"{s}_{name}.raw", width) for s in disk.SPLITS
+                     for name, width in disk.ARRAYS.items()}
+        self.index: dict[str, dict[str, list]] = {s: {"items": [], "variants": []} for s in disk.SPLITS}
 
     def add_item(self, item: SpeechItem, features: np.ndarray) -> int:
         """Store an item's content features and description; returns its number within its split."""
@@ -448,14 +441,15 @@ class CorpusWriter:
     def finish(self, info: dict) -> Path:
         """Write the arrays, indexes and corpus.json, then move the folder into place (replacing an old one)."""
         for (split, name), rows in self.rows.items():
-            rows.finish(self.tmp / f"{split}_{name}.npy")
+            rows.finish(disk.array_path(self.tmp, split, name))
         for split, index in self.index.items():
-            (self.tmp / f"{split}_index.json").write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
-        document = {"format": "avatar motion corpus", "version": VERSION, "fps": FPS, "dtype": "float16",
-                    "dims": {**DIMS, "style": rep.STYLE_DIM}, "emotions": list(EMOTIONS),
+            disk.index_path(self.tmp, split).write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+        document = {"format": disk.FORMAT, "version": disk.VERSION, "fps": FPS, "dtype": disk.DTYPE_NAME,
+                    "dims": {**disk.ARRAYS, "style": rep.STYLE_DIM}, "emotions": list(EMOTIONS),
                     "style_dims": list(STYLE_DIMS), "body_joints": list(rep.BODY_JOINTS), **info,
                     "splits": self.summary()}
-        (self.tmp / "corpus.json").write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
+        (self.tmp / disk.INFO_FILE).write_text(json.dumps(document, indent=1, ensure_ascii=False),
+                                               encoding="utf-8")
         old = None
         if self.out_dir.exists():
             old = self.out_dir.with_name(f".{self.out_dir.name}.old-{time.time_ns()}")
@@ -600,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     close()
-    info = json.loads((path / "corpus.json").read_text())
+    info = json.loads((path / disk.INFO_FILE).read_text())
     for split, s in info["splits"].items():
         per_source = ", ".join(f"{k} {v['items']} items {v['hours']:.2f} h" for k, v in s["sources"].items())
         print(f"{split}: {s['items']} items, {s['variants']} variants, {s['hours']:.2f} h of speech, "

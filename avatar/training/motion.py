@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
 
 from avatar.errors import InputError
+from generators.learned.corpus_format import INFO_FILE
+from generators.learned.train_config import FILE_NAME, MotionTrainConfig, TrainingRun, read_runs, write_runs
 from rigs.fileio import write_text_atomic
 
-WINDOW = 128
-# Decoder refinement of the face decoder (generators/learned/train.py refine_decoder), in steps.
-FACE_REFINE_STEPS = 600
-# Fine-tuning a checkpoint whose body decoder reads the speech: steps of its content-free replacement
-# (generators/learned/train.py train_body_decoder) and the share of the time budget they may take.
-BODY_DECODER_STEPS, BODY_DECODER_SHARE = 600, 0.35
-# Weight of the denoiser's loss on decoded face events (blinks, eye movements, gaze; generators/learned/train.py
-# denoiser_loss).
-EVENT_WEIGHT = 5.0
 LICENCES = {
     "beat": "BEAT (PantoMatrix): CC BY-NC 4.0, research/non-commercial",
     "emodb": "EmoDB (TU Berlin): free for research use, no commercial redistribution",
@@ -38,7 +30,7 @@ LICENCES = {
 
 def corpus_path(data: Path, out: Path) -> Path:
     """The corpus folder to train on: `data` itself, or a corpus built from the BEAT takes in it."""
-    if (data / "corpus.json").is_file():
+    if (data / INFO_FILE).is_file():
         return data
     if not data.is_dir():
         raise InputError(f"training data '{data}' is not a folder; give a corpus folder (with corpus.json) or a "
@@ -46,71 +38,86 @@ def corpus_path(data: Path, out: Path) -> Path:
     from avatar.training.beat_data import build_beat_corpus
 
     target = out.parent / f"{out.name}-corpus"
-    return target if (target / "corpus.json").is_file() else build_beat_corpus(data, target)
+    return target if (target / INFO_FILE).is_file() else build_beat_corpus(data, target)
 
 
-def train_motion(data: str | Path, out: str | Path, max_minutes: float = 60.0, vae_steps: int = 2_000,
-                 denoiser_steps: int = 3_500, seed: int = 0, resume: bool = True, command: str | None = None,
-                 event_weight: float = EVENT_WEIGHT, finetune: str | Path | None = None) -> Path:
-    """Train face + body VAEs and the denoiser on `data`, save the pipeline and its model card in `out`.
+def recipe(config_file: str | Path | None = None, values: dict | None = None,
+           settings: list[str] = ()) -> MotionTrainConfig:
+    """The settings of a run: the shipped recipe, or the last run recorded in `config_file` (a train_config.json
+    or a folder holding one), with `values` ({"denoiser.lr": 3e-4}) and then `settings` ("denoiser.lr=3e-4",
+    from --set) replacing settings; InputError names a file, a setting or a value that cannot be used."""
+    config = MotionTrainConfig()
+    if config_file is not None:
+        runs = read_runs(config_file)
+        if not runs:
+            raise InputError(f"--config '{config_file}' holds no recorded run; give a train_config.json (or the "
+                             "checkpoint folder holding it) that `avatar train motion` wrote")
+        config = runs[-1].config
+    pairs = dict(values or {})
+    for setting in settings:
+        name, equals, value = setting.partition("=")
+        if not equals:
+            raise InputError(f"--set '{setting}' is not NAME=VALUE; give e.g. --set denoiser.lr=3e-4")
+        pairs[name.strip()] = value.strip()
+    return config.with_values(pairs)
 
-    Learning rates 1e-3 (VAEs) and 5e-4 (denoiser) with short warm-ups, cosine-decayed over the given steps. The
-    VAEs get 45 % of `max_minutes` (a VAE that has not learned the jaw caps everything after it), the refinement
-    of their decoders on degraded latents 15 %, the denoiser the rest; each stops cleanly, saved, at its budget.
+
+def train_motion(data: str | Path, out: str | Path, config: MotionTrainConfig | None = None,
+                 finetune: str | Path | None = None, resume: bool = True, command: str | None = None) -> Path:
+    """Train face + body VAEs and the denoiser on `data` with `config` (default: the shipped recipe), save the
+    pipeline, train_config.json and the model card in `out`.
+
+    The VAEs get `vae.time_share` of `max_minutes`, the refinement of the face decoder on degraded latents
+    `face_decoder.time_share`, the denoiser the rest (at least a minute); each stops cleanly, saved, at its budget,
+    and a rerun into the same `out` continues where the last one stopped.
 
     finetune: a trained pipeline folder to continue from instead: its VAEs are kept as they are (except a body
     decoder that reads the speech, which is first replaced by a content-free one trained on the data, encoder
-    frozen: see generators/learned/train.py BODY_VAE) and its denoiser trains `denoiser_steps` more (learning rate
-    2e-4), logged to finetune_log.csv; the model card lists the earlier commands and this one.
+    frozen: `body_decoder`) and its denoiser trains on (`finetune`), logged to finetune_log.csv. train_config.json
+    and the model card list the runs recorded in the folder's train_config.json, then this one.
     """
     import time
 
     from generators.learned.dataset import MotionCorpus, MotionWindows
     from generators.learned.train import refine_decoder, train_body_decoder, train_denoiser, train_vaes
 
+    config = config or MotionTrainConfig()
     data, out, finetune = Path(data), Path(out), None if finetune is None else Path(finetune)
     if finetune is not None and not (finetune / "denoiser").is_dir():
         raise InputError(f"--finetune '{finetune}' is not a trained motion checkpoint (no denoiser/ in it); give "
                          "the folder `avatar train motion` wrote")
     source = corpus_path(data, out)
     corpus = MotionCorpus(source, "train")
-    windows = MotionWindows(corpus, window=WINDOW, seed=seed, min_frames=WINDOW)
+    windows = MotionWindows(corpus, window=config.window, seed=config.seed, min_frames=config.window)
     if len(windows) == 0:
-        raise InputError(f"the corpus at '{source}' has no clip of at least {WINDOW} frames to train on")
-    command = command or " ".join(["avatar", *sys.argv[1:]])
-    started = time.monotonic()
+        raise InputError(f"the corpus at '{source}' has no clip of at least {config.window} frames to train on")
+    run = TrainingRun(command or " ".join(["avatar", *sys.argv[1:]]), config, finetune is not None)
+    earlier = read_runs(finetune) if finetune is not None else []
+    runs = earlier if earlier and earlier[-1] == run else [*earlier, run]  # a resumed run is recorded once
+    if finetune is not None and read_runs(out)[-1:] != [run]:  # a new fine-tuning: not the rest of an earlier one
+        for stage in ("body_decoder", "finetune"):
+            shutil.rmtree(out / "checkpoints" / stage, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_runs(out, runs)  # first, so a run cut short says what it was doing
+    started, budget = time.monotonic(), config.max_minutes
+
+    def left() -> float:
+        return max(1.0, budget - (time.monotonic() - started) / 60)
+
     if finetune is not None:
-        commands = [*_commands(finetune), command]
-        out.mkdir(parents=True, exist_ok=True)
         if finetune.resolve() != out.resolve():  # the VAEs and the logs of the earlier stages come along
             for name in ("face_vae", "body_vae"):
                 shutil.copytree(finetune / name, out / name, dirs_exist_ok=True)
             for log in finetune.glob("*_log.csv"):
                 shutil.copy2(log, out / log.name)
-        train_body_decoder(windows, out, BODY_DECODER_STEPS, max_minutes=BODY_DECODER_SHARE * max_minutes,
-                           seed=seed)
-        left = max(1.0, max_minutes - (time.monotonic() - started) / 60)
-        train_denoiser(windows, out, out, denoiser_steps, lr=2e-4, warmup=50, max_minutes=left,
-                       seed=seed + 1, resume=resume, log_every=20, checkpoint_every=250, event_weight=event_weight,
-                       init_from=finetune, log_name="finetune_log.csv")
-        write_model_card(out, source, commands)
-        return out
-    train_vaes(windows, out, vae_steps, lr=1e-3, warmup=50, max_minutes=0.45 * max_minutes, seed=seed,
-               resume=resume, log_every=20, checkpoint_every=200)
-    if _last_row(out / "face_decoder_log.csv").get("step") != str(FACE_REFINE_STEPS):  # once, not on a resume
-        refine_decoder(windows, out, "face", FACE_REFINE_STEPS, max_minutes=0.09 * max_minutes, seed=seed)
-    left = max(1.0, max_minutes - (time.monotonic() - started) / 60)
-    train_denoiser(windows, out, out, denoiser_steps, lr=5e-4, warmup=100, max_minutes=left, seed=seed,
-                   resume=resume, log_every=20, checkpoint_every=250, event_weight=event_weight)
-    write_model_card(out, source, [command])
+        train_body_decoder(windows, out, config, config.body_decoder.time_share * budget)
+        train_denoiser(windows, out, out, config, left(), resume, init_from=finetune)
+    else:
+        train_vaes(windows, out, config, config.vae.time_share * budget, resume)
+        refine_decoder(windows, out, config, config.face_decoder.time_share * budget)
+        train_denoiser(windows, out, out, config, left(), resume)
+    write_model_card(out, source, runs, continued_from=finetune if finetune is not None and not earlier else None)
     return out
-
-
-def _commands(folder: Path) -> list[str]:
-    """The commands that trained a checkpoint folder, in order, as its model card lists them."""
-    card = folder / "README.md"
-    text = card.read_text() if card.is_file() else ""
-    return re.findall(r"^(?:Command: |\d+\. )`(avatar train motion [^`]+)`", text, flags=re.MULTILINE)
 
 
 def _corpus_command(corpus: Path, info: dict) -> list[str]:
@@ -134,9 +141,11 @@ def _last_row(path: Path) -> dict:
     return rows[-1] if rows else {}
 
 
-def write_model_card(out: Path, corpus: Path, commands: list[str]) -> Path:
-    """README.md beside the weights: what it learned from, the command, steps and final losses, the results."""
-    info = json.loads((corpus / "corpus.json").read_text())
+def write_model_card(out: Path, corpus: Path, runs: list[TrainingRun], continued_from: Path | None = None) -> Path:
+    """README.md beside the weights: what it learned from, the commands of its runs (continued_from: a checkpoint
+    it was fine-tuned from whose runs are not recorded), steps and final losses, the results."""
+    commands = [run.command for run in runs]
+    info = json.loads((corpus / INFO_FILE).read_text())
     sources = sorted(info.get("splits", {}).get("train", {}).get("sources", {})) or ["beat"]
     logs = {name: _last_row(out / file) for name, file in (
         ("VAEs", "vae_log.csv"), ("face decoder refinement", "face_decoder_log.csv"),
@@ -165,8 +174,11 @@ def write_model_card(out: Path, corpus: Path, commands: list[str]) -> Path:
         *[f"- {LICENCES.get(s, s)}" for s in sources or LICENCES],
         "",
         "## Training",
+        *([f"Fine-tuned from `{continued_from}`, whose training is not recorded (it has no {FILE_NAME})."]
+          if continued_from is not None else []),
         *([f"Command: `{commands[0]}`"] if len(commands) == 1 else
           ["Commands, in order:", *[f"{i}. `{c}`" for i, c in enumerate(commands, 1)]]),
+        f"Every setting of each run is in {FILE_NAME} (generators/learned/train_config.py).",
         "",
         *[f"- {name}: step {row.get('step', '?')}, " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "step")
           for name, row in logs.items() if row],
@@ -176,4 +188,5 @@ def write_model_card(out: Path, corpus: Path, commands: list[str]) -> Path:
         "it against the procedural teacher on held-out speech and writes the table here.",
         "",
     ]
-    return write_text_atomic(out / "README.md", "\n".join(lines))
+    write_text_atomic(out / "README.md", "\n".join(lines))
+    return out / "README.md"

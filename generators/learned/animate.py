@@ -1,4 +1,4 @@
-"""The learned generator with the procedural animators' interface: Content + EmotionFrames in, tracks out."""
+"""The learned generator as a MotionGenerator (generators/protocol.py): Content + EmotionFrames in, tracks out."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import torch
 from generators.conditioning import Content, EmotionFrames
 from generators.learned import representation as rep
 from generators.learned.pipeline import MotionDiffusionPipeline
+from generators.protocol import GuidanceControl, SpeakingStyle
 from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack
+from rigs.paths import checkpoint
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "motion-diffusion"
+DEFAULT_CHECKPOINT = checkpoint("motion-diffusion")
 
 
 class MissingCheckpointError(FileNotFoundError):
@@ -47,14 +49,27 @@ class LearnedAnimator:
     def fps(self) -> float:
         """The frame clock the checkpoint makes motion on (checked against its config on load): content must
         come on it."""
-        return rep.FPS
+        return self.pipe.fps
 
-    def animate(self, content: Content, emotion: EmotionFrames, seed: int = 0, style: np.ndarray | None = None,
-                emotion_scale: float | None = None, style_scale: float | None = None,
-                with_body: bool = True, frames: tuple[int, int] | None = None
+    @property
+    def guidance(self) -> tuple[GuidanceControl, ...]:
+        """Classifier-free guidance of the emotion and of the style (1: as trained; the checkpoint's defaults)."""
+        # Beyond about 3 the emotion's defining shapes stop growing (bench/learned_motion.py); the range leaves room
+        # for the recognizer loop, which adds 1 per attempt for up to 20 attempts.
+        return (GuidanceControl("emotion_scale", 0.0, 20.0, self.pipe.emotion_scale,
+                                "how strongly the emotion curve steers the motion"),
+                GuidanceControl("style_scale", 0.0, 20.0, self.pipe.style_scale,
+                                "how strongly the speaking style steers the motion"))
+
+    def animate(self, content: Content, emotion: EmotionFrames, seed: int = 0,
+                style: SpeakingStyle | None = None, emotion_scale: float | None = None,
+                style_scale: float | None = None, with_body: bool = True, frames: tuple[int, int] | None = None
                 ) -> tuple[FaceTrack, BodyTrack | None]:
-        """Face and body tracks for the content under the emotion curve, with an optional style vector (6,); the
+        """Face and body tracks for the content under the emotion curve, with an optional speaking style; the
         body is None without with_body. frames (a, b): generate those frames only, from that stretch alone."""
+        emotion_control, style_control = self.guidance
+        emotion_scale = None if emotion_scale is None else emotion_control.check(emotion_scale)
+        style_scale = None if style_scale is None else style_control.check(style_scale)
         if not np.isclose(content.fps, self.fps):
             raise ValueError(f"this checkpoint makes motion at {self.fps:g} fps but the content is at "
                              f"{content.fps:g} fps: build the content on its clock and resample the tracks")
@@ -68,7 +83,7 @@ class LearnedAnimator:
         torch.set_num_threads(self.num_threads)
         try:
             features = rep.content_features(content)[a:b], rep.emotion_features(emotion)[a:b]
-            face, body = self.pipe(*features, style, seed=seed,
+            face, body = self.pipe(*features, None if style is None else style.vector(), seed=seed,
                                    steps=self.steps, scheduler=self.scheduler, emotion_scale=emotion_scale,
                                    style_scale=style_scale, with_body=with_body)
         finally:

@@ -1,4 +1,5 @@
-"""Reading a motion corpus (avatar.training.corpus or .beat_data) for training and evaluation.
+"""Reading a motion corpus (avatar.training.corpus or .beat_data) for training and evaluation; its files, arrays,
+dtype and version are those of generators/learned/corpus_format.py, which the writer shares.
 
 - `MotionCorpus(path, split)`: one split's index and its float16 arrays, memory-mapped (nothing is read until used).
 - `MotionWindows(corpus, window=128)`: a torch Dataset of random fixed-length windows of the variants, a dict of
@@ -28,11 +29,8 @@ import torch
 from torch.utils.data import Dataset
 
 from generators.conditioning import EMOTIONS, Content, EmotionFrames, Segment
+from generators.learned import corpus_format as disk
 from generators.learned import representation as rep
-
-VERSION = 1
-SPLITS = ("train", "test")
-ARRAYS = ("content", "emotion", "face", "body")
 
 
 class CorpusError(ValueError):
@@ -106,22 +104,21 @@ class MotionCorpus:
 
     def __init__(self, path: str | Path, split: str = "train"):
         self.path, self.split = Path(path), split
-        if split not in SPLITS:
-            raise CorpusError(f"split {split!r} is not one of {SPLITS}")
-        info = self.path / "corpus.json"
+        if split not in disk.SPLITS:
+            raise CorpusError(f"split {split!r} is not one of {disk.SPLITS}")
+        info = self.path / disk.INFO_FILE
         if not info.exists():
-            raise CorpusError(f"{self.path} is not a motion corpus (no corpus.json); build one with "
+            raise CorpusError(f"{self.path} is not a motion corpus (no {disk.INFO_FILE}); build one with "
                               f"`python -m avatar.training.corpus --out {self.path}`")
         self.info = json.loads(info.read_text(encoding="utf-8"))
-        if self.info.get("version") != VERSION:
+        if self.info.get("version") != disk.VERSION:
             raise CorpusError(f"{self.path} is corpus version {self.info.get('version')}; this code reads version "
-                              f"{VERSION}: rebuild the corpus")
-        dims = {"content": rep.ACOUSTIC_DIM, "emotion": rep.EMOTION_DIM, "face": rep.FACE_DIM, "body": rep.BODY_DIM}
-        wrong = [k for k in ARRAYS if self.info["dims"][k] != dims[k]]
+                              f"{disk.VERSION}: rebuild the corpus")
+        wrong = [k for k, width in disk.ARRAYS.items() if self.info["dims"][k] != width]
         if wrong:
             raise CorpusError(f"{self.path} has {', '.join(wrong)} of other widths than the representation's; "
                               "rebuild the corpus")
-        index = json.loads((self.path / f"{split}_index.json").read_text(encoding="utf-8"))
+        index = json.loads(disk.index_path(self.path, split).read_text(encoding="utf-8"))
         self.items: list[dict] = index["items"]
         self.variants: list[dict] = index["variants"]
         self.fps = float(self.info["fps"])
@@ -134,7 +131,7 @@ class MotionCorpus:
     def array(self, name: str) -> np.ndarray:
         """The split's float16 array `name` (content, emotion, face or body), memory-mapped."""
         if name not in self._arrays:
-            self._arrays[name] = _load(self.path / f"{self.split}_{name}.npy")
+            self._arrays[name] = _load(disk.array_path(self.path, self.split, name))
         return self._arrays[name]
 
     def articulation(self, number: int) -> np.ndarray:

@@ -150,6 +150,8 @@ class _Rolling:
 class MotionDiffusionPipeline:
     """Face and body motion from content, emotion and style features by guided latent diffusion."""
 
+    fps = FPS  # the frame clock of the motion representation it learned (its config's fps, checked on load)
+
     def __init__(self, face_vae: MotionVAE, body_vae: MotionVAE, denoiser: MotionDenoiser,
                  scheduler: DDPMScheduler | None = None, window_tokens: int = 32, overlap_tokens: int = 8,
                  emotion_scale: float = 1.0, style_scale: float = 1.0, body_token_average: bool = True):
@@ -393,7 +395,7 @@ class MotionDiffusionPipeline:
 
     def pipeline_config(self) -> dict:
         """The sampling settings written to config.json."""
-        return {"_class_name": type(self).__name__, "fps": FPS, "downsample": DOWNSAMPLE,
+        return {"_class_name": type(self).__name__, "fps": self.fps, "downsample": DOWNSAMPLE,
                 "face_dim": self.face_vae.config.input_dim, "body_dim": self.body_vae.config.input_dim,
                 "window_tokens": self.window_tokens, "overlap_tokens": self.overlap_tokens,
                 "emotion_scale": self.emotion_scale, "style_scale": self.style_scale,
@@ -431,9 +433,9 @@ class MotionDiffusionPipeline:
         if (config.get("face_dim", FACE_DIM), config.get("body_dim", BODY_DIM)) != (FACE_DIM, BODY_DIM):
             raise ValueError(f"{path}: made for face/body dims {config.get('face_dim')}/{config.get('body_dim')}, "
                              f"this code uses {FACE_DIM}/{BODY_DIM}; retrain it")
-        if config.get("fps", FPS) != FPS:
-            raise ValueError(f"{path}: made at {config['fps']} fps, this code's motion representation is {FPS:g} fps; "
-                             "retrain it")
+        if config.get("fps", cls.fps) != cls.fps:
+            raise ValueError(f"{path}: made at {config['fps']} fps, this code's motion representation is "
+                             f"{cls.fps:g} fps; retrain it")
         plain = {"low_cpu_mem_usage": False}  # accelerate is not a dependency
         return cls(MotionVAE.from_pretrained(path / "face_vae", **plain),
                    MotionVAE.from_pretrained(path / "body_vae", **plain),

@@ -1,10 +1,13 @@
-"""Training of the motion latent-diffusion model, in two stages: the face and body VAEs, then the denoiser.
+"""Training of the motion latent-diffusion model: the face and body VAEs, the decoders' refinement, the denoiser.
 
-Both stages read a torch Dataset of dict windows: content (W, 114), emotion (W, 11), style (6,), face (W, 59),
+Every stage reads a torch Dataset of dict windows: content (W, 114), emotion (W, 11), style (6,), face (W, 59),
 body (W, 306), face_present and body_present (bools; a real corpus can lack one modality, and its losses are then
-masked out). Each stage logs its losses to a CSV, checkpoints periodically (safetensors and JSON only, so a run
-resumes from out_dir), stops cleanly at `max_minutes` with a saved model, and leaves in out_dir a folder that
-MotionDiffusionPipeline.from_pretrained loads.
+masked out), and its settings from a section of `MotionTrainConfig` (generators/learned/train_config.py). Each
+stage builds its models, optimizer and loss and hands them to `run_stage`, the one training loop: learning-rate
+warm-up and cosine decay, clipped steps until the step count or the wall-clock budget (a stage stops cleanly,
+saved, at `max_minutes`), mean losses logged to a CSV, and a checkpoint (safetensors and JSON only) under
+out_dir/checkpoints/<stage> every `checkpoint_every` steps, so a rerun resumes where the last one stopped. The
+folder left in out_dir is what MotionDiffusionPipeline.from_pretrained loads.
 
 Threads: `num_threads` defaults to 1. On this project's 2-core machines, shared with other jobs, a second OpenMP
 thread mostly waits for a busy core (measured 4-15x slower per step than one thread); use 2 on an idle machine.
@@ -27,7 +30,7 @@ import math
 import shutil
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -38,16 +41,14 @@ from torch.utils.data import DataLoader, Dataset
 from generators.learned.denoiser import MotionDenoiser
 from generators.learned.pipeline import MotionDiffusionPipeline, training_scheduler
 from generators.learned.representation import BODY_DIM, CONTENT_DIM, FACE_DIM, FACE_EVENTS
+from generators.learned.train_config import DecoderStage, DenoiserStage, ModelSizes, MotionTrainConfig
 from generators.learned.vae import DOWNSAMPLE, MotionVAE
 
-# Default sizes: the whole pipeline folder stays under 30 MB (7.2 M parameters).
-# The face decoder reads the speech content at the frame rate (see generators/learned/vae.py): the lips need its
-# timing. The body decoder does not: a body decoder that read the speech and was refined on degraded latents
-# turned the speech's frame-rate detail into arm tremor (its share of arm-speed power above 3 Hz rose from 0.11 to
-# 0.16 decoding the teacher's own latents, and to 0.21 on sampled ones); the body's beats come from the latents.
-FACE_VAE = {"input_dim": FACE_DIM, "latent_dim": 32, "widths": (96, 192, 192), "condition_dim": CONTENT_DIM}
-BODY_VAE = {"input_dim": BODY_DIM, "latent_dim": 32, "widths": (96, 192, 192), "condition_dim": 0}
-DENOISER = {"content_dim": CONTENT_DIM, "d_model": 128, "n_layers": 6, "n_heads": 4, "ff_mult": 2, "dropout": 0.1}
+RECIPE = MotionTrainConfig()
+# Each stage draws its own batches and noise from the config's seed plus its offset (and the step it resumes at);
+# fine-tuning runs on seed + 1 throughout. The offsets are those of the runs that made the shipped checkpoint.
+SEED_OFFSETS = {"vae": 0, "face_decoder": 7, "body_decoder": 11, "denoiser": 1}
+FINETUNE_SEED = 1
 _KEYS = ("content", "emotion", "style", "face", "body", "face_present", "body_present")
 
 
@@ -118,12 +119,10 @@ def latent_stats(vaes: tuple[MotionVAE, MotionVAE], dataset: Dataset, max_window
         vae.set_latent_stats(*m.result(vae.config.latent_dim))
 
 
-def lr_factor(step: int, warmup: int, total: int, schedule: str = "cosine", floor: float = 0.1) -> float:
-    """Learning-rate multiplier: linear warm-up, then constant or cosine down to `floor`."""
+def lr_factor(step: int, warmup: int, total: int, floor: float = 0.1) -> float:
+    """Learning-rate multiplier: linear warm-up, then cosine down to `floor`."""
     if step < warmup:
         return (step + 1) / warmup
-    if schedule == "constant":
-        return 1.0
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
@@ -176,15 +175,19 @@ def _swap_in(tmp: Path, final: Path) -> None:
 
 
 class _Log:
-    """Appends rows of losses to a CSV (header from the first row)."""
+    """Appends rows of losses to a CSV (header from the first row; a resumed log keeps its own header)."""
 
     def __init__(self, path: Path):
         self.path = path
 
     def write(self, row: dict) -> None:
         new = not self.path.exists()
+        fields = list(row)
+        if not new:
+            with self.path.open(newline="") as f:
+                fields = next(csv.reader(f), fields)
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
@@ -213,91 +216,164 @@ def _load(cls, folder: Path):
     return cls.from_pretrained(folder, low_cpu_mem_usage=False)
 
 
-def _deadline(max_minutes: float | None) -> float:
-    """The wall-clock time at which a stage stops."""
-    return math.inf if max_minutes is None else time.monotonic() + 60.0 * max_minutes
+def model_configs(sizes: ModelSizes) -> tuple[dict, dict, dict]:
+    """Constructor arguments of the face VAE, the body VAE and the denoiser (less its latent width).
+
+    The face decoder reads the speech content at the frame rate (see generators/learned/vae.py): the lips need its
+    timing. The body decoder does not: a body decoder that read the speech and was refined on degraded latents
+    turned the speech's frame-rate detail into arm tremor (its share of arm-speed power above 3 Hz rose from 0.11 to
+    0.16 decoding the teacher's own latents, and to 0.21 on sampled ones); the body's beats come from the latents.
+    """
+    vae = {"latent_dim": sizes.latent_dim, "widths": sizes.vae_widths}
+    denoiser = {"content_dim": CONTENT_DIM, "d_model": sizes.d_model, "n_layers": sizes.n_layers,
+                "n_heads": sizes.n_heads, "ff_mult": sizes.ff_mult, "dropout": sizes.dropout}
+    return ({"input_dim": FACE_DIM, **vae, "condition_dim": CONTENT_DIM},
+            {"input_dim": BODY_DIM, **vae, "condition_dim": 0}, denoiser)
+
+
+class _Resume:
+    """A stage's resume folder out_dir/checkpoints/<name>: state.json (the step reached and what it depends on),
+    the optimizer and the models; each save is written beside and swapped in whole."""
+
+    def __init__(self, out_dir: Path, name: str):
+        self.folder = out_dir / "checkpoints" / name
+
+    def state(self) -> dict:
+        """What the last save recorded ({} when there is none)."""
+        path = self.folder / "state.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def model(self, cls, name: str):
+        """A saved model."""
+        return _load(cls, self.folder / name)
+
+    def restore(self, optimizer: torch.optim.Optimizer) -> None:
+        """The saved optimizer state (a folder from before it was saved leaves the optimizer fresh)."""
+        if (self.folder / "optimizer.json").is_file():
+            load_optimizer(optimizer, self.folder)
+
+    def save(self, state: dict, optimizer: torch.optim.Optimizer, models: dict[str, torch.nn.Module]) -> None:
+        """Save the state, the optimizer and the models."""
+        tmp = self.folder.with_name(f"{self.folder.name}.saving")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, model in models.items():
+            model.save_pretrained(tmp / name)
+        save_optimizer(optimizer, tmp)
+        (tmp / "state.json").write_text(json.dumps(state))
+        _swap_in(tmp, self.folder)
+
+
+def _save_model(model: torch.nn.Module, folder: Path) -> None:
+    """Write a model's folder beside and swap it in."""
+    tmp = folder.with_name(f".{folder.name}.saving")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    _swap_in(tmp, folder)
+
+
+Loss = Callable[[dict, torch.Generator], tuple[torch.Tensor | None, dict[str, float]]]
+
+
+def run_stage(name: str, dataset: Dataset, out_dir: Path, optimizer: torch.optim.Optimizer, loss_of: Loss,
+              stage, config: MotionTrainConfig, max_minutes: float | None, step: int,
+              checkpoint: Callable[[int], None], after_step: Callable[[int], None] | None = None,
+              log_name: str | None = None, seed: int | None = None, params: list | None = None) -> int:
+    """The training loop of every stage; returns the step reached.
+
+    `loss_of(batch, generator)` gives the loss of a batch and the parts to log (None: nothing in this batch for the
+    stage to learn from, and no step is taken). Until `stage.steps` or `max_minutes`: clipped optimizer steps with a
+    linear warm-up and cosine decay of the learning rate, `after_step(step)` after each (the EMA), mean losses to
+    out_dir/<log_name or name_log.csv> every `config.log_every` steps, and `checkpoint(step)` every
+    `stage.checkpoint_every` steps and at the end. A run resumed at `step` continues the schedule, the batches and
+    the noise where they were (drawn from `seed`, by default the config's seed + SEED_OFFSETS[name]). The gradient
+    norm is clipped over `params` (default: the optimizer's, group by group; their order sets the sum's rounding).
+    """
+    deadline = math.inf if max_minutes is None else time.monotonic() + 60.0 * max_minutes
+    params = params or [p for group in optimizer.param_groups for p in group["params"]]
+    for group in optimizer.param_groups:  # a resumed schedule needs the peak rate (a restored optimizer has it)
+        group.setdefault("initial_lr", group["lr"])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, stage.warmup, stage.steps, config.lr_floor), last_epoch=step - 1)
+    seed = (config.seed + SEED_OFFSETS[name] if seed is None else seed) + step
+    data, generator = batches(dataset, config.batch_size, seed), torch.Generator().manual_seed(seed)
+    log, averager = _Log(out_dir / (log_name or f"{name}_log.csv")), _Averager()
+    started, started_step = time.monotonic(), step
+    while step < stage.steps and time.monotonic() < deadline:
+        loss, parts = loss_of(next(data), generator)
+        if loss is None:
+            continue
+        if loss.requires_grad:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, config.grad_clip).item()
+            optimizer.step()
+        scheduler.step()
+        step += 1
+        if after_step is not None:
+            after_step(step)
+        averager.add({"loss": loss.item(), **parts})
+        if step % config.log_every == 0 or step == stage.steps:
+            elapsed = time.monotonic() - started
+            log.write({"step": step, "elapsed_s": elapsed, "lr": scheduler.get_last_lr()[0],
+                       "steps_per_s": (step - started_step) / max(elapsed, 1e-9), **averager.pop()})
+        if step % stage.checkpoint_every == 0:
+            checkpoint(step)
+    checkpoint(step)
+    return step
+
+
+def _begin(config: MotionTrainConfig, out_dir: str | Path) -> Path:
+    """Set the thread count and make out_dir; returns it."""
+    torch.set_num_threads(config.num_threads)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
 
 
 # ---- stage 1: the VAEs ---------------------------------------------------------------------------------------------
 
-def train_vaes(dataset: Dataset, out_dir: str | Path, steps: int = 20_000, batch_size: int = 32, lr: float = 2e-4,
-               warmup: int = 500, schedule: str = "cosine", kl_weight: float = 1e-4, velocity_weight: float = 0.5,
-               face_config: dict | None = None, body_config: dict | None = None, max_minutes: float | None = None,
-               seed: int = 0, num_threads: int | None = 1, log_every: int = 50, checkpoint_every: int = 1000,
-               stats_windows: int = 4096, resume: bool = True) -> tuple[MotionVAE, MotionVAE]:
-    """Train the face and body VAEs; writes out_dir/face_vae, out_dir/body_vae, vae_log.csv, checkpoints/vae."""
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    deadline = _deadline(max_minutes)
-    out_dir = Path(out_dir)
-    ckpt = out_dir / "checkpoints" / "vae"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    step = 0
-    if resume and (ckpt / "state.json").exists():
-        face_vae, body_vae = _load(MotionVAE, ckpt / "face_vae"), _load(MotionVAE, ckpt / "body_vae")
-        step = json.loads((ckpt / "state.json").read_text())["step"]
+def train_vaes(dataset: Dataset, out_dir: str | Path, config: MotionTrainConfig = RECIPE,
+               max_minutes: float | None = None, resume: bool = True) -> tuple[MotionVAE, MotionVAE]:
+    """Train the face and body VAEs (config.vae); writes out_dir/face_vae, body_vae, vae_log.csv, checkpoints/vae."""
+    out_dir, stage = _begin(config, out_dir), config.vae
+    saved = _Resume(out_dir, "vae")
+    torch.manual_seed(config.seed)
+    state = saved.state() if resume else {}
+    if state:
+        vaes = (saved.model(MotionVAE, "face_vae"), saved.model(MotionVAE, "body_vae"))
     else:
-        face_vae = MotionVAE(**{**FACE_VAE, **(face_config or {})})
-        body_vae = MotionVAE(**{**BODY_VAE, **(body_config or {})})
-        stats = feature_stats(dataset, stats_windows, seed=seed)
-        face_vae.set_feature_stats(*stats["face"])
-        body_vae.set_feature_stats(*stats["body"])
-    vaes = (face_vae, body_vae)
-    params = [p for vae in vaes for p in vae.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    if step:
-        load_optimizer(optimizer, ckpt)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, steps, schedule),
-                                                  last_epoch=step - 1)
-
-    def checkpoint() -> None:
-        tmp = ckpt.with_name("vae.saving")
-        shutil.rmtree(tmp, ignore_errors=True)
-        face_vae.save_pretrained(tmp / "face_vae")
-        body_vae.save_pretrained(tmp / "body_vae")
-        save_optimizer(optimizer, tmp)
-        (tmp / "state.json").write_text(json.dumps({"step": step}))
-        _swap_in(tmp, ckpt)
-
-    log, averager = _Log(out_dir / "vae_log.csv"), _Averager()
-    data = batches(dataset, batch_size, seed + step)
-    generator = torch.Generator().manual_seed(seed + step)
-    started, started_step = time.monotonic(), step
+        face_config, body_config, _ = model_configs(config.model)
+        vaes = (MotionVAE(**face_config), MotionVAE(**body_config))
+        stats = feature_stats(dataset, stage.stats_windows, seed=config.seed)
+        for vae, key in zip(vaes, ("face", "body"), strict=True):
+            vae.set_feature_stats(*stats[key])
+    optimizer = torch.optim.AdamW([p for vae in vaes for p in vae.parameters()], lr=stage.lr, weight_decay=0.0)
+    if state:
+        saved.restore(optimizer)
     for vae in vaes:
         vae.train()
-    while step < steps and time.monotonic() < deadline:
-        batch = next(data)
+
+    def loss_of(batch: dict, generator: torch.Generator):
         loss, parts = torch.zeros(()), {}
         for vae, key in zip(vaes, ("face", "body"), strict=True):
             present = batch[f"{key}_present"]
             if present.any():
-                part, values = vae_loss(vae, batch[key][present], batch["content"][present], kl_weight,
-                                        velocity_weight, generator)
+                part, values = vae_loss(vae, batch[key][present], batch["content"][present], stage.kl_weight,
+                                        stage.velocity_weight, generator)
                 loss = loss + part
                 parts.update({f"{key}_{k}": v for k, v in values.items()})
-        if loss.requires_grad:
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, 1.0).item()
-            optimizer.step()
-        scheduler.step()
-        step += 1
-        averager.add({"loss": loss.item(), **parts})
-        if step % log_every == 0 or step == steps:
-            elapsed = time.monotonic() - started
-            log.write({"step": step, "elapsed_s": elapsed, "lr": scheduler.get_last_lr()[0],
-                       "steps_per_s": (step - started_step) / max(elapsed, 1e-9), **averager.pop()})
-        if step % checkpoint_every == 0:
-            checkpoint()
-    checkpoint()
-    latent_stats(vaes, dataset, stats_windows, seed=seed)
-    for vae, name in zip(vaes, ("face_vae", "body_vae"), strict=True):
-        vae.eval()
-        tmp = out_dir / f".{name}.saving"
-        shutil.rmtree(tmp, ignore_errors=True)
-        vae.save_pretrained(tmp)
-        _swap_in(tmp, out_dir / name)
+        return loss, parts
+
+    names, start = ("face_vae", "body_vae"), state.get("step", 0)
+    step = run_stage("vae", dataset, out_dir, optimizer, loss_of, stage, config, max_minutes, start,
+                     lambda step: saved.save({"step": step}, optimizer, dict(zip(names, vaes, strict=True))))
+    if step == start and all((out_dir / name).is_dir() for name in names):  # a rerun after the stage finished:
+        return tuple(_load(MotionVAE, out_dir / name) for name in names)  # the saved VAEs, decoder refined
+    latent_stats(vaes, dataset, stage.stats_windows, seed=config.seed)
+    for vae, name in zip(vaes, names, strict=True):
+        _save_model(vae.eval(), out_dir / name)
+    shutil.rmtree(out_dir / "checkpoints" / "face_decoder", ignore_errors=True)  # new VAEs: refine their decoder anew
     return vaes
 
 
@@ -316,45 +392,58 @@ def degrade_latents(z: torch.Tensor, generator: torch.Generator, share: float = 
     return torch.where(pick.reshape(b, 1, 1), degraded, z), pick
 
 
-def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", steps: int = 600,
-                   batch_size: int = 32, lr: float = 3e-4, velocity_weight: float = 0.5,
-                   max_minutes: float | None = None, seed: int = 0, num_threads: int | None = 1,
-                   log_every: int = 20) -> MotionVAE:
-    """Fine-tune a content-conditioned decoder on degraded latents (stage 1b); the encoder stays frozen.
+def _train_decoder(name: str, dataset: Dataset, vae_dir: Path, key: str, vae: MotionVAE, step: int,
+                   loss_of: Loss, stage: DecoderStage, config: MotionTrainConfig, max_minutes: float | None,
+                   log_name: str) -> MotionVAE:
+    """Train a VAE's decoder on its frozen encoder; vae_dir/<key>_vae and checkpoints/<name> are saved as it goes,
+    so a stopped run leaves a usable decoder and a rerun continues it."""
+    saved = _Resume(vae_dir, name)
+    vae.train()
+    vae.encoder.requires_grad_(False)
+    optimizer = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=stage.lr, weight_decay=0.0)
+    if step:
+        saved.restore(optimizer)
+
+    def checkpoint(step: int) -> None:
+        _save_model(vae, vae_dir / f"{key}_vae")
+        saved.save({"step": step}, optimizer, {})
+
+    run_stage(name, dataset, vae_dir, optimizer, loss_of, stage, config, max_minutes, step, checkpoint,
+              log_name=log_name)
+    return vae.eval().requires_grad_(False)
+
+
+def refine_decoder(dataset: Dataset, vae_dir: str | Path, config: MotionTrainConfig = RECIPE,
+                   max_minutes: float | None = None) -> MotionVAE:
+    """Fine-tune the face VAE's content-conditioned decoder on degraded latents (config.face_decoder); the encoder
+    stays frozen.
 
     A VAE trained on clean posterior means leaves its decoder free to ignore the content: the latent already says
     when the lips meet. Sampled latents are blurrier than that, and a lip closure lasts two or three frames, so the
     decoder is taught here to restore that timing from the speech (`degrade_latents`). The encoder and the latent
-    statistics do not change, so a denoiser trained on this VAE's latents stays valid. Writes vae_dir/<key>_vae.
+    statistics do not change, so a denoiser trained on this VAE's latents stays valid. Writes vae_dir/face_vae and
+    face_decoder_log.csv; a refinement that reached its steps is not repeated.
 
     Blinks and gaze shifts are as short as closures but the speech does not time them: taught on degraded latents,
     the decoder would learn to leave them out. Those channels (representation.FACE_EVENTS) learn from the clean
     latents of the batch only.
     """
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    deadline = _deadline(max_minutes)
-    folder = Path(vae_dir) / f"{key}_vae"
+    vae_dir, stage = _begin(config, vae_dir), config.face_decoder
+    folder = vae_dir / "face_vae"
     vae = _load(MotionVAE, folder)
     if vae.condition is None:
         raise ValueError(f"{folder}: this VAE's decoder takes no content; nothing to refine")
+    step = _Resume(vae_dir, "face_decoder").state().get("step", 0)
+    if step >= stage.steps:
+        return vae.eval().requires_grad_(False)
     events = torch.zeros(vae.config.input_dim, dtype=torch.bool)
-    if key == "face":
-        events[list(FACE_EVENTS)] = True
-    vae.train()
-    vae.encoder.requires_grad_(False)
-    params = [p for p in vae.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, 20, steps))
-    generator = torch.Generator().manual_seed(seed + 7)
-    log, averager = _Log(Path(vae_dir) / f"{key}_decoder_log.csv"), _Averager()
-    data, step, started = batches(dataset, batch_size, seed + 7), 0, time.monotonic()
-    while step < steps and time.monotonic() < deadline:
-        batch = next(data)
-        present = batch[f"{key}_present"]
+    events[list(FACE_EVENTS)] = True
+
+    def loss_of(batch: dict, generator: torch.Generator):
+        present = batch["face_present"]
         if not present.any():
-            continue
-        x, content = batch[key][present], batch["content"][present]
+            return None, {}
+        x, content = batch["face"][present], batch["content"][present]
         with torch.no_grad():
             z, degraded = degrade_latents(vae.encode(x)[0], generator)
         recon = vae._decode_norm(z, content)
@@ -363,24 +452,11 @@ def refine_decoder(dataset: Dataset, vae_dir: str | Path, key: str = "face", ste
         loss_recon = ((recon - target) ** 2 * weight).sum() / (weight.sum() * recon.shape[1])
         loss_velocity = ((recon.diff(dim=1) - target.diff(dim=1)) ** 2 * weight).sum() / (
             weight.sum() * (recon.shape[1] - 1))
-        loss = loss_recon + velocity_weight * loss_velocity
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        averager.add({"loss": loss.item(), "recon": loss_recon.item(), "velocity": loss_velocity.item()})
-        if step % log_every == 0 or step == steps:
-            elapsed = time.monotonic() - started
-            log.write({"step": step, "elapsed_s": elapsed, "lr": scheduler.get_last_lr()[0],
-                       "steps_per_s": step / max(elapsed, 1e-9), **averager.pop()})
-    vae.eval().requires_grad_(False)
-    tmp = folder.with_name(f".{folder.name}.saving")
-    shutil.rmtree(tmp, ignore_errors=True)
-    vae.save_pretrained(tmp)
-    _swap_in(tmp, folder)
-    return vae
+        loss = loss_recon + stage.velocity_weight * loss_velocity
+        return loss, {"recon": loss_recon.item(), "velocity": loss_velocity.item()}
+
+    return _train_decoder("face_decoder", dataset, vae_dir, "face", vae, step, loss_of, stage, config, max_minutes,
+                          "face_decoder_log.csv")
 
 
 def content_free_decoder(vae: MotionVAE) -> MotionVAE:
@@ -392,73 +468,34 @@ def content_free_decoder(vae: MotionVAE) -> MotionVAE:
     return free
 
 
-def train_body_decoder(dataset: Dataset, vae_dir: str | Path, steps: int = 600, batch_size: int = 32,
-                       lr: float = 3e-4, velocity_weight: float = 0.5, max_minutes: float | None = None,
-                       seed: int = 0, num_threads: int | None = 1, log_every: int = 20,
-                       checkpoint_every: int = 100) -> MotionVAE:
-    """Give vae_dir/body_vae a decoder that reads no speech content, trained on the data (the encoder frozen).
+def train_body_decoder(dataset: Dataset, vae_dir: str | Path, config: MotionTrainConfig = RECIPE,
+                       max_minutes: float | None = None) -> MotionVAE:
+    """Give vae_dir/body_vae a decoder that reads no speech content, trained on the data (config.body_decoder; the
+    encoder frozen).
 
     Starts from the old decoder without its content branch (`content_free_decoder`) and learns to decode
-    posterior samples, as in the VAE stage. Saved to vae_dir/body_vae every `checkpoint_every` steps (with
-    checkpoints/body_decoder/state.json), so a stopped run leaves a usable decoder and a rerun continues it.
-    Logs to body_decoder_free_log.csv.
+    posterior samples, as in the VAE stage. Saved to vae_dir/body_vae with checkpoints/body_decoder every
+    `checkpoint_every` steps, so a stopped run leaves a usable decoder and a rerun continues it. Logs to
+    body_decoder_free_log.csv. A body VAE trained content-free from the start is returned as it is.
     """
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    deadline = _deadline(max_minutes)
-    vae_dir = Path(vae_dir)
-    folder, state_file = vae_dir / "body_vae", vae_dir / "checkpoints" / "body_decoder" / "state.json"
-    vae = _load(MotionVAE, folder)
-    step = json.loads(state_file.read_text())["step"] if state_file.is_file() and vae.condition is None else 0
+    vae_dir, stage = _begin(config, vae_dir), config.body_decoder
+    vae = _load(MotionVAE, vae_dir / "body_vae")
+    step = _Resume(vae_dir, "body_decoder").state().get("step", 0) if vae.condition is None else 0
     if vae.condition is not None:
         vae = content_free_decoder(vae)
     elif step == 0:
         return vae.eval()  # trained content-free from the start: nothing to do
-    vae.train()
-    vae.encoder.requires_grad_(False)
-    params = [p for p in vae.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    for group in optimizer.param_groups:  # a resumed run continues the schedule (with a fresh optimizer state)
-        group["initial_lr"] = lr
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, 20, steps), last_epoch=step - 1)
-    generator = torch.Generator().manual_seed(seed + 11 + step)
-    log, averager = _Log(vae_dir / "body_decoder_free_log.csv"), _Averager()
 
-    def checkpoint() -> None:
-        tmp = folder.with_name(f".{folder.name}.saving")
-        shutil.rmtree(tmp, ignore_errors=True)
-        vae.save_pretrained(tmp)
-        _swap_in(tmp, folder)
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        state_file.with_suffix(".tmp").write_text(json.dumps({"step": step}))
-        state_file.with_suffix(".tmp").replace(state_file)
-
-    data, started, started_step = batches(dataset, batch_size, seed + 11 + step), time.monotonic(), step
-    while step < steps and time.monotonic() < deadline:
-        batch = next(data)
+    def loss_of(batch: dict, generator: torch.Generator):
         present = batch["body_present"]
         if not present.any():
-            continue
-        loss, parts = vae_loss(vae, batch["body"][present], batch["content"][present], 0.0, velocity_weight,
+            return None, {}
+        loss, parts = vae_loss(vae, batch["body"][present], batch["content"][present], 0.0, stage.velocity_weight,
                                generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        averager.add({"loss": loss.item(), "recon": parts["recon"], "velocity": parts["velocity"]})
-        if step % log_every == 0 or step == steps:
-            elapsed = time.monotonic() - started
-            log.write({"step": step, "elapsed_s": elapsed, "lr": scheduler.get_last_lr()[0],
-                       "steps_per_s": (step - started_step) / max(elapsed, 1e-9), **averager.pop()})
-        if step % checkpoint_every == 0:
-            vae.eval()
-            checkpoint()
-            vae.train()
-    vae.eval().requires_grad_(False)
-    checkpoint()
-    return vae
+        return loss, {"recon": parts["recon"], "velocity": parts["velocity"]}
+
+    return _train_decoder("body_decoder", dataset, vae_dir, "body", vae, step, loss_of, stage, config, max_minutes,
+                          "body_decoder_free_log.csv")
 
 
 # ---- stage 2: the denoiser -----------------------------------------------------------------------------------------
@@ -557,108 +594,65 @@ def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch
     return loss, parts
 
 
-def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, steps: int = 50_000, batch_size: int = 32,
-                   lr: float = 2e-4, warmup: int = 1000, schedule: str = "cosine", weight_decay: float = 0.01,
-                   denoiser_config: dict | None = None, emotion_drop: float = 0.15, style_drop: float = 0.15,
-                   context_prob: float = 0.5, crop_prob: float = 0.25, velocity_weight: float = 0.1,
-                   event_weight: float = 0.0, ema_decay: float = 0.999, max_minutes: float | None = None,
-                   seed: int = 0, num_threads: int | None = 1, log_every: int = 50, checkpoint_every: int = 1000,
-                   resume: bool = True, pipeline_kwargs: dict | None = None,
-                   init_from: str | Path | None = None,
-                   log_name: str = "denoiser_log.csv") -> MotionDiffusionPipeline:
-    """Train the denoiser on frozen VAEs (a pair, or a folder with them) and save the pipeline to out_dir.
+def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, config: MotionTrainConfig = RECIPE,
+                   max_minutes: float | None = None, resume: bool = True,
+                   init_from: str | Path | None = None) -> MotionDiffusionPipeline:
+    """Train the denoiser (config.denoiser) on frozen VAEs (a pair, or a folder with them) and save the pipeline
+    to out_dir, with training.json (what this run did).
 
-    init_from: a pipeline folder whose denoiser starts the training (fine-tuning: a fresh optimizer, the same
-    latent space); it must have been trained on these VAEs' latents.
+    init_from: a pipeline folder whose denoiser starts the training instead (fine-tuning, config.finetune: a fresh
+    optimizer, the same latent space, logged to finetune_log.csv); it must have been trained on these VAEs' latents.
     """
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    deadline = _deadline(max_minutes)
-    out_dir = Path(out_dir)
-    ckpt = out_dir / "checkpoints" / "denoiser"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _begin(config, out_dir)
+    name = "denoiser" if init_from is None else "finetune"
+    stage: DenoiserStage = getattr(config, name)
+    saved = _Resume(out_dir, name)
+    seed = config.seed + (0 if init_from is None else FINETUNE_SEED)
     torch.manual_seed(seed)
     face_vae, body_vae = _load_vaes(vaes)
     latent_dim = face_vae.config.latent_dim + body_vae.config.latent_dim
-    step, vae_id = 0, _fingerprint((face_vae, body_vae))
-    state = json.loads((ckpt / "state.json").read_text()) if (ckpt / "state.json").exists() else {}
-    if resume and state and state.get("vaes") != vae_id:
-        warnings.warn(f"{ckpt}: the denoiser checkpoint was trained on other VAEs; starting the denoiser afresh",
-                      stacklevel=2)
-    elif resume and state:
-        denoiser = _load(MotionDenoiser, ckpt / "denoiser")
-        ema = EMA(_load(MotionDenoiser, ckpt / "ema"), ema_decay)
-        step = state["step"]
-    if not step:
-        denoiser = (MotionDenoiser(**{**DENOISER, **(denoiser_config or {}), "latent_dim": latent_dim})
-                    if init_from is None else _load(MotionDenoiser, Path(init_from) / "denoiser"))
+    vae_id = _fingerprint((face_vae, body_vae))
+    state = saved.state() if resume else {}
+    if state and state.get("vaes") != vae_id:
+        warnings.warn(f"{saved.folder}: the denoiser checkpoint was trained on other VAEs; starting the denoiser "
+                      "afresh", stacklevel=2)
+        state = {}
+    if state:
+        denoiser, ema = saved.model(MotionDenoiser, "denoiser"), EMA(saved.model(MotionDenoiser, "ema"),
+                                                                     stage.ema_decay)
+    else:
+        denoiser = (MotionDenoiser(**model_configs(config.model)[2], latent_dim=latent_dim) if init_from is None
+                    else _load(MotionDenoiser, Path(init_from) / "denoiser"))
         if denoiser.config.latent_dim != latent_dim:
             raise ValueError(f"{init_from}: its denoiser works on {denoiser.config.latent_dim} latent channels, "
                              f"these VAEs make {latent_dim}; fine-tune it on the VAEs it was trained with")
-        ema = EMA(denoiser, ema_decay)
-    pipe = MotionDiffusionPipeline(face_vae, body_vae, ema.model, training_scheduler(), **(pipeline_kwargs or {}))
+        ema = EMA(denoiser, stage.ema_decay)
+    pipe = MotionDiffusionPipeline(face_vae, body_vae, ema.model, training_scheduler())
     denoiser.train()
     # No weight decay on biases, norms and the null embeddings.
-    decay = [p for name, p in denoiser.named_parameters() if p.ndim >= 2]
-    no_decay = [p for name, p in denoiser.named_parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-    if step:
-        load_optimizer(optimizer, ckpt)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, steps, schedule),
-                                                  last_epoch=step - 1)
-
-    def checkpoint() -> None:
-        tmp = ckpt.with_name("denoiser.saving")
-        shutil.rmtree(tmp, ignore_errors=True)
-        denoiser.save_pretrained(tmp / "denoiser")
-        ema.model.save_pretrained(tmp / "ema")
-        save_optimizer(optimizer, tmp)
-        (tmp / "state.json").write_text(json.dumps({"step": step, "vaes": vae_id}))
-        _swap_in(tmp, ckpt)
-
-    log, averager = _Log(out_dir / log_name), _Averager()
-    data = batches(dataset, batch_size, seed + 1 + step)
-    generator = torch.Generator().manual_seed(seed + 1 + step)
-    started, started_step = time.monotonic(), step
-    kwargs = {"emotion_drop": emotion_drop, "style_drop": style_drop, "context_prob": context_prob,
-              "crop_prob": crop_prob, "velocity_weight": velocity_weight, "event_weight": event_weight}
-    while step < steps and time.monotonic() < deadline:
-        loss, parts = denoiser_loss(pipe, denoiser, next(data), generator, **kwargs)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(denoiser.parameters(), 1.0).item()
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        ema.update(denoiser, step)
-        averager.add({"loss": loss.item(), **parts})
-        if step % log_every == 0 or step == steps:
-            elapsed = time.monotonic() - started
-            log.write({"step": step, "elapsed_s": elapsed, "lr": scheduler.get_last_lr()[0],
-                       "steps_per_s": (step - started_step) / max(elapsed, 1e-9), **averager.pop()})
-        if step % checkpoint_every == 0:
-            checkpoint()
-    checkpoint()
+    decay = [p for p in denoiser.parameters() if p.ndim >= 2]
+    no_decay = [p for p in denoiser.parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": stage.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=stage.lr)
+    if state:
+        saved.restore(optimizer)
+    losses = {"emotion_drop": stage.emotion_drop, "style_drop": stage.style_drop, "context_prob": stage.context_prob,
+              "crop_prob": stage.crop_prob, "velocity_weight": stage.velocity_weight,
+              "event_weight": stage.event_weight}
+    started = time.monotonic()
+    step = run_stage(name, dataset, out_dir, optimizer,
+                     lambda batch, generator: denoiser_loss(pipe, denoiser, batch, generator, **losses),
+                     stage, config, max_minutes, state.get("step", 0),
+                     lambda step: saved.save({"step": step, "vaes": vae_id}, optimizer,
+                                             {"denoiser": denoiser, "ema": ema.model}),
+                     after_step=lambda step: ema.update(denoiser, step), seed=seed + SEED_OFFSETS["denoiser"],
+                     params=list(denoiser.parameters()))
     pipe.save_pretrained(out_dir)  # with the EMA weights
     run = {"denoiser_steps": step, "denoiser_seconds_this_run": time.monotonic() - started,
-           "batch_size": batch_size, "lr": lr, "schedule": schedule, "warmup": warmup,
-           "prediction_type": "v_prediction", **kwargs, "ema_decay": ema_decay, "seed": seed}
+           "batch_size": config.batch_size, "lr": stage.lr, "schedule": "cosine", "warmup": stage.warmup,
+           "prediction_type": "v_prediction", **losses, "ema_decay": stage.ema_decay, "seed": seed}
     if init_from is not None:  # the run it started from stays on record, with this one as its fine-tuning
         earlier = Path(init_from) / "training.json"
         run = {**(json.loads(earlier.read_text()) if earlier.is_file() else {}), "finetune": run}
     (out_dir / "training.json").write_text(json.dumps(run, indent=2) + "\n")
     return pipe
-
-
-def train(dataset: Dataset, out_dir: str | Path, vae_steps: int = 20_000, denoiser_steps: int = 50_000,
-          max_minutes: float | None = None, vae_share: float = 0.3, **kwargs) -> MotionDiffusionPipeline:
-    """Both stages in one call; with a budget, the VAEs get `vae_share` of it and the denoiser the rest."""
-    started = time.monotonic()
-    vae_kwargs = {k: kwargs.pop(k) for k in ("face_config", "body_config", "kl_weight") if k in kwargs}
-    vae_minutes = None if max_minutes is None else max_minutes * vae_share
-    common = {k: kwargs[k] for k in ("batch_size", "seed", "num_threads", "log_every", "checkpoint_every",
-                                     "resume") if k in kwargs}
-    vaes = train_vaes(dataset, out_dir, vae_steps, max_minutes=vae_minutes, **common, **vae_kwargs)
-    left = None if max_minutes is None else max(0.0, max_minutes - (time.monotonic() - started) / 60.0)
-    return train_denoiser(dataset, vaes, out_dir, denoiser_steps, max_minutes=left, **kwargs)
