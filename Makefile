@@ -52,11 +52,11 @@ validate-gltf: $(STAMP)
 	$(BIN)/python -m rigs.formats.validate out/gltf/face.glb out/gltf/body.glb
 
 bench: $(STAMP)
-	$(BIN)/python bench/alignment.py
-	$(BIN)/python bench/features.py
+	$(BIN)/python bench/alignment.py --json bench/results/alignment.json
+	$(BIN)/python bench/features.py --json bench/results/features.json
 	$(BIN)/python bench/voice_activity.py
-	$(BIN)/python bench/procedural_face.py
-	$(BIN)/python bench/procedural_body.py
+	$(BIN)/python bench/procedural_face.py --json bench/results/procedural_face.json
+	$(BIN)/python bench/procedural_body.py --json bench/results/procedural_body.json
 	$(BIN)/python bench/body_vs_capture.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/text_emotion.py --threads 1
@@ -72,6 +72,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/page_speed.py
 	$(BIN)/python bench/batch_speed.py
 	$(BIN)/python bench/batch_scale.py
+	# docs/benchmarks.md's tables from the results just written
+	$(BIN)/python -m avatar.evaluation.report
 
 # Re-resolve requirements.in into requirements.lock (needs the network; commit the result).
 lock:

@@ -27,10 +27,13 @@ from avatar.outputs import (
     interrupted,
     note_interrupt,
 )
-from avatar.training.motion import EVENT_WEIGHT
 from avatar.verification import MAX_ATTEMPTS
 from generators import DEFAULT_GENERATOR
+from generators.learned.train_config import MotionTrainConfig
 from rigs.errors import RigInputError
+from rigs.paths import shared_data
+
+RECIPE = MotionTrainConfig()  # the shipped training recipe, whose values the `train motion` help shows
 
 app = typer.Typer(
     name="avatar",
@@ -637,7 +640,8 @@ app.add_typer(train_app, name="train")
 @train_app.command("ser")
 @_user_errors
 def train_ser(
-    data: Annotated[Path, typer.Option(help="The speech emotion corpora folder (manifest.csv inside).")],
+    data: Annotated[Path | None, typer.Option(
+        help="The speech emotion corpora folder (manifest.csv inside); default: the shared data's ser/.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint folder to write.")] = Path(
         "checkpoints/ser"),
     cache: Annotated[Path | None, typer.Option(
@@ -645,14 +649,14 @@ def train_ser(
 ) -> None:
     """Train the speech emotion recognizer on RAVDESS, CREMA-D, TESS and EmoDB: speaker folds, cross-corpus, all.
 
-    Example: avatar train ser --data ../shared/data/ser -o checkpoints/ser
+    Example: avatar train ser -o checkpoints/ser (--data: the shared data's ser/ folder unless given)
     """
     from avatar.recognizers.train_ser import train_ser as run
 
     def report(stage: str, fraction: float) -> None:
         typer.echo(f"\r{stage}: {100 * fraction:5.1f} %", nl=fraction >= 1, err=True)
 
-    results = run(data, output, report, cache_dir=cache)
+    results = run(data or shared_data("ser"), output, report, cache_dir=cache)
     corpora = results["speaker_folds"]["corpora"]
     typer.echo(f"wrote {output}: UAR on held-out speakers " + ", ".join(
         f"{name} {100 * r['uar']:.1f} %" for name, r in corpora.items()))
@@ -664,24 +668,41 @@ def train_motion(
     data: Annotated[Path, typer.Option(help="A corpus folder (python -m avatar.training.corpus) or BEAT takes.")],
     output: Annotated[Path, typer.Option("-o", "--out", "--output", help="Checkpoint folder to write.")] = Path(
         "checkpoints/motion-diffusion"),
-    max_minutes: Annotated[float, typer.Option(help="Wall-clock budget; the model is saved when it runs out.")] = 45.0,
-    vae_steps: Annotated[int, typer.Option(help="Steps of the VAE stage (at most).")] = 2_000,
-    denoiser_steps: Annotated[int, typer.Option(help="Steps of the denoiser stage (at most).")] = 3_500,
-    seed: Annotated[int, typer.Option(help="Seed of the data order and initialisation.")] = 0,
+    config: Annotated[Path | None, typer.Option(
+        help="A train_config.json (or a checkpoint folder holding one) whose last run's settings to start from; "
+        "default: the shipped recipe (docs/training.md).")] = None,
+    max_minutes: Annotated[float | None, typer.Option(
+        help=f"Wall-clock budget; the model is saved when it runs out. [recipe: {RECIPE.max_minutes:g}]")] = None,
+    vae_steps: Annotated[int | None, typer.Option(
+        help=f"Steps of the VAE stage (at most). [recipe: {RECIPE.vae.steps}]")] = None,
+    denoiser_steps: Annotated[int | None, typer.Option(
+        help="Steps of the denoiser stage, or of its fine-tuning with --finetune (at most). "
+        f"[recipe: {RECIPE.denoiser.steps}; fine-tuning {RECIPE.finetune.steps}]")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help=f"Seed of the data order and initialisation. [recipe: {RECIPE.seed}]")] = None,
     finetune: Annotated[Path | None, typer.Option(
         help="A trained checkpoint folder to continue from: its VAEs are kept (a body decoder that reads the speech "
         "is first replaced by one that does not) and its denoiser trains --denoiser-steps more.")] = None,
-    event_weight: Annotated[float, typer.Option(
-        help="Weight of the denoiser's loss on decoded blinks, eye movements and gaze.")] = EVENT_WEIGHT,
+    event_weight: Annotated[float | None, typer.Option(
+        help="Weight of the denoiser's loss on decoded blinks, eye movements and gaze. "
+        f"[recipe: {RECIPE.denoiser.event_weight:g}]")] = None,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE", help="Any other setting, e.g. --set denoiser.lr=3e-4 (repeatable; the "
+        "names are in docs/training.md).")] = None,
 ) -> None:
     """Train the latent-diffusion face and body generator; resumes from OUT when a run was cut short.
 
-    Example: avatar train motion --data data/corpus --out checkpoints/motion-diffusion --max-minutes 60
+    Writes OUT/train_config.json (every setting of this run and of the runs before it) beside the weights.
+    Example: avatar train motion --data data/corpus --out checkpoints/motion-diffusion
     """
+    from avatar.training.motion import recipe
     from avatar.training.motion import train_motion as run
 
-    path = run(data, output, max_minutes, vae_steps, denoiser_steps, seed, event_weight=event_weight,
-               finetune=finetune)
+    stage = "finetune" if finetune is not None else "denoiser"
+    flags = {"max_minutes": max_minutes, "vae.steps": vae_steps, f"{stage}.steps": denoiser_steps, "seed": seed,
+             f"{stage}.event_weight": event_weight}
+    chosen = recipe(config, {k: v for k, v in flags.items() if v is not None}, settings or [])
+    path = run(data, output, chosen, finetune=finetune)
     typer.echo(f"wrote {path}")
 
 

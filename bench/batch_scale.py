@@ -25,11 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from batch_speed import BIN, same_files, write_manifest  # a sibling script: bench/ is on the path of a script
 
-from avatar.evaluation.beat import BEAT  # noqa: E402
-from bench.batch_speed import BIN, same_files, write_manifest  # noqa: E402
+from avatar.evaluation.beat import BEAT
 
 
 def run(manifest: Path, out: Path, backend: str, workers: int) -> dict:

@@ -16,9 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from avatar.emotion import constant_emotion  # noqa: E402
-from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
-from avatar.evaluation.kinematics import (  # noqa: E402
+from avatar.emotion import constant_emotion
+from avatar.evaluation.beat import BEAT, beat_content
+from avatar.evaluation.kinematics import (
     Kinematics,
     Motion,
     audio_frames,
@@ -28,10 +28,10 @@ from avatar.evaluation.kinematics import (  # noqa: E402
     load_capture,
     motion_from_track,
 )
-from avatar.frontend.audio import load_audio  # noqa: E402
-from generators.procedural.body import animate_body  # noqa: E402
+from avatar.frontend.audio import load_audio
+from generators.learned.animate import DEFAULT_CHECKPOINT
+from generators.procedural.body import animate_body
 
-ROOT = Path(__file__).resolve().parents[1]
 TAKE = "2_scott_0_1_1"
 MISMATCHED = "2_scott_0_2_2"
 
@@ -90,7 +90,7 @@ def rows(figures: dict[str, Kinematics], frechet: dict[str, float]) -> list[tupl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "motion-diffusion")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not BEAT.is_dir():

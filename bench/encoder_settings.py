@@ -17,15 +17,11 @@ import resource
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
+from pipeline_speed import transcript  # a sibling script: bench/ is on the path of a script run from it
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from avatar.evaluation.beat import BEAT  # noqa: E402
-from bench.pipeline_speed import transcript  # noqa: E402
+from avatar.evaluation.beat import BEAT
 
 SETTINGS = {
     "veryfast crf 14 (before)": ["-preset", "veryfast", "-crf", "14"],

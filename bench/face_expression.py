@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from avatar.recognizers.face_expression import (  # noqa: E402
+from avatar.recognizers.face_expression import (
     FER_LABELS,
     LANDMARK_MARGIN,
     FaceExpressionRecognizer,

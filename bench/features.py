@@ -1,6 +1,7 @@
 """Speed and F0 quality of the front-end features: real-time factor, agreement with librosa.pyin, memory.
 
-Run: .venv/bin/python bench/features.py [WAV ...]   (default: the 64 s BEAT take in shared/data)
+Run: .venv/bin/python bench/features.py [WAV ...] [--json bench/results/features.json]   (default: the 64 s
+BEAT take in the shared data)
 Where a BEAT TextGrid sits beside the take (../textgrid/NAME.TextGrid), the voicing of both trackers is also
 checked against the phone alignment: the voiced share inside vowels, unvoiced consonants and pauses.
 """
@@ -16,6 +17,7 @@ import librosa
 import numpy as np
 
 from avatar.evaluation.beat import BEAT
+from avatar.evaluation.results import run_conditions, write_results
 from avatar.frontend.alignment import Interval
 from avatar.frontend.audio import Audio, load_audio
 from avatar.frontend.features import ANALYSIS_FPS, F0_MAX, F0_MIN, HOP, extract_features
@@ -97,10 +99,13 @@ def peak_memory_mib(audio: Audio, minutes: float = 10.0) -> float:
     return peak / 2**20
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("wavs", nargs="*", type=Path, default=[DEFAULT_WAV])
-    args = parser.parse_args()
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/features.json)")
+    args = parser.parse_args(argv)
+    started = run_conditions()
+    results = {"inputs": {}, "peak_mib": {}}
     for path in args.wavs:
         audio = load_audio(path)
         seconds = best_time(lambda audio=audio: extract_features(audio, fps=30))
@@ -108,9 +113,13 @@ def main() -> None:
         print(f"{path.name}: {audio.duration:.1f} s, extract_features {seconds:.2f} s, RTF {rtf:.4f}")
         stats = f0_agreement(audio, path)
         print("  F0 vs pyin: " + ", ".join(f"{key} {value:.3f}" for key, value in stats.items()))
+        results["inputs"][path.stem] = {"duration_s": audio.duration, "seconds": seconds, "rtf": rtf, **stats}
     audio = load_audio(args.wavs[0])
     for minutes in (1, 10):  # after a warm-up above, so one-off import and cache costs are not counted
-        print(f"peak traced memory for {minutes} min of audio: {peak_memory_mib(audio, minutes):.0f} MiB")
+        results["peak_mib"][str(minutes)] = peak_memory_mib(audio, minutes)
+        print(f"peak traced memory for {minutes} min of audio: {results['peak_mib'][str(minutes)]:.0f} MiB")
+    if args.json:
+        write_results(args.json, results, started)
 
 
 if __name__ == "__main__":

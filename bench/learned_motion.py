@@ -27,19 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
-from avatar.evaluation.face import bilabial_closure, blinks, measure, speech_frames  # noqa: E402
-from avatar.evaluation.kinematics import (  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content
+from avatar.evaluation.face import bilabial_closure, blinks, measure, speech_frames
+from avatar.evaluation.kinematics import (
     audio_onsets,
     beat_align_times,
     mean_wrist_speed,
     motion_beats,
-    upper_body_positions,  # noqa: E402
+    upper_body_positions,
 )
-from generators.procedural.body import animate_body  # noqa: E402
-from generators.procedural.face import animate_face  # noqa: E402
-from generators.procedural.facs import defining_shapes  # noqa: E402
-from rigs.fileio import write_text_atomic  # noqa: E402
+from generators.learned.animate import DEFAULT_CHECKPOINT
+from generators.procedural.body import animate_body
+from generators.procedural.face import animate_face
+from generators.procedural.facs import defining_shapes
+from rigs.fileio import write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKE = "2_scott_0_3_3"
@@ -151,7 +152,7 @@ def capture_line(learned) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "motion-diffusion")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--tts-items", type=int, default=40)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--scheduler", choices=("dpm", "ddim"), default="dpm")

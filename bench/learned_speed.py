@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
+from avatar.evaluation.beat import BEAT, beat_content
+from generators.learned.animate import DEFAULT_CHECKPOINT
 
-ROOT = Path(__file__).resolve().parents[1]
 TAKE = "2_scott_0_3_3"
 SECONDS = 60.0
 CHUNK_S = 0.1
@@ -58,7 +58,7 @@ def seam_ratio(pipe, features: np.ndarray, n_frames: int, fps: float, reach: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "motion-diffusion")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: this 2-core machine)")
     args = parser.parse_args()
     if not BEAT.is_dir():

@@ -1,6 +1,6 @@
 """The procedural body animator on the real BEAT takes: gesture timing, emotion and speed.
 
-Run: .venv/bin/python bench/procedural_body.py   (or python -m bench.procedural_body; needs ../shared/data/beat)
+Run: .venv/bin/python bench/procedural_body.py [--json bench/results/procedural_body.json]   (needs ../shared/data/beat)
 
 For each BEAT take (its wav and TextGrid words/phones -> Content at 30 fps, as the front end builds it):
 - BeatAlign (avatar/evaluation/kinematics.py states the exact formula, sigma = 0.1 s) and motion beats per second of the
@@ -15,46 +15,34 @@ For each BEAT take (its wav and TextGrid words/phones -> Content at 30 fps, as t
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from avatar.emotion import constant_emotion  # noqa: E402
-from avatar.evaluation.kinematics import (  # noqa: E402
+from avatar.emotion import constant_emotion
+from avatar.evaluation.beat import BEAT, BEAT_TAKES, beat_content, beat_take
+from avatar.evaluation.kinematics import (
     audio_onsets,
     beat_align_times,
     mean_wrist_speed,
     motion_beats,
     upper_body_positions,
 )
-from avatar.frontend.audio import load_audio  # noqa: E402
-from avatar.frontend.features import extract_features  # noqa: E402
-from avatar.frontend.speech import SpeechContent  # noqa: E402
-from avatar.frontend.textgrid import load_alignment_textgrid  # noqa: E402
-from generators.conditioning import EMOTIONS, Content  # noqa: E402
-from generators.procedural.body import animate_body  # noqa: E402
-from generators.visemes import viseme_track  # noqa: E402
-from rigs.formats.bvh import BvhHeaderWarning, read_bvh  # noqa: E402
-from rigs.paths import shared_data  # noqa: E402
+from avatar.evaluation.results import run_conditions, write_results
+from generators.conditioning import EMOTIONS, Content
+from generators.procedural.body import animate_body
+from generators.procedural.face import animate_face
+from rigs.formats.bvh import BvhHeaderWarning, read_bvh
 
-BEAT = shared_data("beat")
-TAKES = ("2_scott_0_1_1", "2_scott_0_2_2", "2_scott_0_3_3")
 CAPTURE = "2_scott_0_1_1"
 COMPARE_FPS = 15.0
 FPS = 30.0
 SEEDS = range(5)
 ORDER = ("anger", "happiness", "surprise", "fear", "neutral", "sadness")
-
-
-def take_content(take: str, fps: float = FPS) -> tuple[Content, np.ndarray]:
-    """A BEAT take's Content (words and phones from its TextGrid) and its audio samples at 16 kHz."""
-    audio = load_audio(BEAT / "wav" / f"{take}.wav")
-    alignment = load_alignment_textgrid(BEAT / "textgrid" / f"{take}.TextGrid")
-    features = extract_features(audio, fps)
-    speech = SpeechContent(audio, alignment, features, viseme_track(alignment.phones, fps, features.n_frames))
-    return speech.content(), audio.samples
 
 
 def cut(content: Content, seconds: float) -> Content:
@@ -91,34 +79,40 @@ def generated_figures(content: Content, onsets: np.ndarray, seed: int) -> tuple[
     return beat_align_times(onsets, beats), len(beats) / (len(positions) / COMPARE_FPS)
 
 
-def main() -> int:
-    """Print the figures for every take."""
+def main(argv: list[str] | None = None) -> int:
+    """Print the figures for every take (and write them with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/procedural_body.json)")
+    args = parser.parse_args(argv)
     if not BEAT.is_dir():
         print(f"BEAT data not found at {BEAT}", file=sys.stderr)
         return 1
-    contents = {}
-    real_ba = real_bps = None
+    started = run_conditions()
+    contents, results = {}, {"takes": {}}
     print(
         f"BeatAlign (sigma 0.1 s) and motion beats/s at {COMPARE_FPS:g} fps, upper body; generated: neutral, "
         f"seeds {SEEDS.start}-{SEEDS.stop - 1}"
     )
-    for take in TAKES:
-        content, samples = take_content(take)
+    for take in BEAT_TAKES:
+        content, samples = beat_content(take, fps=FPS), beat_take(take)[0].samples
         contents[take] = content
         onsets = audio_onsets(samples)
         if take == CAPTURE:
             real_ba, real_bps = capture_figures(onsets)
+            results["capture"] = {"take": CAPTURE, "beat_align": real_ba, "beats_per_s": real_bps}
             print(
                 f"  real capture {CAPTURE}.bvh on its audio: BeatAlign {real_ba:.3f}, {real_bps:.2f} beats/s "
                 f"({len(onsets) / content.duration:.2f} audio onsets/s)"
             )
         scores = np.array([generated_figures(content, onsets, seed) for seed in SEEDS])
+        results["takes"][take] = {"beat_align": scores[:, 0].tolist(), "beats_per_s": scores[:, 1].tolist(),
+                                  "onsets_per_s": len(onsets) / content.duration}
         print(
             f"  {take} ({content.duration:.1f} s, {len(onsets) / content.duration:.2f} onsets/s): generated "
             f"BeatAlign {scores[:, 0].mean():.3f} (min {scores[:, 0].min():.3f}), "
             f"{scores[:, 1].mean():.2f} beats/s (range {scores[:, 1].min():.2f}-{scores[:, 1].max():.2f})"
         )
-    assert real_ba is not None and real_bps is not None
+    real_ba, real_bps = results["capture"]["beat_align"], results["capture"]["beats_per_s"]
     print(f"  pass bars: BeatAlign >= {real_ba:.3f}; beats/s within {0.5 * real_bps:.2f}-{1.5 * real_bps:.2f}")
 
     print("\nMean wrist speed (cm/s, 30 fps) per emotion at intensity 0.8, seed 0")
@@ -129,6 +123,7 @@ def main() -> int:
             for e in EMOTIONS
         }
         ordered = min(speeds[e] for e in ORDER[:4]) > speeds["neutral"] > speeds["sadness"]
+        results["takes"][take] |= {"wrist_speed_cm_s": speeds, "wrist_speed_ordered": bool(ordered)}
         print(f"  {take}   " + " ".join(f"{speeds[e]:9.1f}" for e in EMOTIONS) + f"   {ordered}")
 
     minute = cut(contents[CAPTURE], 60.0)
@@ -143,10 +138,6 @@ def main() -> int:
         f"\nBody animation of 60 s of speech at {FPS:g} fps ({minute.n_frames} frames): best {min(runs):.3f} s, "
         f"median {np.median(runs):.3f} s of 5 runs"
     )
-    try:
-        from generators.procedural.face import animate_face
-    except ImportError:  # the face animator is a separate module; time it with the body when it is there
-        return 0
     animate_face(minute, emotion)
     both = []
     for seed in range(5):
@@ -155,6 +146,9 @@ def main() -> int:
         animate_body(minute, emotion, seed=seed)
         both.append(time.perf_counter() - start)
     print(f"Face + body for the same 60 s: best {min(both):.3f} s, median {np.median(both):.3f} s of 5 runs")
+    results["seconds_per_minute"] = {"body": runs, "face_and_body": both}
+    if args.json:
+        write_results(args.json, results, started)
     return 0
 
 

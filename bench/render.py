@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from avatar.emotion import constant_emotion  # noqa: E402
-from avatar.evaluation.beat import BEAT, beat_content  # noqa: E402
-from generators.procedural.body import animate_body  # noqa: E402
-from generators.procedural.face import animate_face  # noqa: E402
-from generators.render.preview import PreviewRenderer  # noqa: E402
+from avatar.emotion import constant_emotion
+from avatar.evaluation.beat import BEAT, beat_content
+from generators.procedural.body import animate_body
+from generators.procedural.face import animate_face
+from generators.render.preview import PreviewRenderer
 
 
 def sixty_seconds_of_speech():

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avatar.recognizers.text_emotion import TextEmotionRecognizer  # noqa: E402
-from avatar.recognizers.text_prototypes import PROTOTYPES  # noqa: E402
-from generators.conditioning import EMOTIONS  # noqa: E402
+from avatar.recognizers.text_emotion import TextEmotionRecognizer
+from avatar.recognizers.text_prototypes import PROTOTYPES
+from generators.conditioning import EMOTIONS
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "text_emotion_sentences.tsv"
 NEGATIVE = ("anger", "sadness", "contempt", "fear", "disgust")

@@ -35,13 +35,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-if __package__ in (None, ""):  # run as a script: make the repository root importable for `bench.*`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from avatar.errors import InputError  # noqa: E402
-from avatar.evaluation.beat import BEAT  # noqa: E402
+from avatar.errors import InputError
+from avatar.evaluation.beat import BEAT
 
 PORTRAITS = BEAT.parent / "portraits"
 
@@ -198,9 +196,10 @@ def summarize(figures: dict[tuple[str, str], dict], n_emotions: int) -> None:
 def checks(portraits: dict[str, str], pipe) -> None:
     """What the loop must keep: bench/talking_head.py's identity, lips (on the pipeline generator's face),
     stillness and speed on both portraits."""
+    from talking_head import TAKE as LIP_TAKE  # a sibling script: bench/ is on the path of a script
+    from talking_head import identity, lips, speed, stability
+
     from avatar.evaluation.beat import beat_content
-    from bench.talking_head import TAKE as LIP_TAKE
-    from bench.talking_head import identity, lips, speed, stability
     from generators.talking_head import Portrait, TalkingHeadRenderer
 
     content = beat_content(LIP_TAKE) if BEAT.is_dir() else None

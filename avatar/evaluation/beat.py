@@ -1,4 +1,4 @@
-"""The real BEAT takes (../shared/data/beat): audio, reference alignment, and the generators' input built from them.
+"""The real BEAT takes (shared_data("beat")): audio, reference alignment, and the generators' input built from them.
 
 One loader for every benchmark and test that measures against real speech and capture. The takes are speaker 2
 (scott), about a minute each; each has a wav, a TextGrid (words and phones) and a BVH of the real motion capture.

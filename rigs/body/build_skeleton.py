@@ -1,6 +1,7 @@
 """Build the shipped BEAT skeleton JSON from a BEAT BVH file.
 
-Usage: ``python -m rigs.body.build_skeleton ../shared/data/beat/bvh/2_scott_0_1_1.bvh [--out PATH]``.
+Usage: ``python -m rigs.body.build_skeleton BVH [--out PATH]`` with a BEAT take, e.g. the shared data's
+``beat/bvh/2_scott_0_1_1.bvh`` (rigs.paths.shared_data).
 Only the HIERARCHY is kept (names, parents, offsets in centimetres, channels, End Sites), no motion.
 """
 
