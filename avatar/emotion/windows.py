@@ -86,3 +86,20 @@ def spread(
     frames[held] = total[held] / weight[held, None]
     total_vad[held] /= weight[held, None]
     return EmotionTimeline(fps, frames, np.where(count > 0, weight / np.maximum(count, 1), 0.0), total_vad)
+
+
+class WindowReadings:
+    """A recognizer's readings of the windows of a clip: `windows`, each with start and end (seconds) and
+    categories (8,) in EMOTIONS order."""
+
+    windows: Sequence
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Per-window category probabilities, float32 (n_windows, 8) in EMOTIONS order."""
+        return np.stack([w.categories for w in self.windows])
+
+    @property
+    def times(self) -> np.ndarray:
+        """(n_windows, 2) start and end of each window in seconds."""
+        return np.array([(w.start, w.end) for w in self.windows])

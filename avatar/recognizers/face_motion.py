@@ -48,7 +48,7 @@ import numpy as np
 from scipy.ndimage import median_filter, percentile_filter
 
 from avatar.emotion.timeline import EmotionTimeline
-from avatar.emotion.windows import sliding_windows
+from avatar.emotion.windows import WindowReadings, sliding_windows
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS
 from rigs.errors import RigInputError
@@ -157,7 +157,7 @@ class MotionEmotion:
 
 
 @dataclass(frozen=True)
-class FaceMotionResult:
+class FaceMotionResult(WindowReadings):
     """Readings of a face track: per frame (arrays), per window and for the whole track."""
 
     fps: float
@@ -171,16 +171,6 @@ class FaceMotionResult:
     def frame_labels(self) -> list[str]:
         """The top category of every frame."""
         return [EMOTIONS[i] for i in np.argmax(self.frame_probs, axis=1)]
-
-    @property
-    def matrix(self) -> np.ndarray:
-        """Per-window category probabilities, float32 (n_windows, 8) in EMOTIONS order."""
-        return np.stack([w.categories for w in self.windows])
-
-    @property
-    def times(self) -> np.ndarray:
-        """(n_windows, 2) start and end of each window in seconds."""
-        return np.array([(w.start, w.end) for w in self.windows])
 
 
 def _feature_name(au: int, side: str) -> str:

@@ -38,7 +38,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from avatar.emotion.timeline import EmotionTimeline
-from avatar.emotion.windows import equal_parts, sliding_windows, spread
+from avatar.emotion.windows import WindowReadings, equal_parts, sliding_windows, spread
 from avatar.errors import InputError
 from avatar.frontend.audio import SILENCE_PEAK, SUPPORTED, Audio, check_audio
 from avatar.recognizers.ser_corpus import HEAD_LABELS, head_to_categories
@@ -115,21 +115,11 @@ class SpeechEmotion:
 
 
 @dataclass(frozen=True)
-class SpeechEmotionResult:
+class SpeechEmotionResult(WindowReadings):
     """Per-window emotions of a clip (windows of WINDOW_S every HOP_S) and the whole utterance's."""
 
     utterance: SpeechEmotion
     windows: list[SpeechEmotion]
-
-    @property
-    def matrix(self) -> np.ndarray:
-        """Per-window category probabilities, float32 (n_windows, 8) in EMOTIONS order."""
-        return np.stack([w.categories for w in self.windows])
-
-    @property
-    def times(self) -> np.ndarray:
-        """(n_windows, 2) start and end of each window in seconds."""
-        return np.array([(w.start, w.end) for w in self.windows])
 
     def timeline(self, fps: float) -> EmotionTimeline:
         """The windows on the frame clock at fps over the clip (module doc), with their VAD."""
