@@ -1,6 +1,7 @@
 """`avatar batch` scaling: jobs per minute with 1 and 2 local worker processes and on a local Ray with 1 and 2 CPUs.
 
 Run: .venv/bin/python bench/batch_scale.py [--jobs 20] [--seconds 5] [--runs local:1,local:2,ray:1,ray:2]
+     [--json bench/results/batch_scale.json]
 
 Input: the manifest of bench/batch_speed.py (consecutive 5-s excerpts of the BEAT takes with their transcripts,
 seven emotions in turn, verification on, outputs face and body). Each run is a fresh `avatar batch` process into an
@@ -28,6 +29,7 @@ from pathlib import Path
 from batch_speed import BIN, same_files, write_manifest  # a sibling script: bench/ is on the path of a script
 
 from avatar.evaluation.beat import BEAT
+from avatar.evaluation.results import run_conditions, write_results
 
 
 def run(manifest: Path, out: Path, backend: str, workers: int) -> dict:
@@ -71,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--runs", default="local:1,local:2,ray:1,ray:2", help="backend:workers, comma-separated")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/batch_scale.json)")
     args = parser.parse_args(argv)
+    conditions = run_conditions()
     if not (BEAT / "wav").is_dir():
         sys.exit(f"the BEAT takes are not at {BEAT}: this benchmark needs ../shared/data")
     results, first = {}, None
@@ -99,7 +103,10 @@ def main(argv: list[str] | None = None) -> None:
         "processor": platform.processor() or platform.machine(),
         "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
     }
-    print(json.dumps({"jobs": args.jobs, "seconds_per_job": args.seconds, "machine": machine, **results}, indent=1))
+    figures = {"jobs": args.jobs, "seconds_per_job": args.seconds, "machine": machine, **results}
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        write_results(args.json, figures, conditions)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 command line and warm through a loaded AvatarPipeline, on 1 and 2 cores; and the quality of the same outputs.
 
 Run: .venv/bin/python bench/pipeline_speed.py [--take 2_scott_0_1_1] [--emotion happiness] [--cores 2,1]
-     [--runs cold,warm] [--repeat 3] [--profile docs/pipeline_flame.svg]
+     [--runs cold,warm] [--repeat 3] [--profile docs/pipeline_flame.svg] [--json bench/results/pipeline_speed.json]
 
 Input: BEAT take 2_scott_0_1_1 (64 s, speaker 2) with its transcript (the words of its TextGrid), the default
 settings (learned generator, verification on, 512x512 video, the default portrait), --outputs
@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.evaluation.beat import BEAT  # noqa: E402
+from avatar.evaluation.beat import BEAT
+from avatar.evaluation.results import run_conditions, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -142,8 +143,8 @@ def quality(take: str, out: Path) -> dict:
     return figures
 
 
-def print_run(name: str, cores: int, runs: list[dict], quality_figures: dict) -> None:
-    """The run of median wall time (its stages and peak), with the spread of all runs."""
+def print_run(name: str, cores: int, runs: list[dict], quality_figures: dict) -> dict:
+    """Print the run of median wall time (its stages and peak), with the spread of all runs; return them."""
     figures = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
     timings = figures["timings"]
     stages = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
@@ -158,6 +159,7 @@ def print_run(name: str, cores: int, runs: list[dict], quality_figures: dict) ->
     capture = f" (real capture {q['beat_align_capture']:.3f})" if "beat_align_capture" in q else ""
     print(f"      quality: verified {q['verified']}/{q['windows']} windows, up to {q['attempts']} attempts; "
           f"P/B/M closure {100 * q['closure']:.0f} %; BeatAlign {q['beat_align']:.3f}{capture}")
+    return {"median": figures, "walls_s": sorted(r["wall_s"] for r in runs), "quality": quality_figures}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -168,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", default="cold,warm", help="cold, warm or both")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each kind; the median is reported")
     parser.add_argument("--profile", type=Path, help="write a py-spy flame graph (SVG) of the cold 2-core run")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/pipeline_speed.json)")
     parser.add_argument("--warm-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-o", "--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile is not None and shutil.which("py-spy", path=str(BIN)) is None:
         sys.exit(f"--profile needs py-spy: {BIN / 'pip'} install py-spy")
     print(f"{args.take} with its transcript, emotion {args.emotion}, outputs {OUTPUTS}, on {os.cpu_count()} CPUs")
+    conditions, figures = run_conditions(), {}
     with tempfile.TemporaryDirectory() as scratch:
         for cores in (int(c) for c in args.cores.split(",")):
             for name in args.runs.split(","):
@@ -185,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
                 profile = args.profile if (name == "cold" and cores == 2) else None
                 runs = [cold(args.take, args.emotion, cores, out, profile) if name == "cold" else
                         warm(args.take, args.emotion, cores, out) for _ in range(1 if profile else args.repeat)]
-                print_run(name, cores, runs, quality(args.take, out))
+                figures[f"{name}-{cores}"] = print_run(name, cores, runs, quality(args.take, out))
+    if args.json:
+        write_results(args.json, {"take": args.take, "emotion": args.emotion, **figures}, conditions)
     return None
 
 
