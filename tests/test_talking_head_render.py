@@ -231,3 +231,37 @@ def test_the_pixels_show_what_the_landmarks_say(hopper, astronaut):
     shut = pose(jawOpen=0.1, mouthClose=0.1)  # a P/B/M: the jaw a little open behind sealed lips
     for renderer in (hopper, astronaut):  # the astronaut's photo shows her teeth: closing must hide them
         assert seen_gap(renderer.render(shut).frames[0]) < 1.5
+
+
+def test_raised_upper_lids_show_the_white_above_the_iris(astronaut):
+    """AU5: what a raised lid uncovers is the eye's lit white, not the lid-shadowed white at the photo's lid line
+    carried outward (a grey crescent over the iris that reads as a lid)."""
+    loops = landmark_loops()
+    wide = astronaut.render(pose(eyeWideLeft=0.8, eyeWideRight=0.8))
+    for side in ("left", "right"):
+        loop = loops[f"eye_{side}"]
+        rest = astronaut.rig.neutral_landmarks[loop, :2].astype(np.float64)
+        now = wide.landmarks[0][loop].astype(np.float64)
+        uncovered = _region(now) & (polygon_mask(rest, (0, 0), (512, 512)) == 0)
+        assert uncovered.sum() > 20  # the lid moved up, off the eyeball
+        photo_eye = _region(astronaut.portrait.landmarks[loop, :2])
+        white = np.percentile(astronaut.portrait.image[photo_eye] @ LUMA, 90)  # the photo's lit white
+        assert np.median(wide.frames[0][uncovered] @ LUMA) > 0.9 * white  # was 0.78 and 0.81 (the grey crescent)
+
+
+def test_a_sneer_raises_the_upper_lip_over_the_teeth(hopper):
+    """AU9 lifts the middle of the upper lip with the nose wings (FACS), so a disgusted face shows its upper teeth."""
+    loops = landmark_loops()
+
+    def upper_teeth(track):
+        poses = hopper.rig.pose(track, slice(0, 1))
+        covered = hopper.mouth.teeth_mask(hopper.size, poses.landmarks[0], poses.mouth[0]) > 0.9
+        middle = poses.landmarks[0][[13, 14], 1].mean()  # upper teeth: above the middle of the opening
+        rows = np.arange(hopper.size)[:, None] < middle
+        inside = _region(smooth_loop(poses.landmarks[0][loops["lips_inner"], :2].astype(np.float64)))
+        return (covered & rows & inside).sum(), poses.landmarks[0][13, 1]
+
+    plain, lip_plain = upper_teeth(pose(jawOpen=0.3))
+    sneer, lip_sneer = upper_teeth(pose(jawOpen=0.3, noseSneerLeft=0.6, noseSneerRight=0.6))
+    assert lip_plain - lip_sneer > 1.0  # px: the upper lip goes up
+    assert sneer > 1.3 * plain

@@ -24,6 +24,9 @@ __all__ = ["EyeLayer", "box", "polygon_area", "polygon_mask", "polygon_perimeter
 SHIFT = 4  # cv2 polygon sub-pixel bits: corners at 1/16 pixel
 IRIS = {"right": 468, "left": 473}
 SCLERA_FALLBACK = (205, 195, 185)  # an off-white, for eyes too narrow to show any white
+# Past the photo's lids (SCLERA_EDGE_PX beyond its opening: its anti-aliased edge) the photo's white blends into
+# its lit white over about SCLERA_BLEND_PX.
+SCLERA_EDGE_PX, SCLERA_BLEND_PX = 1, 1.5
 LID_SAMPLE = 0.35  # the lid skin is sampled this many eye-opening heights above the photo's upper lid line
 LID_COVER = 0.75  # how much of the stretched photo the lid colour replaces where the lid covers the eye
 
@@ -116,7 +119,7 @@ class EyeLayer:
         white = opening & ~iris_disc
         seen_iris = opening & iris_disc
         # A thin white is no white: below a few pixels the lids' shadows and lashes are all there is.
-        self.plate = (push_pull(roi, white.astype(np.float32)) if white.sum() >= 4 else
+        self.plate = (_sclera_plate(roi, white, opening) if white.sum() >= 4 else
                       np.broadcast_to(np.asarray(SCLERA_FALLBACK, np.float32), roi.shape).copy())
         # The lid: the eye's height (where to sample lid skin), its lashes (the darkest pixels along the lid line).
         upper = points[loop[1:len(loop) // 2]]
@@ -193,6 +196,22 @@ def _paint_lid(region, covered, lid_color, edge, lash_scale, lash_color):
                 value += covered[y, x] * (lid_color[c] - value)
                 value += lashes * (lash_color[c] - value)
                 region[y, x, c] = np.uint8(min(max(value + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
+
+
+def _sclera_plate(roi: np.ndarray, white: np.ndarray, opening: np.ndarray) -> np.ndarray:
+    """The eyeball's white (H, W, 3) float32: the photo's white inside its opening, and past the lids (what a
+    raised lid uncovers, AU5) the white's own lit colour, not the lid-shadowed white beside the lid line carried
+    outward: that showed as a grey crescent over the iris, which reads as a lid, not as the white above the iris."""
+    plate = push_pull(roi, white.astype(np.float32))
+    seen = roi[white]
+    luminance = seen @ np.array([0.299, 0.587, 0.114], np.float32)
+    lit = seen[luminance >= np.quantile(luminance, 0.75)].mean(0)
+    # The photo's own white shows over its opening and its anti-aliased edge (so a face at rest is the photo), then
+    # blends into the lit white over SCLERA_BLEND_PX.
+    grow = 2 * SCLERA_EDGE_PX + 1
+    photo = cv2.dilate(opening.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(np.float32)
+    inside = np.maximum(cv2.GaussianBlur(photo, (0, 0), SCLERA_BLEND_PX), photo)[..., None]
+    return (inside * plate + (1.0 - inside) * lit).astype(np.float32)
 
 
 def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
