@@ -18,6 +18,7 @@ robot st_art_6's brows, which touch its frames); the temples beyond the face's o
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 
 from generators.talking_head.animate import landmark_loops
@@ -161,7 +162,7 @@ class Glasses:
         the head's rotation alone (a rigid object on a rigidly turning head)."""
         x0, y0, x1, y1 = self.box
         if warp is None:
-            self._blend(out[y0:y1, x0:x1], self.layer)
+            _blend(out[y0:y1, x0:x1], self.layer)
             return
         points, depth, triangles, source = warp
         # The frames land where the mesh points around them go; their source within REACH of the layer's box.
@@ -183,10 +184,17 @@ class Glasses:
             zbuffer,
         )
         layer = cv2.remap(self.layer, lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR, None, cv2.BORDER_CONSTANT, 0)
-        self._blend(out[v0:v1, u0:u1], layer)
+        _blend(out[v0:v1, u0:u1], layer)
 
-    @staticmethod
-    def _blend(region: np.ndarray, layer: np.ndarray) -> None:
-        """region (H, W, 3) uint8 under the premultiplied layer (H, W, 4) float32, in place."""
-        alpha = layer[..., 3:]
-        region[:] = np.clip(region * (1.0 - alpha) + layer[..., :3] + 0.5, 0, 255).astype(np.uint8)
+
+@numba.njit(cache=True, nogil=True)
+def _blend(region: np.ndarray, layer: np.ndarray) -> None:
+    """region (H, W, 3) uint8 under the premultiplied layer (H, W, 4) float32, in place: one pass over the pixels
+    the frames cover (the box around thin frames is mostly empty)."""
+    for y in range(region.shape[0]):
+        for x in range(region.shape[1]):
+            alpha = layer[y, x, 3]
+            if alpha > 0.0:
+                for c in range(3):
+                    value = np.float32(region[y, x, c]) * (np.float32(1.0) - alpha) + layer[y, x, c] + np.float32(0.5)
+                    region[y, x, c] = np.uint8(min(value, np.float32(255.0)))
