@@ -22,6 +22,7 @@ from avatar.frontend.alignment import Interval
 from avatar.frontend.audio import Audio, load_audio
 from avatar.frontend.features import ANALYSIS_FPS, F0_MAX, F0_MIN, HOP, extract_features
 from avatar.frontend.textgrid import load_alignment_textgrid
+from rigs.phones import VOWELS
 
 DEFAULT_WAV = BEAT / "wav" / "2_scott_0_1_1.wav"
 
@@ -36,7 +37,6 @@ def best_time(fn, repeats: int = 3) -> float:
     return min(times)
 
 
-VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 UNVOICED = {"P", "T", "K", "F", "TH", "S", "SH", "HH", "CH"}
 
 

@@ -32,12 +32,13 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from avatar.evaluation.beat import BEAT  # noqa: E402
-from avatar.evaluation.face import BILABIALS, OPEN_VOWELS, constant, intervals  # noqa: E402
+from avatar.evaluation.face import constant, intervals  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.talking_head import Portrait, TalkingHeadRenderer, write_video  # noqa: E402
 from generators.talking_head.mouth import inner_lip_gap  # noqa: E402
 from generators.talking_head.portrait import detect_faces  # noqa: E402
 from rigs.face.track import FaceTrack  # noqa: E402
+from rigs.phones import BILABIALS, OPEN_VOWELS  # noqa: E402
 
 CLOSED_MM = 1.0  # lips this close read as shut: about 1.4 px at 512^2, a dark seam and no visible opening
 TAKE = "2_scott_0_3_3"

@@ -21,16 +21,16 @@ from generators.conditioning import EMOTIONS  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.render.preview import PreviewRenderer  # noqa: E402
 from rigs.fileio import atomic_path  # noqa: E402
+from rigs.phones import BILABIALS, OPEN_VOWELS  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
-OPEN_VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY")
 
 
 def _moments(content) -> list[tuple[int, str]]:
     """Two frames mid-sentence: the middle of an open vowel and of a bilabial, each with its word."""
     middle = content.duration / 2
     picks = []
-    for group, what in ((OPEN_VOWELS, "open vowel"), (("P", "B", "M"), "lips closed")):
+    for group, what in ((OPEN_VOWELS, "open vowel"), (BILABIALS, "lips closed")):
         phone = min((p for p in content.phones if p.label in group), key=lambda p: abs(p.start - middle))
         word = next((w.label for w in content.words if w.start <= phone.start < w.end), "")
         picks.append((int(round((phone.start + phone.end) / 2 * content.fps)), f"{what}: {phone.label} in '{word}'"))

@@ -169,8 +169,9 @@ def test_a_smiling_photo_is_neutralized_and_can_look_sad(astronaut, astronaut_po
 
 
 def test_lips_close_on_bilabials_of_a_procedural_track(hopper):
-    from avatar.evaluation.face import BILABIALS, OPEN_VOWELS, constant, intervals
+    from avatar.evaluation.face import constant, intervals
     from generators.procedural.face import animate_face
+    from rigs.phones import BILABIALS, OPEN_VOWELS
     from tests.test_procedural_face import synthetic_content
 
     content = synthetic_content(8.0)

@@ -23,10 +23,8 @@ import numpy as np
 from generators.conditioning import EMOTIONS, Content, EmotionFrames, Segment
 from generators.procedural.facs import defining_shapes
 from rigs.face.track import FaceTrack
+from rigs.phones import BILABIALS, OPEN_VOWELS, SILENCE
 
-BILABIALS = frozenset({"P", "B", "M"})
-OPEN_VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY"})
-SILENCE = frozenset({"", "SIL", "SP"})
 CLOSED_GAP = 0.05  # jawOpen - mouthClose at most this: the lips touch
 CLOSED_LIP = 0.15  # mouthUpperUp / mouthLowerDown at most this: the lips are not pulled apart
 BLINK_CLOSED, BLINK_EDGE = 0.5, 0.1

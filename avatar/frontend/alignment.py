@@ -11,6 +11,7 @@ import numpy as np
 from avatar.errors import InputError
 from avatar.frontend.audio import SAMPLE_RATE, Audio, check_audio
 from avatar.frontend.pronounce import guess_pronunciation, normalize_transcript
+from rigs.phones import DIPHTHONGS, MONOPHTHONGS
 
 FRAME_S = 0.01  # pocketsphinx analyses 100 frames a second
 # The phone pass's memory grows faster than the audio (64 s: 0.2 GB; 10 min: 9 GB), so longer inputs are
@@ -23,8 +24,6 @@ RETRY_CHUNK_S = 8.0
 RECOGNITION_MARGIN_S = 10.0
 Progress = Callable[[float], None]
 _FILLERS = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")  # <sil>, <s>, [NOISE], ++garbage++
-_VOWELS = {"AA", "AE", "AH", "AO", "EH", "ER", "IH", "IY", "UH", "UW"}
-_DIPHTHONGS = {"AW", "AY", "EY", "OW", "OY"}
 
 
 @dataclass(frozen=True)
@@ -226,7 +225,7 @@ def _chunks_at_pauses(word_spans, max_s: float):
 
 def _estimate_phones(phones: list[str], start: float, end: float) -> tuple[Interval, ...]:
     """Share a word's span among its phones by their typical relative durations."""
-    weights = np.array([1.6 if p in _DIPHTHONGS else 1.3 if p in _VOWELS else 1.0 for p in phones])
+    weights = np.array([1.6 if p in DIPHTHONGS else 1.3 if p in MONOPHTHONGS else 1.0 for p in phones])
     edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
     return tuple(Interval(round(float(a), 3), round(float(b), 3), p)
                  for a, b, p in zip(edges, edges[1:], phones, strict=False))

@@ -32,6 +32,7 @@ from avatar.errors import InputError
 from avatar.frontend.alignment import Alignment
 from avatar.frontend.audio import Audio, check_audio
 from avatar.frontend.features import extract_features
+from rigs.phones import VOWELS
 
 STYLE_DIMS = ("f0_level", "f0_range", "speech_rate", "energy_range", "pause_ratio", "pause_length")
 _CENTRE = np.array([0.0, 8.0, 4.0, 20.0, 0.15, 0.45])
@@ -39,7 +40,6 @@ _SCALE = np.array([6.0, 4.0, 1.5, 6.0, 0.1, 0.3])
 _FPS = 100.0
 _MIN_PAUSE_S = 0.15
 _SPEECH_FLOOR_DB = 30.0  # frames this far below the loud frames are silence
-VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 _BAND = slice(8, 45)  # log-mel bands covering about 300-2000 Hz, where vowels are loudest
 
 

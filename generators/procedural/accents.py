@@ -14,8 +14,8 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from generators.conditioning import Content
+from rigs.phones import VOWELS
 
-VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 # Unstressed in running speech unless contrasted: articles, pronouns, auxiliaries, prepositions, conjunctions.
 FUNCTION_WORDS = frozenset(
     "a an the and or but so if as of to in on at by for from with about into over than then that this these those "

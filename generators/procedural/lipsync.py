@@ -32,6 +32,7 @@ from generators.conditioning import Content, Segment
 from generators.procedural.signals import is_silence, loudness, smooth
 from rigs.clock import frame_times
 from rigs.face.arkit import INDEX, N_BLENDSHAPES
+from rigs.phones import BILABIALS
 
 ARTICULATORS = ("jaw", "seal", "press", "pucker", "funnel", "spread", "tuck", "tongue", "show")
 A = {name: i for i, name in enumerate(ARTICULATORS)}
@@ -132,7 +133,6 @@ _PLATEAU = 0.6  # dominance is flat over the middle 60 % of a phone
 _RATE = 100.0  # internal blending rate (Hz): phones of 30 ms get a few samples
 _MAX_PIECE_S = 0.4  # long pauses are cut into pieces so every segment's dominance window stays short
 _SMOOTH_S = 0.015  # articulator inertia: a light Gaussian smoothing after blending
-BILABIALS = frozenset({"P", "B", "M"})
 
 
 def _label(raw: str) -> str:

@@ -8,9 +8,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from generators.conditioning import Content, Segment
-
-# Labels that mean "no speech" in an alignment (BEAT TextGrids leave pauses empty, pocketsphinx writes SIL).
-SILENCE = frozenset({"", "SIL", "SP", "<SIL>", "<S>", "</S>"})
+from rigs.phones import SILENCE
 
 
 def is_silence(label: str) -> bool:
