@@ -1,6 +1,6 @@
 """Body motion against the real capture: real BEAT capture vs procedural vs learned, neutral, on the same audio.
 
-Run: .venv/bin/python bench/body_vs_capture.py [--checkpoint checkpoints/motion-diffusion] [--seed 0]
+Run: .venv/bin/python bench/body_vs_capture.py [--checkpoint checkpoints/motion-diffusion] [--seed 0] [--stages]
      (needs ../shared/data/beat)
 
 Take 2_scott_0_1_1: its real capture (BVH, 15 fps rows under a 120-fps header) against the procedural and the
@@ -8,6 +8,11 @@ learned body generated on its audio and TextGrid at neutral (intensity 0.8), all
 (63.8 s). Every measure is defined in avatar/evaluation/kinematics.py. The Fréchet baselines: the capture against
 itself shifted in time (its second half against its first), and the capture's motion played on mismatched audio
 (take 2_scott_0_2_2's). The last column checks issue 21's targets.
+
+--stages: where the learned body loses speed and gains jitter instead, stage by stage on the same take: the teacher's
+motion, its body-VAE reconstruction (posterior mean, no diffusion), sampling as shipped and with one setting changed
+(steps, scheduler, guidance, window overlap, the token average), and the power of the body latent per frequency band,
+sampled against the teacher's encoded latent.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from avatar.evaluation.kinematics import (
     motion_from_track,
 )
 from avatar.frontend.audio import load_audio
+from generators.learned import representation as rep
 from generators.learned.animate import DEFAULT_CHECKPOINT
 from generators.procedural.body import animate_body
 
@@ -88,10 +94,91 @@ def rows(figures: dict[str, Kinematics], frechet: dict[str, float]) -> list[tupl
     return table
 
 
+def stage_report(learned, content, neutral, onsets, seed: int) -> list[str]:
+    """Arm speed, high-frequency share, beats and BeatAlign at each stage of the learned body (--stages)."""
+    import numpy as np
+    import torch
+
+    from generators.learned.pipeline import token_average
+    from generators.learned.vae import DOWNSAMPLE
+
+    pipe, stance = learned.pipe, rep.stance_track()
+    lines = [
+        "| stage | arm speed (cm/s) | arm speed power above 3 Hz | arm beats/s | BeatAlign |",
+        "|---|---|---|---|---|",
+    ]
+
+    def row(name, track):
+        k = kinematics(motion_from_track(track), content.words, onsets)
+        lines.append(
+            f"| {name} | {k.speed['arms'].mean:.1f} | {k.arm_high_frequency_share:.3f} | "
+            f"{k.arm_beats_per_second:.2f} | {k.beat_align:.3f} |"
+        )
+
+    teacher = animate_body(content, neutral, seed)
+    row("teacher (procedural)", teacher)
+    features = rep.body_features(teacher)
+    n_tokens = -(-len(features) // DOWNSAMPLE)
+    padded = np.concatenate([features, np.repeat(features[-1:], DOWNSAMPLE * n_tokens - len(features), 0)])
+    with torch.no_grad():
+        encoded = pipe.body_vae.encode(torch.from_numpy(padded)[None])[0]
+        decoded = pipe.body_vae.decode(encoded)
+    for name, body in (
+        ("VAE reconstruction, token average", token_average(decoded)),
+        ("VAE reconstruction, no token average", decoded),
+    ):
+        row(name, rep.body_track(body[0, : len(features)].numpy(), content.fps, stance=stance))
+
+    content_f, emotion_f = rep.content_features(content), rep.emotion_features(neutral)
+    shipped = (pipe.body_token_average, pipe.window_tokens, pipe.overlap_tokens)
+    variants = [
+        ("sampled as shipped (DPM-Solver++ 10 steps, windows 32/8)", {}, {}),
+        ("sampled, no token average", {"body_token_average": False}, {}),
+        ("sampled, DPM-Solver++ 25 steps", {}, {"steps": 25}),
+        ("sampled, DDIM 50 steps", {}, {"steps": 50, "scheduler": "ddim"}),
+        ("sampled, no emotion guidance (unconditional)", {}, {"emotion_scale": 0.0}),
+        ("sampled, emotion guidance 2", {}, {"emotion_scale": 2.0}),
+        ("sampled, windows without overlap", {"overlap_tokens": 0}, {}),
+        ("sampled, windows overlapping by 16 tokens", {"overlap_tokens": 16}, {}),
+    ]
+    for name, settings, call in variants:
+        for attribute, value in settings.items():
+            setattr(pipe, attribute, value)
+        try:
+            body = pipe(content_f, emotion_f, None, seed=seed, **call)[1]
+        finally:
+            pipe.body_token_average, pipe.window_tokens, pipe.overlap_tokens = shipped
+        row(name, rep.body_track(body, content.fps, stance=stance))
+
+    # Body-latent power per band (token rate 7.5 Hz): sampled against the teacher's encoded latent.
+    n = len(content_f) // DOWNSAMPLE * DOWNSAMPLE
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        sampled = pipe.denoise_windows(
+            torch.from_numpy(content_f[:n])[None], torch.from_numpy(emotion_f[:n])[None], None, generator
+        )[0, :, pipe.face_latent_dim :].numpy()
+    reference = pipe.body_vae.to_unit(encoded)[0, : len(sampled)].numpy()
+    edges = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.75)
+
+    def band_power(latent):
+        power = np.abs(np.fft.rfft(latent - latent.mean(0), axis=0)) ** 2
+        frequency = np.fft.rfftfreq(len(latent), DOWNSAMPLE / content.fps)
+        return [power[(frequency >= a) & (frequency < b + 1e-9)].sum() for a, b in zip(edges, edges[1:], strict=False)]
+
+    ratios = [s / r for s, r in zip(band_power(sampled), band_power(reference), strict=True)]
+    lines += [
+        "",
+        "Body-latent power, sampled / teacher encoded, per band: "
+        + ", ".join(f"{a:g}-{b:g} Hz {r:.2f}" for a, b, r in zip(edges, edges[1:], ratios, strict=False)),
+    ]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stages", action="store_true", help="the learned body stage by stage instead")
     args = parser.parse_args()
     if not BEAT.is_dir():
         print(f"BEAT data not found at {BEAT}; this benchmark needs ../shared/data/beat", file=sys.stderr)
@@ -106,6 +193,13 @@ def main() -> int:
     mismatched_audio = audio_frames(other.rms, other.onset, other.voiced, other.fps, capture.fps)
     neutral = constant_emotion("neutral", 0.8, content.n_frames)
     learned = LearnedAnimator.from_pretrained(args.checkpoint)
+    if args.stages:
+        print(
+            f"The learned body stage by stage, neutral on {TAKE}'s audio, seed {args.seed}; "
+            f"`.venv/bin/python bench/body_vs_capture.py --stages --seed {args.seed}`\n"
+        )
+        print("\n".join(stage_report(learned, content, neutral, onsets, args.seed)))
+        return 0
     motions: dict[str, Motion] = {
         "real capture": capture,
         "procedural": motion_from_track(animate_body(content, neutral, seed=args.seed)),

@@ -12,6 +12,7 @@ from avatar.cli import app
 from avatar.emotion import constant_emotion
 from avatar.evaluation.face import bilabial_closure
 from generators.learned.animate import DEFAULT_CHECKPOINT, LearnedAnimator, MissingCheckpointError
+from rigs.paths import shared_data
 from tests.conftest import EXAMPLE_TEXT
 
 
@@ -60,6 +61,33 @@ def test_the_jaw_speaks_and_the_lips_close(learned, content):
             speaking[int(start * content.fps): int(end * content.fps)] = True
     jaw = face["jawOpen"]
     assert jaw[speaking].mean() > 2 * max(jaw[~speaking].mean(), 0.01)
+
+
+CAPTURE = shared_data("beat", "bvh", "2_scott_0_1_1.bvh")
+
+
+@pytest.mark.skipif(not CAPTURE.is_file(), reason="needs the real BEAT capture in ../shared/data/beat")
+def test_the_body_moves_and_does_not_tremble_on_a_real_clip(learned):
+    from avatar.evaluation.beat import beat_content
+    from avatar.evaluation.kinematics import Motion, audio_onsets, kinematics, load_capture, motion_from_track
+    from avatar.frontend.audio import load_audio
+
+    seconds = 20
+    content = beat_content(CAPTURE.stem)
+    words = [w for w in content.words if w.end <= seconds]
+    onsets = audio_onsets(load_audio(CAPTURE.parents[1] / "wav" / f"{CAPTURE.stem}.wav").samples)
+    onsets = onsets[onsets < seconds]
+    capture = load_capture(CAPTURE)
+    real = kinematics(Motion(capture.positions[: int(seconds * capture.fps)], capture.fps), words, onsets)
+    neutral = constant_emotion("neutral", 0.8, content.n_frames)
+    _, body = learned.animate(content, neutral, seed=0, frames=(0, int(seconds * content.fps)))
+    generated = kinematics(motion_from_track(body), words, onsets)
+    # Guards of what the shipped checkpoint holds on this clip (capture: arm speed 50.8 cm/s, share of arm-speed
+    # power above 3 Hz 0.045; learned: 29.9 and 0.085). Issue 21's targets (speed within 20 %, that share within
+    # 30 % of the capture's) are not met yet: bench/body_vs_capture.py --stages shows where they are lost. Before
+    # the body decoder stopped reading the speech, the share was 0.21.
+    assert generated.arm_high_frequency_share < 2.5 * real.arm_high_frequency_share
+    assert generated.speed["arms"].mean > 0.5 * real.speed["arms"].mean
 
 
 def test_render_with_the_learned_generator(tmp_path):
