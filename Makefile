@@ -68,10 +68,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/talking_head.py
 	$(BIN)/python bench/verification_loop.py
 	$(BIN)/python bench/encoder_settings.py
-	$(BIN)/python bench/pipeline_speed.py --repeat 3
-	$(BIN)/python bench/page_speed.py
+	$(BIN)/python bench/pipeline_speed.py --cores 2 --repeat 3 --json bench/results/pipeline_speed.json
+	$(BIN)/python bench/pipeline_speed.py --cores 1 --json bench/results/pipeline_speed_1core.json
+	$(BIN)/python bench/page_speed.py --later 2 --runs 3 --json bench/results/page_speed.json
 	$(BIN)/python bench/batch_speed.py
-	$(BIN)/python bench/batch_scale.py
+	$(BIN)/python bench/batch_scale.py --json bench/results/batch_scale.json
 	# docs/benchmarks.md's tables from the results just written
 	$(BIN)/python -m avatar.evaluation.report
 
