@@ -83,6 +83,8 @@ class EmotionAnalysis:
 
     def windows(self) -> list[dict]:
         """The fused curve summarised on windows of WINDOW_S with hop HOP_S."""
+        # In seconds of the input and clipped to its duration, with no extra window flush with the end (unlike the
+        # recognizers' frame windows, avatar/emotion/windows.py): the JSON's summary windows, kept as documented.
         starts = np.arange(0.0, max(self.duration - WINDOW_S, 0.0) + 1e-9, HOP_S)
         return [{"start": round(float(s), 3), "end": round(float(min(s + WINDOW_S, self.duration)), 3),
                  **self.summary(s, s + WINDOW_S)} for s in starts]

@@ -605,11 +605,10 @@ def serve(
                                            "serves the network (the page has no login).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
 ) -> None:
-    """Serve the Gradio page (demos/app.py): speech or text in, the talking head, previews and downloads out.
+    """Serve the Gradio page (avatar/page.py): speech or text in, the talking head, previews and downloads out.
 
     Example: avatar serve --port 7860, then open http://127.0.0.1:7860
     """
-    import importlib.util
     import socket
 
     if not 1 <= port <= 65535:
@@ -621,13 +620,13 @@ def serve(
         except OSError as error:
             raise InputError(f"cannot listen on {host}:{port} ({error.strerror}); give another --port or "
                              "--host") from None
-    # The page lives beside the package in the checkout (demos/ is not an installed package).
-    path = Path(__file__).resolve().parents[1] / "demos" / "app.py"
-    if not path.is_file():
-        raise InputError(f"the page's code {path} is missing; run `avatar serve` from a checkout of the repository")
-    spec = importlib.util.spec_from_file_location("avatar_page", path)
-    page = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(page)
+    try:
+        from avatar import page
+    except ModuleNotFoundError as error:  # gradio is needed by the page alone, so an install may lack it
+        if error.name != "gradio":
+            raise
+        raise InputError("avatar serve needs gradio, which is not installed: install the version requirements.lock "
+                         "pins (make setup does), then run it again") from None
     typer.echo(f"serving the page at http://{host}:{port} (Ctrl-C stops)")
     page.serve(host, port, quiet=True)
     clear_interrupt()  # Ctrl-C is how a server stops (gradio handles it): not an interruption of the command

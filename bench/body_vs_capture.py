@@ -1,13 +1,15 @@
 """Body motion against the real capture: real BEAT capture vs procedural vs learned, neutral, on the same audio.
 
 Run: .venv/bin/python bench/body_vs_capture.py [--checkpoint checkpoints/motion-diffusion] [--seed 0] [--stages]
-     (needs ../shared/data/beat)
+     [--json bench/results/body_vs_capture.json]   (needs ../shared/data/beat)
 
 Take 2_scott_0_1_1: its real capture (BVH, 15 fps rows under a 120-fps header) against the procedural and the
 learned body generated on its audio and TextGrid at neutral (intensity 0.8), all at 15 fps over the whole take
 (63.8 s). Every measure is defined in avatar/evaluation/kinematics.py. The Fréchet baselines: the capture against
 itself shifted in time (its second half against its first), and the capture's motion played on mismatched audio
-(take 2_scott_0_2_2's). The last column checks issue 21's targets.
+(take 2_scott_0_2_2's). The last column checks issue 21's targets. The table is docs/benchmarks.md's
+(avatar/evaluation/motion_tables.py makes it, through python -m avatar.evaluation.report, from the
+figures --json writes).
 
 --stages: where the learned body loses speed and gains jitter instead, stage by stage on the same take: the teacher's
 motion, its body-VAE reconstruction (posterior mean, no diffusion), sampling as shipped and with one setting changed
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from avatar.emotion import constant_emotion
@@ -33,6 +36,8 @@ from avatar.evaluation.kinematics import (
     load_capture,
     motion_from_track,
 )
+from avatar.evaluation.motion_tables import body_stages_rows, body_vs_capture_rows
+from avatar.evaluation.results import run_conditions, write_results
 from avatar.frontend.audio import load_audio
 from generators.learned import representation as rep
 from generators.learned.animate import DEFAULT_CHECKPOINT
@@ -42,60 +47,19 @@ TAKE = "2_scott_0_1_1"
 MISMATCHED = "2_scott_0_2_2"
 
 
-def rows(figures: dict[str, Kinematics], frechet: dict[str, float]) -> list[tuple[str, list[str], str]]:
-    """(measure, one cell per column, target check) for the table."""
-    real = figures["real capture"]
-    generated = [k for k in figures if k != "real capture"]
-
-    def within(value, target, tolerance):
-        return "yes" if abs(value - target) <= tolerance * abs(target) else "NO"
-
-    def check(get, tolerance):
-        return ", ".join(f"{k.split()[0]} {within(get(figures[k]), get(real), tolerance)}" for k in generated)
-
-    def cells(get, fmt):
-        return [fmt(get(f)) for f in figures.values()]
-
-    table = [
-        (
-            f"speed, {g} (cm/s): mean (p10 / p50 / p90)",
-            [str(f.speed[g]) for f in figures.values()],
-            check(lambda f: f.speed["arms"].mean, 0.2) if g == "arms" else "",
-        )
-        for g in real.speed
-    ]
-    table += [
-        (f"acceleration, {g} (cm/s²): mean (p10 / p50 / p90)", [str(f.acceleration[g]) for f in figures.values()], "")
-        for g in real.acceleration
-    ]
-    table += [
-        (
-            "share of arm speed power above 3 Hz",
-            cells(lambda f: f.arm_high_frequency_share, "{:.3f}".format),
-            check(lambda f: f.arm_high_frequency_share, 0.3),
-        ),
-        (
-            "arm motion beats per second (0.1 s smoothing)",
-            cells(lambda f: f.arm_beats_per_second, "{:.2f}".format),
-            check(lambda f: f.arm_beats_per_second, 0.3),
-        ),
-        (
-            "BeatAlign (upper body, sigma 0.1 s)",
-            cells(lambda f: f.beat_align, "{:.3f}".format),
-            ", ".join(
-                f"{k.split()[0]} {'yes' if figures[k].beat_align >= real.beat_align else 'NO'}" for k in generated
-            ),
-        ),
-        ("hand height above hips (cm): mean (p10 / p50 / p90)", [str(f.hand_height) for f in figures.values()], ""),
-        ("hand spread (cm): mean (p10 / p50 / p90)", [str(f.hand_spread) for f in figures.values()], ""),
-        ("rest fraction in pauses (hands < 10 cm/s)", cells(lambda f: f.rest_in_pauses, "{:.2f}".format), ""),
-        ("Fréchet kinematic distance to the capture", [f"{frechet[k]:.1f}" for k in figures], ""),
-    ]
-    return table
+def arm_figures(k: Kinematics) -> dict:
+    """The figures --stages compares: arm speed (cm/s), its share of power above 3 Hz, arm beats/s, BeatAlign."""
+    return {
+        "arm_speed": k.speed["arms"].mean,
+        "arm_high_frequency_share": k.arm_high_frequency_share,
+        "arm_beats_per_second": k.arm_beats_per_second,
+        "beat_align": k.beat_align,
+    }
 
 
-def stage_report(learned, content, neutral, onsets, seed: int) -> list[str]:
-    """Arm speed, high-frequency share, beats and BeatAlign at each stage of the learned body (--stages)."""
+def stage_figures(learned, content, neutral, onsets, seed: int) -> dict:
+    """Arm speed, high-frequency share, beats and BeatAlign at each stage of the learned body, and the body latent's
+    power per band sampled against the teacher's encoded latent (--stages)."""
     import numpy as np
     import torch
 
@@ -103,17 +67,10 @@ def stage_report(learned, content, neutral, onsets, seed: int) -> list[str]:
     from generators.learned.vae import DOWNSAMPLE
 
     pipe, stance = learned.pipe, rep.stance_track()
-    lines = [
-        "| stage | arm speed (cm/s) | arm speed power above 3 Hz | arm beats/s | BeatAlign |",
-        "|---|---|---|---|---|",
-    ]
+    stages = {}
 
     def row(name, track):
-        k = kinematics(motion_from_track(track), content.words, onsets)
-        lines.append(
-            f"| {name} | {k.speed['arms'].mean:.1f} | {k.arm_high_frequency_share:.3f} | "
-            f"{k.arm_beats_per_second:.2f} | {k.beat_align:.3f} |"
-        )
+        stages[name] = arm_figures(kinematics(motion_from_track(track), content.words, onsets))
 
     teacher = animate_body(content, neutral, seed)
     row("teacher (procedural)", teacher)
@@ -166,12 +123,8 @@ def stage_report(learned, content, neutral, onsets, seed: int) -> list[str]:
         return [power[(frequency >= a) & (frequency < b + 1e-9)].sum() for a, b in zip(edges, edges[1:], strict=False)]
 
     ratios = [s / r for s, r in zip(band_power(sampled), band_power(reference), strict=True)]
-    lines += [
-        "",
-        "Body-latent power, sampled / teacher encoded, per band: "
-        + ", ".join(f"{a:g}-{b:g} Hz {r:.2f}" for a, b, r in zip(edges, edges[1:], ratios, strict=False)),
-    ]
-    return lines
+    bands = [f"{a:g}-{b:g} Hz" for a, b in zip(edges, edges[1:], strict=False)]
+    return {"stages": stages, "latent_power_sampled_over_teacher": dict(zip(bands, ratios, strict=True))}
 
 
 def main() -> int:
@@ -179,12 +132,18 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stages", action="store_true", help="the learned body stage by stage instead")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="also write the figures here (bench/results/body_vs_capture.json; with --stages, body_stages.json)",
+    )
     args = parser.parse_args()
     if not BEAT.is_dir():
         print(f"BEAT data not found at {BEAT}; this benchmark needs ../shared/data/beat", file=sys.stderr)
         return 1
     from generators.learned.animate import LearnedAnimator
 
+    started = run_conditions()
     capture = load_capture(BEAT / "bvh" / f"{TAKE}.bvh")
     content = beat_content(TAKE)
     onsets = audio_onsets(load_audio(BEAT / "wav" / f"{TAKE}.wav").samples)
@@ -194,38 +153,32 @@ def main() -> int:
     neutral = constant_emotion("neutral", 0.8, content.n_frames)
     learned = LearnedAnimator.from_pretrained(args.checkpoint)
     if args.stages:
-        print(
-            f"The learned body stage by stage, neutral on {TAKE}'s audio, seed {args.seed}; "
-            f"`.venv/bin/python bench/body_vs_capture.py --stages --seed {args.seed}`\n"
-        )
-        print("\n".join(stage_report(learned, content, neutral, onsets, args.seed)))
+        print(f"The learned body stage by stage, neutral on {TAKE}'s audio, seed {args.seed}\n")
+        figures = {"take": TAKE, "seed": args.seed, **stage_figures(learned, content, neutral, onsets, args.seed)}
+        figures["capture"] = arm_figures(kinematics(capture, content.words, onsets))
+        print(body_stages_rows(figures))
+        if args.json:
+            write_results(args.json, figures, started)
         return 0
     motions: dict[str, Motion] = {
         "real capture": capture,
         "procedural": motion_from_track(animate_body(content, neutral, seed=args.seed)),
         "learned (default)": motion_from_track(learned.animate(content, neutral, args.seed)[1]),
     }
-    figures = {name: kinematics(motion, content.words, onsets) for name, motion in motions.items()}
-    frechet = {name: frechet_to_capture(capture, audio, motion, audio) for name, motion in motions.items()}
-    shifted = frechet["real capture"]
-    mismatched = frechet_to_capture(capture, audio, capture, mismatched_audio)
-
-    print(
-        f"Neutral on {TAKE}'s audio ({capture.duration:.1f} s at {capture.fps:g} fps), seed {args.seed}; "
-        f"`.venv/bin/python bench/body_vs_capture.py --seed {args.seed}`\n"
-    )
-    print("| measure | " + " | ".join(motions) + " | target met? |")
-    print("|---" * (len(motions) + 2) + "|")
-    for name, cells, check in rows(figures, frechet):
-        print(f"| {name} | " + " | ".join(cells) + f" | {check} |")
-    verdict = ", ".join(
-        f"{k.split()[0]} {'yes' if frechet[k] < mismatched else 'NO'}" for k in motions if k != "real capture"
-    )
-    print(
-        f"\nFréchet baselines: the capture against itself shifted in time {shifted:.1f} (floor); the capture on "
-        f"mismatched audio ({MISMATCHED}) {mismatched:.1f}. Below the mismatched baseline: {verdict}; learned <= "
-        f"procedural: {'yes' if frechet['learned (default)'] <= frechet['procedural'] else 'NO'}."
-    )
+    figures = {
+        "take": TAKE,
+        "seed": args.seed,
+        "duration_s": capture.duration,
+        "fps": capture.fps,
+        "mismatched_take": MISMATCHED,
+        "motions": {name: asdict(kinematics(motion, content.words, onsets)) for name, motion in motions.items()},
+        "frechet": {name: frechet_to_capture(capture, audio, motion, audio) for name, motion in motions.items()},
+        "frechet_mismatched": frechet_to_capture(capture, audio, capture, mismatched_audio),
+    }
+    print(f"Neutral on {TAKE}'s audio ({capture.duration:.1f} s at {capture.fps:g} fps), seed {args.seed}\n")
+    print(body_vs_capture_rows(figures))
+    if args.json:
+        write_results(args.json, figures, started)
     return 0
 
 

@@ -2,6 +2,7 @@
 PSNR against the raw frames, on the talking head and the 3-D preview of real speech.
 
 Run: .venv/bin/python bench/encoder_settings.py [--frames 600] [--take 2_scott_0_1_1]
+     [--json bench/results/encoder_settings.json]
 
 Input: the first --frames frames of both videos of a BEAT take (learned generator, verification off, neutral), each
 encoded by the bundled ffmpeg (libx264, one thread, RGB in, yuv420p out) on one core; CPU is the encoder process's
@@ -17,11 +18,13 @@ import resource
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 from pipeline_speed import transcript  # a sibling script: bench/ is on the path of a script run from it
 
 from avatar.evaluation.beat import BEAT
+from avatar.evaluation.results import run_conditions, write_results
 
 SETTINGS = {
     "veryfast crf 14 (before)": ["-preset", "veryfast", "-crf", "14"],
@@ -39,40 +42,75 @@ def encode(frames: np.ndarray, settings: list[str], path: str) -> tuple[float, i
 
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     count, height, width = frames.shape[:3]
-    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-               "-r", "30", "-i", "-", "-c:v", "libx264", *settings, "-threads", "1", "-pix_fmt", "yuv420p", path]
+    command = [
+        ffmpeg,
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        "30",
+        "-i",
+        "-",
+        "-c:v",
+        "libx264",
+        *settings,
+        "-threads",
+        "1",
+        "-pix_fmt",
+        "yuv420p",
+        path,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(command, input=frames.tobytes(), check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    decoded = subprocess.run([ffmpeg, "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                             capture_output=True, check=True).stdout
+    decoded = subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     error = np.frombuffer(decoded, np.uint8).reshape(frames.shape).astype(np.float32) - frames
-    return cpu / count * 1000, os.path.getsize(path), 10 * np.log10(255.0 ** 2 / float(np.mean(error ** 2)))
+    return cpu / count * 1000, os.path.getsize(path), 10 * np.log10(255.0**2 / float(np.mean(error**2)))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--take", default="2_scott_0_1_1")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/encoder_settings.json)")
     args = parser.parse_args(argv)
     if not (BEAT / "wav").is_dir():
         sys.exit(f"the BEAT takes are not at {BEAT}: this benchmark needs ../shared/data")
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:1]))
+    started = run_conditions()
     from avatar.pipeline import AvatarPipeline
     from generators.render.preview import PreviewRenderer
 
-    result = AvatarPipeline()(BEAT / "wav" / f"{args.take}.wav", transcript=transcript(args.take),
-                              outputs="face,body,video", verify=False)
+    result = AvatarPipeline()(
+        BEAT / "wav" / f"{args.take}.wav", transcript=transcript(args.take), outputs="face,body,video", verify=False
+    )
     first = lambda frames: np.stack(list(itertools.islice(frames, args.frames)))  # noqa: E731
-    videos = {"talking head": first(frame for frame, _ in result.talking_head.frames(result.face)),
-              "3-D preview": first(PreviewRenderer().frames(result.face, result.body))}
+    videos = {
+        "talking head": first(frame for frame, _ in result.talking_head.frames(result.face)),
+        "3-D preview": first(PreviewRenderer().frames(result.face, result.body)),
+    }
+    figures = {"take": args.take, "frames": args.frames, "videos": {}}
     with tempfile.TemporaryDirectory() as folder:
         for video, frames in videos.items():
             print(f"{video}, {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}:")
+            measured = figures["videos"][video] = {"size": f"{frames.shape[2]}x{frames.shape[1]}", "settings": {}}
             for name, settings in SETTINGS.items():
                 cpu, size, psnr = encode(frames, settings, os.path.join(folder, "video.mp4"))
                 print(f"  {name:40s} {cpu:5.2f} ms/frame  {size / 1e6:5.2f} MB  PSNR {psnr:5.2f} dB")
+                measured["settings"][name] = {"cpu_ms": cpu, "megabytes": size / 1e6, "psnr_db": float(psnr)}
+    if args.json:
+        write_results(args.json, figures, started)
 
 
 if __name__ == "__main__":

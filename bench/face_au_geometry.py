@@ -18,7 +18,9 @@ its cheek landmarks by 2-5 % of the drawn rise. Per portrait and action unit, tw
   with the geometry drawn (the intended geometry of all the shapes together: how faithfully the pixels carry it).
 The issue's target: correlation >= 0.7 for AU1/2, AU4, AU6/12, AU15 and AU26.
 Run: .venv/bin/python bench/face_au_geometry.py   (--portraits NAME ...: grace_hopper, astronaut, and file stems of
-../shared/data/portraits; --quick: the sweep only)
+../shared/data/portraits; --quick: the sweep only; --json PATH: also write the figures,
+bench/results/face_au_geometry.json, from which python -m avatar.evaluation.report makes docs/benchmarks.md's
+table)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from avatar.evaluation.face_geometry import au_geometry  # noqa: E402
+from avatar.evaluation.results import run_conditions, write_results  # noqa: E402
 from generators.talking_head import Portrait, TalkingHeadRenderer  # noqa: E402
 from generators.talking_head.portrait import detect_faces  # noqa: E402
 from rigs.face.arkit import INDEX  # noqa: E402
@@ -142,12 +145,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portraits", nargs="+", default=list(DEFAULT_PORTRAITS))
     parser.add_argument("--quick", action="store_true", help="the sweep only")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/face_au_geometry.json)")
     args = parser.parse_args(argv)
+    started = run_conditions()
     import cv2
 
     cv2.setNumThreads(1)
     track = None if args.quick else speech_tracks()
     table: dict[str, list[tuple[float, float, float, float]]] = {unit: [] for unit in UNITS}
+    figures: dict = {"stride": STRIDE, "levels": LEVELS.tolist(), "portraits": {}}
     for name in args.portraits:
         portrait = load(name)
         if portrait is None:
@@ -158,8 +164,14 @@ def main(argv: list[str] | None = None) -> None:
         nan = (float("nan"), float("nan"))
         spoken = in_speech(renderer, track) if track is not None else dict.fromkeys(UNITS, nan)
         print(f"{name}:")
+        figures["portraits"][name] = {"glasses": renderer.glasses.found, "units": {}}
         for unit in UNITS:
             table[unit].append(swept[unit] + spoken[unit])
+            # NaN (a measure that did not move) is null in JSON
+            values = [None if np.isnan(v) else v for v in swept[unit] + spoken[unit]]
+            figures["portraits"][name]["units"][unit] = dict(
+                zip(("sweep_r", "gain", "speech_r_weight", "speech_r_drawn"), values, strict=True)
+            )
             print(
                 f"  {unit:<27} sweep r {swept[unit][0]:+.2f}, gain seen/drawn {swept[unit][1]:.2f}; in speech r "
                 f"with weight {spoken[unit][0]:+.2f}, with drawn geometry {spoken[unit][1]:+.2f}"
@@ -173,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"  {unit:<27} sweep r {mean[0]:+.2f} ({low[0]:+.2f}), gain {mean[1]:.2f}; in speech r with weight "
                 f"{mean[2]:+.2f} ({low[2]:+.2f}), with drawn {mean[3]:+.2f} ({low[3]:+.2f})"
             )
+    if args.json:
+        write_results(args.json, figures, started)
 
 
 if __name__ == "__main__":

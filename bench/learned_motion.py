@@ -1,7 +1,11 @@
 """The learned motion generator against its procedural teacher on held-out speech never seen in training.
 
 Run: .venv/bin/python bench/learned_motion.py [--checkpoint checkpoints/motion-diffusion] [--tts-items 40]
-     [--write-card]   (replaces the "## Results" section of the checkpoint's model card with the table printed)
+     [--json bench/results/learned_motion.json] [--write-card]
+--json writes the figures, from which python -m avatar.evaluation.report makes the shipped model card's results
+(checkpoints/motion-diffusion/README.md); --write-card instead replaces the "## Results" section of the
+--checkpoint's own card with the text printed (for a checkpoint of your own; bench/body_vs_capture.py --checkpoint
+measures its body against the real capture).
 
 Input: BEAT take 2_scott_0_3_3 (held out of the corpus; its audio and TextGrid phones, 68 s, which also exercises
 the windowed long-sequence sampler) and, when data/corpus is there, held-out TTS sentences of its test split.
@@ -36,6 +40,8 @@ from avatar.evaluation.kinematics import (
     motion_beats,
     upper_body_positions,
 )
+from avatar.evaluation.motion_tables import WITHIN_10_PERCENT, learned_motion_text
+from avatar.evaluation.results import run_conditions, write_results
 from generators.learned.animate import DEFAULT_CHECKPOINT
 from generators.procedural.body import animate_body
 from generators.procedural.face import animate_face
@@ -115,41 +121,6 @@ def figures(face_fn, body_fn, inputs) -> dict:
     return out
 
 
-def capture_line(learned) -> str:
-    """Teacher and learned body against the real capture of CAPTURE_TAKE at neutral (bench/body_vs_capture.py)."""
-    from avatar.evaluation.kinematics import (
-        audio_frames,
-        frechet_to_capture,
-        kinematics,
-        load_capture,
-        motion_from_track,
-    )
-    from avatar.frontend.audio import load_audio
-
-    content = beat_content(CAPTURE_TAKE)
-    onsets = audio_onsets(load_audio(BEAT / "wav" / f"{CAPTURE_TAKE}.wav").samples)
-    capture = load_capture(BEAT / "bvh" / f"{CAPTURE_TAKE}.bvh")
-    audio = audio_frames(content.rms, content.onset, content.voiced, content.fps, capture.fps)
-    neutral = constant("neutral", content.n_frames)
-    motions = {"capture": capture, "teacher": motion_from_track(animate_body(content, neutral, 0)),
-               "learned": motion_from_track(learned.animate(content, neutral, 0)[1])}
-    k = {name: kinematics(m, content.words, onsets) for name, m in motions.items()}
-    f = {name: frechet_to_capture(capture, audio, m, audio) for name, m in motions.items()}
-
-    def cells(get, fmt):
-        return " / ".join(fmt.format(get(k[name])) for name in motions)
-
-    return (
-        f"Against the real capture ({CAPTURE_TAKE}, neutral, seed 0, 15 fps; bench/body_vs_capture.py has the whole "
-        f"table), capture / teacher / learned: arm speed {cells(lambda x: x.speed['arms'].mean, '{:.1f}')} cm/s, "
-        f"share of arm-speed power above 3 Hz {cells(lambda x: x.arm_high_frequency_share, '{:.3f}')}, arm beats "
-        f"{cells(lambda x: x.arm_beats_per_second, '{:.2f}')} per s, BeatAlign "
-        f"{cells(lambda x: x.beat_align, '{:.3f}')}, Fréchet kinematic distance "
-        + " / ".join(f"{f[name]:.1f}" for name in motions)
-        + " (the first is the capture against itself shifted in time: the floor)."
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
@@ -157,7 +128,15 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--scheduler", choices=("dpm", "ddim"), default="dpm")
     parser.add_argument("--write-card", action="store_true", help="write the results into the model card")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/learned_motion.json)")
     args = parser.parse_args()
+    started = run_conditions()
+    card = args.checkpoint / "README.md"
+    if args.write_card and card.is_file() and "<!-- table: learned-motion -->" in card.read_text(encoding="utf-8"):
+        sys.exit(
+            f"{card}'s results are generated: run with --json bench/results/learned_motion.json, then "
+            "python -m avatar.evaluation.report"
+        )
     if not BEAT.is_dir():
         print(f"BEAT data not found at {BEAT}; this benchmark needs ../shared/data/beat", file=sys.stderr)
         return 1
@@ -173,7 +152,7 @@ def main() -> int:
             cache[key] = learned.animate(content, emotion, seed, emotion_scale=scale)
         return cache[key]
 
-    started = time.perf_counter()
+    started_s = time.perf_counter()
     teacher = figures(lambda c, e: animate_face(c, e, 0), lambda c, e: animate_body(c, e, 0), inputs)
     student = figures(lambda c, e: learned_tracks(c, e)[0], lambda c, e: learned_tracks(c, e)[1], inputs)
     take = inputs[0][1]
@@ -185,66 +164,51 @@ def main() -> int:
         f["blink_rates"] = [blinks(face)[0] for face in faces]
         f["blinks_per_min"] = float(np.mean(f["blink_rates"]))
         f["lid_peaks"] = lid_peaks(faces)
-    seconds = sum(c.duration for _, c, _ in inputs)
-    report = [
-        f"Held-out inputs: {len(inputs)} ({seconds:.0f} s of speech: BEAT take {TAKE} and held-out TTS "
-        f"sentences); {args.steps} {'DPM-Solver++' if args.scheduler == 'dpm' else 'DDIM'} steps; "
-        f"`.venv/bin/python bench/learned_motion.py --tts-items {args.tts_items} --steps {args.steps} "
-        f"--scheduler {args.scheduler}`.",
-        "",
-        "| measure | procedural (teacher) | learned | within 10 %? |",
-        "|---|---|---|---|",
-    ]
-    failed = False
-    for key in ("closure", "open_jaw", "jaw_ratio", "blinks_per_min", "emotion_shows", "beat_align", "beats_per_s"):
-        t, s = teacher[key], student[key]
-        ok = abs(s - t) <= 0.1 * abs(t)
-        failed |= not ok
-        report.append(f"| {key} | {t:.3f} | {s:.3f} | {'yes' if ok else 'NO'} |")
-    report.append(f"| neutral_shapes (max) | {teacher['neutral_shapes']:.3f} | {student['neutral_shapes']:.3f} | |")
-    for name, f in (("teacher", teacher), ("learned", student)):
-        speeds = ", ".join(f"{e} {f['wrist_speed'][e]:.1f}" for e in ORDER)
-        report.append(f"| wrist speed (cm/s), {name} | {speeds} | ordered: {f['ordered']} | |")
-    failed |= not student["ordered"] or student["closure"] < 0.9
-    report.append("")
-
     name, content, _ = inputs[0]
     neutral = constant("neutral", content.n_frames)
     runs = [learned_tracks(content, neutral, seed) for seed in range(5)]
     faces = [np.concatenate([f.weights, f.head, f.gaze], 1) for f, _ in runs]
     wrists = [b.positions()[:, [b.skeleton.index("RightHand"), b.skeleton.index("LeftHand")]] for _, b in runs]
-    pair = lambda xs: np.mean([np.sqrt(np.mean((a - b) ** 2)) for a, b in itertools.combinations(xs, 2)])  # noqa
-    closures = [bilabial_closure(f, content.phones)[0] for f, _ in runs]
-    report.append(
-        f"Diversity over 5 seeds ({name}, neutral): face features RMS {pair(faces):.4f}, wrists RMS "
-        f"{pair(wrists):.2f} cm; closure per seed {', '.join(f'{c:.1%}' for c in closures)}."
-    )
-    report.append(
-        f"Blinks per minute ({name}, neutral) by seed, teacher: "
-        f"{', '.join(f'{r:.1f}' for r in teacher['blink_rates'])}; learned: "
-        f"{', '.join(f'{r:.1f}' for r in student['blink_rates'])}. Eyelid peaks (closure rising >= 0.1) "
-        f"per minute and their mean height: teacher {teacher['lid_peaks'][0]:.1f} at "
-        f"{teacher['lid_peaks'][1]:.2f}, learned {student['lid_peaks'][0]:.1f} at "
-        f"{student['lid_peaks'][1]:.2f}."
-    )
+    pair = lambda xs: float(np.mean([np.sqrt(np.mean((a - b) ** 2)) for a, b in itertools.combinations(xs, 2)]))  # noqa
     speech = speech_frames(content.phones, content.n_frames, content.fps)
     anger = constant("anger", content.n_frames)
-    shapes = [learned.animate(content, anger, 0, emotion_scale=s)[0] for s in (0.0, 1.0, 2.0, 3.0)]
-    means = [float(np.mean([t[n][speech].mean() for n in defining_shapes("anger")])) for t in shapes]
-    report.append(
-        "Guidance (anger's defining shapes at emotion scale 0, 1, 2, 3): "
-        + ", ".join(f"{m:.3f}" for m in means)
-        + f"; monotone: {all(a < b for a, b in zip(means, means[1:], strict=False))}."
-    )
-    report.append(capture_line(learned))
-    print("\n".join(report))
-    print(f"bench time {time.perf_counter() - started:.0f} s")
+    scales = (0.0, 1.0, 2.0, 3.0)
+    shapes = [learned.animate(content, anger, 0, emotion_scale=s)[0] for s in scales]
+    results = {
+        "inputs": len(inputs),
+        "seconds_of_speech": sum(c.duration for _, c, _ in inputs),
+        "take": TAKE,
+        "tts_items": args.tts_items,
+        "steps": args.steps,
+        "scheduler": args.scheduler,
+        "teacher": teacher,
+        "learned": student,
+        "diversity": {
+            "seeds": len(runs),
+            "face_rms": pair(faces),
+            "wrists_rms_cm": pair(wrists),
+            "closure_per_seed": [bilabial_closure(f, content.phones)[0] for f, _ in runs],
+        },
+        "guidance": {
+            "scales": scales,
+            "anger_shapes": [float(np.mean([t[n][speech].mean() for n in defining_shapes("anger")])) for t in shapes],
+        },
+    }
+    text = learned_motion_text(results)
+    print(text)
+    print(f"bench time {time.perf_counter() - started_s:.0f} s")
+    if args.json:
+        write_results(args.json, results, started)
     if args.write_card:
-        card = args.checkpoint / "README.md"
-        text = card.read_text(encoding="utf-8") if card.is_file() else ""
-        head = text[: text.index("## Results")] if "## Results" in text else text + "\n"
-        write_text_atomic(card, head + "## Results (procedural teacher vs learned)\n" + "\n".join(report) + "\n")
+        old = card.read_text(encoding="utf-8") if card.is_file() else ""
+        head = old[: old.index("## Results")] if "## Results" in old else old + "\n"
+        write_text_atomic(card, head + "## Results (procedural teacher vs learned)\n" + text)
         print(f"wrote the results into {card}")
+    failed = (
+        any(abs(student[key] - teacher[key]) > 0.1 * abs(teacher[key]) for key in WITHIN_10_PERCENT)
+        or not student["ordered"]
+        or student["closure"] < 0.9
+    )
     return 1 if failed else 0
 
 

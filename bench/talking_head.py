@@ -16,7 +16,8 @@
 - speed: frames per second rendering 300 frames of speech at 512^2 on one thread (numba and OpenCV), MP4 encoding
   (libx264, one thread) timed separately.
 Run: .venv/bin/python bench/talking_head.py   (--quick: the TTS sentence only, fewer frames; --video DIR: also
-write the TTS sentence, happiness 0.8, as talking_head_<portrait>.mp4 with its speech, to look at)
+write the TTS sentence, happiness 0.8, as talking_head_<portrait>.mp4 with its speech, to look at; --json PATH:
+also write the figures, bench/results/talking_head.json)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np  # noqa: E402
 
 from avatar.evaluation.beat import BEAT  # noqa: E402
 from avatar.evaluation.face import constant, intervals  # noqa: E402
+from avatar.evaluation.results import run_conditions, write_results  # noqa: E402
 from generators.procedural.face import animate_face  # noqa: E402
 from generators.talking_head import Portrait, TalkingHeadRenderer, write_video  # noqa: E402
 from generators.talking_head.mouth import inner_lip_gap  # noqa: E402
@@ -50,8 +52,9 @@ def redetect(frame: np.ndarray) -> np.ndarray | None:
     return faces[0][:, :2] - 0.5 if faces else None
 
 
-def identity(name: str, portrait: Portrait) -> None:
-    """Neutral-track landmark and re-detection errors of one portrait."""
+def identity(name: str, portrait: Portrait) -> dict:
+    """Neutral-track landmark and re-detection errors of one portrait, printed and returned."""
+    figures = {}
     neutral = FaceTrack.neutral(1)
     photo = portrait.landmarks[:, :2]
     seen = redetect(portrait.image)
@@ -60,18 +63,27 @@ def identity(name: str, portrait: Portrait) -> None:
         rendered = renderer.render(neutral)
         drawn = rendered.landmarks[0]
         again = redetect(rendered.frames[0])
-        line = (f"  {name:<13} neutralize={neutralize!s:<5}: landmarks vs photo {_mean_px(drawn, photo):.3f} px; "
-                f"MediaPipe on the frame vs on the photo {_mean_px(again, seen):.2f} px")
+        line = (
+            f"  {name:<13} neutralize={neutralize!s:<5}: landmarks vs photo {_mean_px(drawn, photo):.3f} px; "
+            f"MediaPipe on the frame vs on the photo {_mean_px(again, seen):.2f} px"
+        )
         if neutralize and portrait.expression.max() > 0.1:
             line += f", vs the neutralized target {_mean_px(again, drawn):.2f} px"
         print(line)
+        figures[f"neutralize={neutralize}"] = {
+            "landmarks_vs_photo_px": _mean_px(drawn, photo),
+            "redetected_vs_photo_px": _mean_px(again, seen),
+            "redetected_vs_drawn_px": _mean_px(again, drawn),
+        }
+    figures["photo_expression"] = float(portrait.expression.max())
+    return figures
 
 
 def _mean_px(a, b) -> float:
     return float("nan") if a is None or b is None else float(np.linalg.norm(a - b, axis=1).mean())
 
 
-def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: int, animate=None) -> None:
+def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: int, animate=None) -> dict:
     """Inner-lip gap at P/B/M against open vowels, on the drawn landmarks and re-detected from the pixels, of the
     neutral face track that `animate(content, emotion)` makes (default: the procedural face)."""
     animate = animate or (lambda content, emotion: animate_face(content, emotion, seed=0))
@@ -82,7 +94,7 @@ def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: in
     for start, end, _ in intervals(content.phones, BILABIALS):
         a = max(0, int(np.ceil((start - 1 / fps) * fps - 1e-9)))
         b = min(n - 1, int(np.floor((end + 1 / fps) * fps + 1e-9)))
-        closures.append(a + int(np.argmin(gap[a:b + 1])))
+        closures.append(a + int(np.argmin(gap[a : b + 1])))
     vowel_frames = []
     for start, end, _ in intervals(content.phones, OPEN_VOWELS):
         inside = np.arange(max(0, int(np.ceil(start * fps - 1e-9))), min(n, int(np.ceil(end * fps - 1e-9))))
@@ -92,32 +104,44 @@ def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: in
     closed = gap[closures]
     vowels = gap[np.concatenate(vowel_frames)]
     shut = closed < CLOSED_MM * renderer.rig.fit.pixels_per_mm
-    print(f"  {label}: {len(closures)} P/B/M, {len(vowel_frames)} open vowels; drawn landmarks: gap at P/B/M "
-          f"{closed.mean():.2f} px (max {closed.max():.2f}; within {CLOSED_MM:g} mm: {shut.mean():.1%}), open vowels "
-          f"{vowels.mean():.2f} px (x{vowels.mean() / max(closed.mean(), 1e-3):.0f})")
+    print(
+        f"  {label}: {len(closures)} P/B/M, {len(vowel_frames)} open vowels; drawn landmarks: gap at P/B/M "
+        f"{closed.mean():.2f} px (max {closed.max():.2f}; within {CLOSED_MM:g} mm: {shut.mean():.1%}), open vowels "
+        f"{vowels.mean():.2f} px (x{vowels.mean() / max(closed.mean(), 1e-3):.0f})"
+    )
     picks = {"P/B/M": closures[:redetect_frames], "open vowels": widest[:redetect_frames]}
     measured = {}
     for what, frames in picks.items():
         gaps = []
         for t in frames:
-            one = FaceTrack(track.weights[t:t + 1], fps, track.head[t:t + 1], track.gaze[t:t + 1])
+            one = FaceTrack(track.weights[t : t + 1], fps, track.head[t : t + 1], track.gaze[t : t + 1])
             points = redetect(renderer.render(one).frames[0])
             if points is not None:
                 gaps.append(float(inner_lip_gap(points)))
         measured[what] = np.array(gaps)
     base = float(inner_lip_gap(redetect(renderer.portrait.image)))
-    print(f"    MediaPipe on the frames: P/B/M {measured['P/B/M'].mean():.2f} px (n={len(measured['P/B/M'])}), widest "
-          f"open-vowel frames {measured['open vowels'].mean():.2f} px (n={len(measured['open vowels'])}); on the "
-          f"photo {base:.2f} px")
+    print(
+        f"    MediaPipe on the frames: P/B/M {measured['P/B/M'].mean():.2f} px (n={len(measured['P/B/M'])}), widest "
+        f"open-vowel frames {measured['open vowels'].mean():.2f} px (n={len(measured['open vowels'])}); on the "
+        f"photo {base:.2f} px"
+    )
+    return {
+        "closures": len(closures),
+        "gap_at_pbm_px": float(closed.mean()),
+        "pbm_within_1mm": float(shut.mean()),
+        "gap_at_open_vowels_px": float(vowels.mean()),
+        "redetected_gap_at_pbm_px": float(measured["P/B/M"].mean()),
+        "redetected_gap_at_open_vowels_px": float(measured["open vowels"].mean()),
+    }
 
 
-def teeth(renderer: TalkingHeadRenderer, content) -> None:
+def teeth(renderer: TalkingHeadRenderer, content) -> dict:
     """CIE L* of the drawn teeth in the most open frames of a neutral speech track, and of the photo's own teeth."""
     import cv2
 
     track = animate_face(content, constant("neutral", 0.8, content.n_frames), seed=0)
     gap = inner_lip_gap(renderer.landmarks(track))
-    picked = np.sort(np.argsort(gap)[-max(1, len(gap) // 5):])
+    picked = np.sort(np.argsort(gap)[-max(1, len(gap) // 5) :])
     track = FaceTrack(track.weights[picked], track.fps, track.head[picked], track.gaze[picked])
     frames = renderer.render(track).frames
     poses = renderer.rig.pose(track, slice(0, track.n_frames))
@@ -128,11 +152,17 @@ def teeth(renderer: TalkingHeadRenderer, content) -> None:
             seen = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 0][covered] * (100.0 / 255.0)
             lightness.append(seen)
             per_frame.append(seen.mean())
-    line = (f"  teeth in the {len(picked)} most open frames of the neutral TTS track: mean L* "
-            f"{np.concatenate(lightness).mean():.1f} (per frame {min(per_frame):.1f}-{max(per_frame):.1f}, "
-            f"{len(per_frame)} frames show teeth)" if lightness else "  teeth: none shown")
+    line = (
+        f"  teeth in the {len(picked)} most open frames of the neutral TTS track: mean L* "
+        f"{np.concatenate(lightness).mean():.1f} (per frame {min(per_frame):.1f}-{max(per_frame):.1f}, "
+        f"{len(per_frame)} frames show teeth)"
+        if lightness
+        else "  teeth: none shown"
+    )
     own = _photo_teeth(renderer)
     print(line + (f"; the photo's own teeth L* {own[0]:.1f}-{own[1]:.1f} (10th-90th percentile)" if own else ""))
+    mean = float(np.concatenate(lightness).mean()) if lightness else None
+    return {"teeth_lightness": mean, "photo_teeth_lightness": own}
 
 
 def _photo_teeth(renderer: TalkingHeadRenderer) -> tuple[float, float] | None:
@@ -154,16 +184,19 @@ def _photo_teeth(renderer: TalkingHeadRenderer) -> tuple[float, float] | None:
     return (float(np.percentile(pale, 10)), float(np.percentile(pale, 90))) if len(pale) > 20 else None
 
 
-def stability(renderer: TalkingHeadRenderer) -> None:
+def stability(renderer: TalkingHeadRenderer) -> dict:
     """Largest pixel change between frames of a still neutral track."""
     frames = renderer.render(FaceTrack.neutral(10)).frames.astype(np.int16)
     change = np.abs(np.diff(frames, axis=0)).max()
     photo = np.abs(frames[0] - renderer.portrait.image.astype(np.int16))
-    print(f"  constant neutral track: largest change between frames {change} grey levels; frame vs photo mean "
-          f"{photo.mean():.2f}, 99th percentile {np.percentile(photo, 99):.0f}")
+    print(
+        f"  constant neutral track: largest change between frames {change} grey levels; frame vs photo mean "
+        f"{photo.mean():.2f}, 99th percentile {np.percentile(photo, 99):.0f}"
+    )
+    return {"largest_change_grey_levels": int(change), "frame_vs_photo_mean": float(photo.mean())}
 
 
-def speed(renderer: TalkingHeadRenderer, content, frames: int) -> None:
+def speed(renderer: TalkingHeadRenderer, content, frames: int) -> dict:
     """Render and encode rates on one thread."""
     track = animate_face(content, constant("happiness", 0.8, content.n_frames), seed=0)
     frames = min(frames, track.n_frames)
@@ -176,16 +209,21 @@ def speed(renderer: TalkingHeadRenderer, content, frames: int) -> None:
         started = time.perf_counter()
         write_video(Path(folder) / "talking_head.mp4", rendered.frames, track.fps)
         encode_s = time.perf_counter() - started
-    print(f"  {frames} frames at {renderer.size}^2: render {frames / render_s:.1f} frames/s "
-          f"({1000 * render_s / frames:.1f} ms each, MP4 encoding excluded); H.264 encoding alone "
-          f"{frames / encode_s:.1f} frames/s (libx264, 1 thread)")
+    print(
+        f"  {frames} frames at {renderer.size}^2: render {frames / render_s:.1f} frames/s "
+        f"({1000 * render_s / frames:.1f} ms each, MP4 encoding excluded); H.264 encoding alone "
+        f"{frames / encode_s:.1f} frames/s (libx264, 1 thread)"
+    )
+    return {"frames": frames, "render_fps": frames / render_s, "encode_fps": frames / encode_s}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the TTS sentence only, fewer re-detected frames")
     parser.add_argument("--video", type=Path, help="folder to write the TTS sentence's videos into")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/talking_head.json)")
     args = parser.parse_args(argv)
+    started = run_conditions()
     import cv2
     import skimage.data
 
@@ -194,8 +232,7 @@ def main(argv: list[str] | None = None) -> None:
 
     portraits = {"grace_hopper": Portrait.load(None), "astronaut": Portrait.load(skimage.data.astronaut())}
     print("identity (neutral track, 512^2):")
-    for name, portrait in portraits.items():
-        identity(name, portrait)
+    figures = {name: {"identity": identity(name, portrait)} for name, portrait in portraits.items()}
     text = (Path(__file__).resolve().parents[1] / "demos" / "example" / "sentence.txt").read_text().strip()
     spoken = speak(text)
     contents = {"TTS example sentence": spoken.content()}
@@ -208,11 +245,15 @@ def main(argv: list[str] | None = None) -> None:
     for name, portrait in portraits.items():
         renderer = TalkingHeadRenderer(portrait)
         print(f"{name}:")
-        for label, content in contents.items():
-            lips(label, renderer, content, 12 if args.quick else 40)
-        teeth(renderer, contents["TTS example sentence"])
-        stability(renderer)
-        speed(renderer, max(contents.values(), key=lambda c: c.n_frames), 150 if args.quick else 300)
+        measured = figures[name]
+        measured["lips"] = {
+            label: lips(label, renderer, content, 12 if args.quick else 40) for label, content in contents.items()
+        }
+        measured |= teeth(renderer, contents["TTS example sentence"])
+        measured |= stability(renderer)
+        measured["speed"] = speed(
+            renderer, max(contents.values(), key=lambda c: c.n_frames), 150 if args.quick else 300
+        )
         if args.video:
             from generators.talking_head import render_video
 
@@ -220,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
             track = animate_face(content, constant("happiness", 0.8, content.n_frames), seed=0)
             render_video(args.video / f"talking_head_{name}.mp4", renderer, track, spoken.audio)
             print(f"  wrote {args.video / f'talking_head_{name}.mp4'}")
+    if args.json:
+        write_results(args.json, figures, started)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,15 @@ With --sheet, a contact sheet (portraits x emotions, the tts sentence's middle f
 
 Run: .venv/bin/python bench/verification_loop.py --sheet docs/talking_head_emotions.png
      (--inputs tts --portraits grace_hopper --emotions anger,sadness for a part; --no-checks skips the keeps;
-     --generator procedural for the teacher)
+     --generator procedural for the teacher; --json PATH writes every clip's figures, from which
+     python -m avatar.evaluation.report makes README's figure and docs/benchmarks.md's table:
+     .venv/bin/python bench/verification_loop.py --no-checks --portraits grace_hopper,astronaut,shared
+     --inputs beat --json bench/results/verification_loop.json)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -40,6 +42,7 @@ import numpy as np
 
 from avatar.errors import InputError
 from avatar.evaluation.beat import BEAT
+from avatar.evaluation.results import run_conditions, write_results
 
 PORTRAITS = BEAT.parent / "portraits"
 
@@ -228,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-checks", action="store_true", help="skip identity, lips, speed and stillness")
     parser.add_argument("--generator", help="motion generator (default: the engine's, generators.DEFAULT_GENERATOR)")
     args = parser.parse_args(argv)
+    started = run_conditions()
     import cv2
     import skimage.data
     import torch
@@ -307,8 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"loop runs: {time.perf_counter() - total:.0f} s")
     summarize(figures, len(emotions))
     if args.json:
-        args.json.write_text(json.dumps({f"{name} | {label}": value for (name, label), value in figures.items()},
-                                        indent=1) + "\n")
+        clips = {f"{name} | {label}": value for (name, label), value in figures.items()}
+        write_results(args.json, {"emotions": emotions, "generator": pipe.generator, "clips": clips}, started)
     if args.sheet:
         contact_sheet(args.sheet, sheet_frames, list(portraits), emotions)
     if not args.no_checks:

@@ -4,18 +4,19 @@ Real speech (../shared/data: the three BEAT takes, the EmoDB 2-s cuts, every STE
 as recorded, at -40 dBFS, telephone-band (300-3400 Hz) and with white, pink or brown noise at 10 dB SNR: every clip
 should pass (a false reject refuses a user's recording). Synthetic non-speech of 3 s and 30 s: none should pass (a
 false accept lip-syncs words into a tone or a noise). Prints the counts per set and the least speech-like clips;
---json writes them too. Usage: .venv/bin/python bench/voice_activity.py [--step 40] [--json out.json]
+--json writes them too. Usage: .venv/bin/python bench/voice_activity.py [--step 40]
+[--json bench/results/voice_activity.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
 
+from avatar.evaluation.results import run_conditions, write_results
 from avatar.frontend.audio import SAMPLE_RATE, Audio, load_audio
 from avatar.frontend.voice_activity import MIN_SPEECH_S, voice_activity
 from rigs.paths import shared_data
@@ -117,7 +118,8 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=40, help="take every STEP-th clip of the SER manifest")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    figures: dict = {"false_accepts": {}, "false_rejects": {}, "least_speech_like": {}}
+    started = run_conditions()
+    figures: dict = {"min_speech_s": MIN_SPEECH_S, "false_accepts": {}, "false_rejects": {}, "least_speech_like": {}}
     print("non-speech (speech-like seconds; want all below", MIN_SPEECH_S, "s):")
     for seconds in (3.0, 30.0):
         for name, clip in non_speech(seconds).items():
@@ -150,7 +152,7 @@ def main() -> None:
     for set_name, clips in figures["least_speech_like"].items():
         print(f"  least speech-like, {set_name}: {', '.join(clips)}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+        write_results(args.json, figures, started)
 
 
 if __name__ == "__main__":

@@ -59,3 +59,17 @@ class OnFrameClock:
     def times(self) -> np.ndarray:
         """The time in seconds each frame stands for."""
         return np.arange(self.n_frames, dtype=np.float64) / self.fps
+
+
+def sliding_spans(n: int, size: int, hop: int) -> list[tuple[int, int]]:
+    """(start, end) spans of `size` frames (or tokens) every `hop`, end exclusive, plus one flush with the end when
+    the hop leaves a tail; up to one span long is one span. Recognizers cut their windows this way, and the learned
+    generator its sampling windows."""
+    if size < 1 or hop < 1:
+        raise ValueError(f"spans need a size and a hop of at least 1 (got size {size}, hop {hop})")
+    if n <= size:
+        return [(0, n)]
+    spans = [(start, start + size) for start in range(0, n - size + 1, hop)]
+    if spans[-1][1] < n:
+        spans.append((n - size, n))
+    return spans

@@ -1,4 +1,4 @@
-"""The Gradio page (demos/app.py): its handler's checks, and the real page driven in headless Chromium."""
+"""The Gradio page (avatar/page.py): its handler's checks, and the real page driven in headless Chromium."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import soundfile as sf
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 gr = pytest.importorskip("gradio")
-from demos import app as page  # noqa: E402
+from avatar import page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "Hello there, nice to meet you."
@@ -196,3 +196,7 @@ def test_a_photo_without_a_face_is_a_readable_error(tmp_path, hello_wav):
     Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save(photo)
     message = error_text(audio=str(hello_wav), portrait=str(photo))
     assert "portrait 'wall.png': no face found" in message and str(tmp_path) not in message
+
+
+def test_the_page_offers_the_sentence_make_render_speaks():
+    assert page.EXAMPLE_TEXTS[0] == (ROOT / "demos" / "example" / "sentence.txt").read_text(encoding="utf-8").strip()

@@ -1,7 +1,8 @@
 """A non-editable install of the engine, in a fresh environment and run outside the repository, renders with the
-checkpoints it installed: the learned generator and the speech emotion recognizer are found as package data.
+checkpoints it installed (the learned generator and the speech emotion recognizer are found as package data) and
+has its page: `avatar serve --help` runs and the page's Blocks build, offline.
 
-About 30 s (an install from a copy of the sources, then one short render); deselect with -m "not install".
+About 40 s (an install from a copy of the sources, one short render, the page built); deselect with -m "not install".
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -21,10 +23,9 @@ pytestmark = pytest.mark.install
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "avatar", "generators", "rigs", "checkpoints")
 
-# Runs inside the installed engine: every file or folder opened inside the repository (other than the virtual
-# environment lending the dependencies) fails, then `avatar render` runs and says where its code and checkpoints
-# came from.
-RENDER = """
+# Runs first inside the installed engine, before RENDER or PAGE: every file or folder opened inside the repository
+# (other than the virtual environment lending the dependencies) fails.
+REFUSE_REPOSITORY = """
 import json, sys
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def refuse_repository(event, args):
             raise PermissionError(f"the installed engine read the repository: {path}")
 
 sys.addaudithook(refuse_repository)
+"""
+# `avatar render` runs and says where its code and checkpoints came from.
+RENDER = """
 import avatar, generators.learned.animate as animate, avatar.recognizers.speech_emotion as ser
 from avatar.cli import app
 try:
@@ -46,6 +50,18 @@ except SystemExit as stop:
         raise
 print(json.dumps({"avatar": avatar.__file__, "motion": str(animate.DEFAULT_CHECKPOINT),
                   "ser": str(ser.DEFAULT_CHECKPOINT)}))
+"""
+# `avatar serve --help` runs, and the page it serves builds (without serving: no port, no network).
+PAGE = """
+from avatar.cli import app
+try:
+    app(["serve", "--help"])
+except SystemExit as stop:
+    if stop.code:
+        raise
+import avatar.page as page
+blocks = page.build()
+print(json.dumps({"page": page.__file__, "blocks": type(blocks).__name__}))
 """
 
 
@@ -105,7 +121,7 @@ def test_installed_engine_renders_with_its_own_checkpoints(tmp_path):
     command = [
         python,
         "-c",
-        RENDER,
+        REFUSE_REPOSITORY + RENDER,
         str(REPOSITORY),
         str(dependencies),
         "render",
@@ -129,3 +145,33 @@ def test_installed_engine_renders_with_its_own_checkpoints(tmp_path):
     assert report["generator"] == "learned"
     assert "speech" in report["emotion"]["sources"]  # the speech emotion recognizer read the voice
     assert {"face.csv", "body.bvh"} <= {p.name for p in (work / "out").iterdir()}
+
+    page = subprocess.run(
+        [python, "-c", REFUSE_REPOSITORY + PAGE, str(REPOSITORY), str(dependencies)],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env | {"GRADIO_ANALYTICS_ENABLED": "False"},
+        timeout=300,
+    )
+    assert page.returncode == 0, page.stderr[-3000:]
+    assert "--port" in page.stdout  # the help of `avatar serve`
+    built = json.loads(page.stdout.strip().splitlines()[-1])
+    assert Path(built["page"]).is_relative_to(site) and built["blocks"] == "Blocks", built
+
+
+def test_serve_without_gradio_says_what_to_install(monkeypatch):
+    from typer.testing import CliRunner
+
+    import avatar
+    from avatar.cli import app
+
+    monkeypatch.setitem(sys.modules, "gradio", None)  # as if it were not installed: importing it fails
+    monkeypatch.delitem(sys.modules, "avatar.page", raising=False)  # and the page not yet imported
+    monkeypatch.delattr(avatar, "page", raising=False)
+    with socket.socket() as probe:  # a port free now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 2
+    assert "avatar serve needs gradio" in result.output and "Traceback" not in result.output

@@ -15,6 +15,7 @@ from avatar.emotion.space import VAD_TABLE
 from avatar.emotion.timeline import EmotionTimeline
 from avatar.errors import InputError
 from generators.conditioning import EMOTIONS
+from rigs.clock import sliding_spans
 
 Span = tuple[int, int]
 
@@ -25,14 +26,8 @@ def _frames(seconds: float, fps: float) -> int:
 
 def sliding_windows(n_frames: int, fps: float, window_s: float, hop_s: float) -> list[Span]:
     """Windows window_s long every hop_s, plus one ending at the last frame if the hop leaves a tail; n_frames up to
-    one window long is one window."""
-    size, hop = _frames(window_s, fps), _frames(hop_s, fps)
-    if n_frames <= size:
-        return [(0, n_frames)]
-    spans = [(start, start + size) for start in range(0, n_frames - size + 1, hop)]
-    if spans[-1][1] < n_frames:
-        spans.append((n_frames - size, n_frames))
-    return spans
+    one window long is one window (rigs.clock.sliding_spans in seconds)."""
+    return sliding_spans(n_frames, _frames(window_s, fps), _frames(hop_s, fps))
 
 
 def consecutive_windows(n_frames: int, fps: float, window_s: float) -> list[Span]:

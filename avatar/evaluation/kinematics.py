@@ -268,6 +268,8 @@ def window_descriptors(motion: Motion, audio: np.ndarray) -> np.ndarray:
     audio = audio[:n]
     size, hop = int(round(WINDOW_S * motion.fps)), int(round(WINDOW_HOP_S * motion.fps))
     rows = []
+    # Whole windows at an even hop only (not rigs.clock.sliding_spans, which adds one flush with the end): the
+    # Gaussian is fitted to evenly spaced samples, and a clip shorter than a window has none.
     for start in range(0, n - size + 1, hop):
         m, a = frames[start : start + size], audio[start : start + size]
         rows.append(np.concatenate([m.mean(0), m.std(0), a[:, :2].mean(0), a[:, :2].std(0), a[:, 2:].mean(0)]))

@@ -1,6 +1,7 @@
 """Benchmark results as JSON: the figures a bench script measured, with when, how and on what it ran.
 
-Committed results live in bench/results/; docs/benchmarks.md's tables are made from them (avatar.evaluation.report).
+Committed results live in bench/results/; docs/benchmarks.md's tables, README's headline figures and the motion
+model card's results are made from them (avatar.evaluation.report).
 A timing is only as good as the machine was quiet: each file keeps the load average before and after the run.
 """
 
@@ -35,8 +36,15 @@ def write_results(path: str | os.PathLike, figures: dict, started: dict) -> Path
         "figures": figures,
     }
     path = Path(path)
-    write_text_atomic(path, json.dumps(document, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(document, indent=1, default=plain) + "\n")
     return path
+
+
+def plain(value):
+    """A numpy scalar or array as the Python value JSON can hold (json.dumps's default for what it cannot)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def read_results(name: str, folder: str | os.PathLike = RESULTS) -> dict:
