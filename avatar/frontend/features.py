@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from scipy import fft  # pocketfft with SIMD over rows: 3x numpy's on these frame batches
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy import fft  # pocketfft with SIMD over rows: 3x numpy's on these frame batches
 
 from avatar.errors import InputError
 from avatar.frontend.audio import SAMPLE_RATE, Audio
