@@ -20,9 +20,9 @@ import math
 
 import torch
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
 from torch import nn
+
+from generators.learned.modeling import ConfiguredModule
 
 
 def sinusoidal(values: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
@@ -66,10 +66,9 @@ class DenoiserBlock(nn.Module):
         return x + gate2 * self.mlp(h)
 
 
-class MotionDenoiser(ModelMixin, ConfigMixin):
+class MotionDenoiser(ConfiguredModule):
     """Predicts the diffusion target (v) for a noisy latent sequence (B, N, latent_dim) given its conditions."""
 
-    @register_to_config
     def __init__(self, latent_dim: int = 64, content_dim: int = 114, emotion_dim: int = 11, style_dim: int = 6,
                  d_model: int = 256, n_layers: int = 4, n_heads: int = 4, ff_mult: int = 2, dropout: float = 0.1):
         super().__init__()

@@ -1,8 +1,9 @@
 """The motion latent-diffusion pipeline: sampling with multi-condition guidance, any length by windows, streaming.
 
-A pipeline folder (save_pretrained / from_pretrained) holds face_vae/, body_vae/ and denoiser/ (each a diffusers
-config.json + diffusion_pytorch_model.safetensors), scheduler/ (the DDPM training schedule) and config.json (the
-sampling settings). Nothing in it is a pickle.
+A pipeline folder (save_pretrained / from_pretrained) holds face_vae/, body_vae/ and denoiser/ (each a config.json
++ diffusion_pytorch_model.safetensors, generators/learned/modeling.py), scheduler/ (the DDPM training schedule,
+generators/learned/schedule.py) and config.json (the sampling settings). Nothing in it is a pickle. The layout is
+diffusers', but diffusers is not imported: it would add about 2.4 s to every process that renders.
 
 Guidance (content and in-painting context are always given; all passes run as one batch):
     v = v(-, -) + s_s * (v(-, s) - v(-, -)) + s_e * (v(e, s) - v(-, s))
@@ -38,22 +39,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
 from generators.learned.denoiser import MotionDenoiser
 from generators.learned.representation import BODY_DIM, CONTENT_DIM, EMOTION_DIM, FACE_DIM, FPS, STYLE_DIM
+from generators.learned.schedule import DDIMSampler, DPMSolverSampler, NoiseSchedule, make_sampler
 from generators.learned.vae import DOWNSAMPLE, MotionVAE
+from rigs.clock import sliding_spans
 
-SCHEDULERS = ("ddim", "dpm")
 # Left decoder context for streamed frames, in tokens: the causal decoder's receptive field reaches 10 tokens back
 # (so streamed frames equal those of one full decode); the non-causal one about 5 each way.
 _DECODE_MARGIN = 10
 
 
-def training_scheduler() -> DDPMScheduler:
-    """The DDPM noise schedule the denoiser is trained with (cosine, v-prediction, trailing spacing)."""
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
-                         clip_sample=False, timestep_spacing="trailing")
+def training_scheduler() -> NoiseSchedule:
+    """The DDPM noise schedule the denoiser is trained with (cosine, v-prediction; samplers use trailing spacing)."""
+    return NoiseSchedule(num_train_timesteps=1000)
 
 
 def _frames(name: str, value, dim: int, n_frames: int | None = None) -> np.ndarray:
@@ -153,7 +153,7 @@ class MotionDiffusionPipeline:
     fps = FPS  # the frame clock of the motion representation it learned (its config's fps, checked on load)
 
     def __init__(self, face_vae: MotionVAE, body_vae: MotionVAE, denoiser: MotionDenoiser,
-                 scheduler: DDPMScheduler | None = None, window_tokens: int = 32, overlap_tokens: int = 8,
+                 scheduler: NoiseSchedule | None = None, window_tokens: int = 32, overlap_tokens: int = 8,
                  emotion_scale: float = 1.0, style_scale: float = 1.0, body_token_average: bool = True):
         latent = face_vae.config.latent_dim + body_vae.config.latent_dim
         if denoiser.config.latent_dim != latent:
@@ -198,19 +198,9 @@ class MotionDiffusionPipeline:
 
     # ---- sampling -----------------------------------------------------------------------------------------------
 
-    def make_scheduler(self, name: str, steps: int):
-        """A DDIM or DPM-Solver++ (2nd order) sampler on the training schedule, set to `steps` steps."""
-        if name == "ddim":
-            sampler = DDIMScheduler.from_config(self.scheduler.config)
-        elif name == "dpm":
-            sampler = DPMSolverMultistepScheduler.from_config(self.scheduler.config, algorithm_type="dpmsolver++",
-                                                              solver_order=2, final_sigmas_type="zero")
-        else:
-            raise ValueError(f"scheduler: unknown {name!r}; use one of {', '.join(SCHEDULERS)}")
-        if not 1 <= int(steps) <= self.scheduler.config.num_train_timesteps:
-            raise ValueError(f"steps: must be between 1 and {self.scheduler.config.num_train_timesteps}, got {steps}")
-        sampler.set_timesteps(int(steps))
-        return sampler
+    def make_scheduler(self, name: str, steps: int) -> DDIMSampler | DPMSolverSampler:
+        """A DDIM or DPM-Solver++ (2nd order) sampler of `steps` steps on the training schedule."""
+        return make_sampler(self.scheduler, name, steps)
 
     @staticmethod
     def guidance_passes(emotion_scale: float, style_scale: float, has_style: bool) -> list[tuple[bool, bool, float]]:
@@ -258,10 +248,9 @@ class MotionDiffusionPipeline:
         predict = self._guided(self.guidance_passes(emotion_scale, style_scale, style is not None), style)
         for t in sampler.timesteps:
             if known_tokens:
-                noised = sampler.add_noise(known, known_noise, t.reshape(1))
+                noised = sampler.add_noise(known, known_noise, t)
                 x = torch.where(mask[..., None], noised, x)
-            guided = predict(sampler.scale_model_input(x, t), t, content, emotion, known, mask)
-            x = sampler.step(guided, t, x, generator=generator).prev_sample
+            x = sampler.step(predict(x, t, content, emotion, known, mask), t, x)
         return torch.where(mask[..., None], known, x) if known_tokens else x
 
     @torch.no_grad()
@@ -290,21 +279,17 @@ class MotionDiffusionPipeline:
         context, mask = torch.zeros(len(plan), size, x.shape[2]), torch.zeros(len(plan), size, dtype=torch.bool)
         predict = self._guided(self.guidance_passes(emotion_scale, style_scale, style is not None), style)
         for t in sampler.timesteps:
-            guided = predict(sampler.scale_model_input(x, t)[0, tokens], t, content_w, emotion_w, context, mask)
+            guided = predict(x[0, tokens], t, content_w, emotion_w, context, mask)
             merged = torch.zeros_like(x[0]).index_add_(0, tokens.reshape(-1), (guided * ramp).reshape(-1, x.shape[2]))
-            x = sampler.step((merged / cover)[None], t, x, generator=generator).prev_sample
+            x = sampler.step((merged / cover)[None], t, x)
         return x
 
     def windows(self, n_tokens: int) -> list[tuple[int, int, int]]:
-        """(start, end, known tokens) of each window over a latent sequence of n_tokens; the last one is flush
-        with the end, so it may overlap its predecessor by more than overlap_tokens."""
-        plan, done = [], 0
-        while done < n_tokens:
-            start = 0 if done == 0 else max(min(done - self.overlap_tokens, n_tokens - self.window_tokens), 0)
-            end = min(start + self.window_tokens, n_tokens)
-            plan.append((start, end, done - start))
-            done = end
-        return plan
+        """(start, end, known tokens) of each window over a latent sequence of n_tokens: overlap_tokens known from
+        the window before; the last one is flush with the end, so it may overlap its predecessor by more."""
+        spans = sliding_spans(n_tokens, self.window_tokens, self.window_tokens - self.overlap_tokens)
+        known_until = [0, *(end for _, end in spans)]  # each window knows the tokens its predecessor sampled
+        return [(start, end, done - start) for (start, end), done in zip(spans, known_until, strict=False)]
 
     @torch.no_grad()
     def __call__(self, content, emotion, style=None, seed: int = 0, steps: int = 10, scheduler: str = "dpm",
@@ -400,7 +385,7 @@ class MotionDiffusionPipeline:
                 "window_tokens": self.window_tokens, "overlap_tokens": self.overlap_tokens,
                 "emotion_scale": self.emotion_scale, "style_scale": self.style_scale,
                 "body_token_average": self.body_token_average,
-                "prediction_type": self.scheduler.config.prediction_type}
+                "prediction_type": self.scheduler.prediction_type}
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write the pipeline folder; each part is written beside and swapped in, and other files are kept."""
@@ -411,7 +396,7 @@ class MotionDiffusionPipeline:
         for name, part in parts.items():
             tmp, old = path / f".{name}.saving", path / f".{name}.old"
             shutil.rmtree(tmp, ignore_errors=True)
-            part.save_pretrained(tmp)  # ModelMixin writes safetensors by default
+            part.save_pretrained(tmp)
             shutil.rmtree(old, ignore_errors=True)
             if (path / name).exists():
                 (path / name).rename(old)
@@ -436,11 +421,8 @@ class MotionDiffusionPipeline:
         if config.get("fps", cls.fps) != cls.fps:
             raise ValueError(f"{path}: made at {config['fps']} fps, this code's motion representation is "
                              f"{cls.fps:g} fps; retrain it")
-        plain = {"low_cpu_mem_usage": False}  # accelerate is not a dependency
-        return cls(MotionVAE.from_pretrained(path / "face_vae", **plain),
-                   MotionVAE.from_pretrained(path / "body_vae", **plain),
-                   MotionDenoiser.from_pretrained(path / "denoiser", **plain),
-                   DDPMScheduler.from_pretrained(path / "scheduler"),
+        return cls(MotionVAE.from_pretrained(path / "face_vae"), MotionVAE.from_pretrained(path / "body_vae"),
+                   MotionDenoiser.from_pretrained(path / "denoiser"), NoiseSchedule.from_pretrained(path / "scheduler"),
                    window_tokens=config["window_tokens"], overlap_tokens=config["overlap_tokens"],
                    emotion_scale=config["emotion_scale"], style_scale=config["style_scale"],
                    body_token_average=config.get("body_token_average", True))

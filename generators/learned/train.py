@@ -212,8 +212,8 @@ class _Averager:
 
 
 def _load(cls, folder: Path):
-    """A ModelMixin from a folder (plain loading: accelerate is not a dependency)."""
-    return cls.from_pretrained(folder, low_cpu_mem_usage=False)
+    """A saved model (generators/learned/modeling.py) from its folder."""
+    return cls.from_pretrained(folder)
 
 
 def model_configs(sizes: ModelSizes) -> tuple[dict, dict, dict]:
@@ -567,10 +567,10 @@ def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch
         emotion = emotion[:, DOWNSAMPLE * start:DOWNSAMPLE * (start + length)]
         face = face[:, DOWNSAMPLE * start:DOWNSAMPLE * (start + length)]
 
-    t = torch.randint(0, schedule.config.num_train_timesteps, (b,), generator=generator)
+    t = torch.randint(0, schedule.num_train_timesteps, (b,), generator=generator)
     noise = torch.randn(x0.shape, generator=generator)
     x_t = schedule.add_noise(x0, noise, t)
-    target = schedule.get_velocity(x0, noise, t)
+    target = schedule.velocity(x0, noise, t)
     # Known prefix (the previous window's tail / the stream's past): a random length on a random half of the batch.
     known = (torch.arange(n)[None] < torch.randint(1, max(2, n // 2 + 1), (b, 1), generator=generator))
     known &= (rand(b, 1) < context_prob) & (n > 1)

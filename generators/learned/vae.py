@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
 from torch import nn
+
+from generators.learned.modeling import ConfiguredModule
 
 DOWNSAMPLE = 4
 
@@ -63,14 +63,13 @@ class ResBlock1d(nn.Module):
         return self.skip(x) + h
 
 
-class MotionVAE(ModelMixin, ConfigMixin):
+class MotionVAE(ConfiguredModule):
     """Motion (B, T, input_dim) <-> latent (B, T/4, latent_dim); widths are the channels at 1x, 1/2x and 1/4x.
 
     The decoder is causal by default (a frame depends on its own and earlier latent tokens only, about 10 back), so
     a stream can emit frames as soon as their token exists and they never change afterwards.
     """
 
-    @register_to_config
     def __init__(self, input_dim: int = 59, latent_dim: int = 32, widths: tuple[int, ...] = (96, 192, 192),
                  std_floor: float = 1e-2, causal_decoder: bool = True, condition_dim: int = 0):
         super().__init__()
