@@ -514,7 +514,7 @@ def stream(
     Examples: avatar stream out/face.csv --livelink 192.168.1.20:11111 --subject Avatar --loop
               avatar stream --text "Hello there!" --emotion happiness --livelink 127.0.0.1
     """
-    from avatar.livelink import check_name, parse_address, resolve, stream_track
+    from avatar.livelink_udp import check_name, parse_address, resolve, stream_track
     from avatar.request import check_seed
     from generators import GENERATORS
     from rigs.clock import check_fps

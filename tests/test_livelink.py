@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from avatar.cli import app
 from avatar.errors import InputError
-from avatar.livelink import STREAM_NAMES, encode_packet, parse_address, stream_track
+from avatar.livelink_udp import STREAM_NAMES, encode_packet, parse_address, stream_track
 from rigs.face.track import FaceTrack
 from rigs.formats.export import export, read_track
 from rigs.formats.livelink import livelink_angles

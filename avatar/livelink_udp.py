@@ -97,9 +97,13 @@ def encode_packet(values: np.ndarray, frame_number: int, fps: float, subject: st
     values = np.asarray(values, dtype=np.float32).reshape(-1)
     if values.shape != (N_VALUES,):
         raise InputError(f"a Live Link frame holds {N_VALUES} values (52 shapes + 9 angles); got {values.size}")
+    return _header(subject, device_id) + _stamp(frame_number, fps, sub_frame) + values.astype(">f4").tobytes()
+
+
+def _stamp(frame_number: int, fps: float, sub_frame: float = 0.0) -> bytes:
+    """A datagram's time (frame number, sub-frame, frame rate as a fraction) and its count of values."""
     numerator, denominator = frame_rate(fps)
-    time_and_count = struct.pack(">ifiiB", frame_number, sub_frame, numerator, denominator, N_VALUES)
-    return _header(subject, device_id) + time_and_count + values.astype(">f4").tobytes()
+    return struct.pack(">ifiiB", frame_number, sub_frame, numerator, denominator, N_VALUES)
 
 
 def parse_address(text: str, option: str = "--livelink") -> tuple[str, int]:
@@ -164,7 +168,6 @@ def stream_track(track: FaceTrack, host: str, port: int = DEFAULT_PORT, *, subje
     if track.n_frames == 0:
         raise InputError("the face track holds no frames; nothing to stream")
     header = _header(subject, device_id)
-    numerator, denominator = frame_rate(track.fps)
     payloads = [values.astype(">f4").tobytes() for values in frame_values(track)]
     total = max_frames if max_frames is not None else (None if loop else track.n_frames)
     frame = time_of_day_frame(track.fps) if start_frame is None else int(start_frame)
@@ -182,8 +185,7 @@ def stream_track(track: FaceTrack, host: str, port: int = DEFAULT_PORT, *, subje
                     start -= wait  # far behind (a stalled machine): pick up the clock rather than burst
             # Frame numbers are int32 on the wire: wrap rather than overflow on a very long loop.
             number = (frame + sent) % 2**31
-            packet = header + struct.pack(">ifiiB", number, 0.0, numerator, denominator, N_VALUES)
-            packet += payloads[sent % track.n_frames]
+            packet = header + _stamp(number, track.fps) + payloads[sent % track.n_frames]
             try:
                 sock.sendto(packet, address)
             except OSError as error:
