@@ -57,13 +57,16 @@ def speed_table(folder: Path) -> str:
         one, two = figures.get(f"{backend}:1"), figures.get(f"{backend}:2")
         if one and two:
             speedup = figures[f"{backend} speed-up 1 -> 2"]
+            spread = "".join(f"; {len(run['walls_s'])} runs of {workers}: {min(run['walls_s']):.1f}-"
+                             f"{max(run['walls_s']):.1f} s" for workers, run in (("1", one), ("2", two))
+                             if len(run.get("walls_s", [])) > 1)
             body.append(
                 [
                     f"batch, {figures['jobs']} jobs of {figures['seconds_per_job']:g} s, 1 → 2 {label}: "
                     "jobs per minute",
                     f"{one['jobs_per_min']:.1f} → {two['jobs_per_min']:.1f} (**{speedup:.2f}x**); steady "
                     f"{one['steady_jobs_per_min']:.1f} → {two['steady_jobs_per_min']:.1f} "
-                    f"({figures[f'{backend} steady speed-up 1 -> 2']:.2f}x)",
+                    f"({figures[f'{backend} steady speed-up 1 -> 2']:.2f}x){spread}",
                     "≥ 1.7x",
                 ]
             )
