@@ -645,17 +645,20 @@ def train_ser(
         "checkpoints/ser"),
     cache: Annotated[Path | None, typer.Option(
         help="Log-mel cache folder (default ~/.cache/avatar/ser); it changes no result.")] = None,
+    cnn_steps: Annotated[int, typer.Option(
+        help="Also train the log-mel CNN this many steps, averaged with the MLPs (0: the MLPs alone).")] = 0,
 ) -> None:
     """Train the speech emotion recognizer on RAVDESS, CREMA-D, TESS and EmoDB: speaker folds, cross-corpus, all.
 
     Example: avatar train ser -o checkpoints/ser (--data: the shared data's ser/ folder unless given)
     """
+    from avatar.recognizers.train_ser import TrainConfig
     from avatar.recognizers.train_ser import train_ser as run
 
     def report(stage: str, fraction: float) -> None:
         typer.echo(f"\r{stage}: {100 * fraction:5.1f} %", nl=fraction >= 1, err=True)
 
-    results = run(data or shared_data("ser"), output, report, cache_dir=cache)
+    results = run(data or shared_data("ser"), output, report, TrainConfig(cnn_steps=cnn_steps), cache_dir=cache)
     corpora = results["speaker_folds"]["corpora"]
     typer.echo(f"wrote {output}: UAR on held-out speakers " + ", ".join(
         f"{name} {100 * r['uar']:.1f} %" for name, r in corpora.items()))

@@ -93,7 +93,8 @@ def evaluate(recognizer: SpeechEmotionRecognizer, cache: str | None) -> bool:
     )
 
     training = recognizer.config["training"]
-    config = TrainConfig(**{f.name: training[f.name] for f in fields(TrainConfig)})
+    # A setting added after the checkpoint was trained takes its default (the value that run had in effect).
+    config = TrainConfig(**{f.name: training.get(f.name, f.default) for f in fields(TrainConfig)})
     clips = read_manifest(DATA / "ser")
     started = time.perf_counter()
     torch.set_num_threads(1)

@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from avatar.analysis import analyze_emotion
 from avatar.emotion.timeline import EmotionReader, EmotionTimeline
 from avatar.emotion.windows import sliding_windows
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio
+from avatar.recognizers.ser_cnn import EMBED, SpeechEmotionCNN
 from avatar.recognizers.ser_corpus import (
     CORPUS_LABELS,
     HEAD_LABELS,
@@ -25,6 +27,7 @@ from avatar.recognizers.ser_corpus import (
 from avatar.recognizers.ser_logmel import FPS, N_MELS, log_mel, mel_power, n_frames
 from avatar.recognizers.ser_prosody import TRACK_COLUMNS, pitch_track, prosody_functionals
 from avatar.recognizers.speech_emotion import (
+    CNN_FILE,
     DEFAULT_CHECKPOINT,
     HOP_S,
     WINDOW_S,
@@ -205,6 +208,29 @@ def test_save_load_round_trip(recognizer, tmp_path):
     (tmp_path / "copy" / "config.json").write_text(json.dumps(config))
     with pytest.raises(InputError, match="Retrain"):
         SpeechEmotionRecognizer.from_pretrained(tmp_path / "copy")
+
+
+def test_a_cnn_member_is_averaged_with_the_mlps_and_travels_with_the_checkpoint(recognizer, tmp_path):
+    torch.manual_seed(0)
+    cnn = SpeechEmotionCNN(len(HEAD_LABELS)).eval()
+    config = {**recognizer.config, "network": {**recognizer.config["network"], "cnn": {"embed": EMBED}}}
+    both = SpeechEmotionRecognizer(recognizer.model, config, cnn)
+    clip = speechlike(5.1, seed=2)
+    frames = np.concatenate(list(frame_stream([clip.samples])))
+    spans = sliding_windows(len(frames), FPS, WINDOW_S, HOP_S)
+    mlp_probs, mlp_vad = recognizer.read_spans(frames, spans)
+    with torch.no_grad():
+        for (a, b), p, v, pm, vm in zip(spans, *both.read_spans(frames, spans), mlp_probs, mlp_vad, strict=True):
+            cp, cv = cnn(torch.from_numpy(frames[None, a:b, :N_MELS]), torch.ones(1, b - a, dtype=torch.bool))
+            np.testing.assert_allclose(p, (pm + cp[0].numpy()) / 2, atol=1e-6)
+            np.testing.assert_allclose(v, (vm + cv[0].numpy()) / 2, atol=1e-6)
+    both.save_pretrained(tmp_path / "both")
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == [CNN_FILE, "config.json", "model.safetensors"]
+    copy = SpeechEmotionRecognizer.from_pretrained(tmp_path / "both")
+    np.testing.assert_array_equal(copy.predict(clip).matrix, both.predict(clip).matrix)
+    (tmp_path / "both" / "cnn.safetensors").unlink()
+    with pytest.raises(InputError, match="lacks cnn.safetensors"):
+        SpeechEmotionRecognizer.from_pretrained(tmp_path / "both")
 
 
 def test_shipped_checkpoint_is_small_and_documented():

@@ -69,8 +69,11 @@ def _copy_samples(samples: np.ndarray, i: int, copy: int) -> np.ndarray:
     return samples if copy == 0 else degrade(samples, np.random.default_rng([i, copy]))
 
 
-def build_cache(clips: list[Clip], folder: str | Path, copies: int = 3, progress: Progress | None = None) -> MelCache:
-    """The cache of `clips` in `folder`: read if it was built for the same clips and copies, else built."""
+def build_cache(
+    clips: list[Clip], folder: str | Path, copies: int = 3, progress: Progress | None = None, with_tracks: bool = True
+) -> MelCache:
+    """The cache of `clips` in `folder`: read if it was built for the same clips and copies, else built (the pitch
+    tracks only `with_tracks`: a model of the log-mel alone needs none)."""
     folder = Path(folder) / _key(clips, copies)
     index = folder / "index.json"
     if not index.is_file():
@@ -98,7 +101,7 @@ def build_cache(clips: list[Clip], folder: str | Path, copies: int = 3, progress
     arrays = [np.load(folder / f"copy{copy}.npy", mmap_mode="r") for copy in range(copies)]
     assert all(a.shape[1] == N_MELS for a in arrays)
     offsets = np.load(folder / "offsets.npy")
-    tracks = _build_tracks(clips, folder, offsets, progress)
+    tracks = _build_tracks(clips, folder, offsets, progress) if with_tracks else []
     return MelCache(arrays, offsets, np.load(folder / "bank.npy"), folder, tracks)
 
 

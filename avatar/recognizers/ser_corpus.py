@@ -49,6 +49,9 @@ INTENSITY_SCALE = {
 }
 # Head class -> our eight categories: calm is neutral; boredom as the EmoDB vocabulary maps it.
 _TO_OURS = {"calm": {"neutral": 1.0}, "boredom": EMODB.to_ours["boredom"]}
+# Share of each epoch's draws per corpus (renormalised over the corpora a run trains on); within a corpus every
+# class is drawn equally often. CREMA-D is most varied, EmoDB is small and German, TESS easy (two speakers).
+CORPUS_SHARE = {"crema_d": 0.45, "ravdess": 0.25, "tess": 0.10, "emodb": 0.20}
 N_FOLDS = 5
 # Left out of the shipped model's training (not of the evaluation folds), so that tests can check the shipped
 # model on speakers it never heard: two CREMA-D actors and two RAVDESS actors, a woman and a man of each.
@@ -125,3 +128,17 @@ def speaker_folds(clips: list[Clip], n_folds: int = N_FOLDS) -> np.ndarray:
         speakers = sorted({c.speaker for c in clips if c.corpus == corpus})
         fold_of.update({speaker: k % n_folds for k, speaker in enumerate(speakers)})
     return np.array([fold_of[c.speaker] for c in clips])
+
+
+def draw_weights(clips: list[Clip], chosen: np.ndarray) -> np.ndarray:
+    """Sampling probability of each clip (0 outside `chosen`): corpus shares, classes balanced within a corpus."""
+    weights = np.zeros(len(clips))
+    corpora = {clips[i].corpus for i in np.flatnonzero(chosen)}
+    total_share = sum(CORPUS_SHARE[c] for c in corpora)
+    for corpus in corpora:
+        members = [i for i in np.flatnonzero(chosen) if clips[i].corpus == corpus]
+        labels = sorted({clips[i].label for i in members})
+        for label in labels:
+            group = [i for i in members if clips[i].label == label]
+            weights[group] = CORPUS_SHARE[corpus] / total_share / len(labels) / len(group)
+    return weights / weights.sum()

@@ -5,7 +5,8 @@ functionals (`ser_functionals`) of log-mel spectra of a stretch of speech and th
 and loudness (`ser_prosody`). Its head has one class per corpus
 label (HEAD_LABELS: our categories without contempt, plus calm and boredom), mapped to our eight categories by
 `ser_corpus.head_to_categories` (calm -> neutral; boredom -> 60 % neutral + 40 % sadness); valence, arousal and
-dominance come from its own regression head. Two readings of a clip:
+dominance come from its own regression head. A checkpoint trained with `--cnn-steps` also holds a log-mel CNN
+(`ser_cnn`); its probabilities and VAD of each span are averaged with the MLPs'. Two readings of a clip:
 - the windows: WINDOW_S seconds every HOP_S seconds (a clip shorter than a window is one window; a last window
   ends at the clip's end when the hop leaves a tail), and from them the timeline on a frame clock (`read`): each
   frame the confidence-weighted mean of the windows that hold it, a window counting as much as its top
@@ -41,6 +42,7 @@ from avatar.emotion.timeline import EmotionTimeline
 from avatar.emotion.windows import WindowReadings, equal_parts, sliding_windows, spread
 from avatar.errors import InputError
 from avatar.frontend.audio import SILENCE_PEAK, SUPPORTED, Audio, check_audio
+from avatar.recognizers.ser_cnn import EMBED, SpeechEmotionCNN
 from avatar.recognizers.ser_corpus import HEAD_LABELS, head_to_categories
 from avatar.recognizers.ser_functionals import N_FEATURES, functionals
 from avatar.recognizers.ser_logmel import FPS, N_MELS, SAMPLE_RATE, log_mel, mel_power_stream, n_frames
@@ -61,6 +63,7 @@ SEGMENT_S = 4.0  # the utterance: read in segments of about this long (most trai
 BLOCK_S = 60.0  # audio in memory streams through in blocks this long
 MIN_SAMPLES = int(0.3 * SAMPLE_RATE)
 N_INPUTS = N_FEATURES + N_PROSODY  # the network's input: log-mel functionals, then prosody
+CNN_FILE = "cnn.safetensors"  # the log-mel CNN beside the MLPs, in a checkpoint trained with one
 
 
 def span_features(frames: np.ndarray) -> np.ndarray:
@@ -124,16 +127,18 @@ class SpeechEmotionResult(WindowReadings):
     def timeline(self, fps: float) -> EmotionTimeline:
         """The windows on the frame clock at fps over the clip (module doc), with their VAD."""
         vad = [(w.valence, w.arousal, w.dominance) for w in self.windows]
-        return spread(self.times, self.matrix, self.matrix.max(1), frame_count(self.utterance.end, fps), fps, vad,
-                      "speech window")
+        return spread(
+            self.times, self.matrix, self.matrix.max(1), frame_count(self.utterance.end, fps), fps, vad, "speech window"
+        )
 
 
 class SpeechEmotionRecognizer:
     """The speech emotion recognizer; load with from_pretrained; read gives the timeline on a frame clock, predict
     the windows and the utterance."""
 
-    def __init__(self, model: SpeechEmotionMLP, config: dict):
+    def __init__(self, model: SpeechEmotionMLP, config: dict, cnn: SpeechEmotionCNN | None = None):
         self.model = model.eval()
+        self.cnn = cnn.eval() if cnn is not None else None  # when given, its readings are averaged with the MLPs'
         self.config = config
         self._to_categories = head_to_categories()
 
@@ -157,7 +162,16 @@ class SpeechEmotionRecognizer:
         net = config["network"]
         model = SpeechEmotionMLP(N_INPUTS, len(HEAD_LABELS), net["hidden"], net["members"])
         model.load_state_dict(load_file(folder / "model.safetensors"))
-        return cls(model, config)
+        cnn = None
+        if "cnn" in net:
+            if not (folder / CNN_FILE).is_file():
+                raise InputError(
+                    f"Speech emotion checkpoint '{folder}' lacks {CNN_FILE}, which its config.json names. Copy the "
+                    f"whole checkpoint folder, or train one with `{TRAIN_COMMAND}`."
+                )
+            cnn = SpeechEmotionCNN(len(HEAD_LABELS), net["cnn"]["embed"])
+            cnn.load_state_dict(load_file(folder / CNN_FILE))
+        return cls(model, config, cnn)
 
     def save_pretrained(self, path: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors into the folder `path` (created if needed), atomically."""
@@ -166,6 +180,10 @@ class SpeechEmotionRecognizer:
         tensors = {name: t.detach().contiguous() for name, t in self.model.state_dict().items()}
         with atomic_path(folder / "model.safetensors") as tmp:
             save_file(tensors, str(tmp), metadata={"format": "pt", "labels": ",".join(HEAD_LABELS)})
+        if self.cnn is not None:
+            tensors = {name: t.detach().contiguous() for name, t in self.cnn.state_dict().items()}
+            with atomic_path(folder / CNN_FILE) as tmp:
+                save_file(tensors, str(tmp), metadata={"format": "pt", "labels": ",".join(HEAD_LABELS)})
         write_text_atomic(folder / "config.json", json.dumps(self.config, indent=2) + "\n")
         return folder
 
@@ -210,6 +228,7 @@ class SpeechEmotionRecognizer:
         """
         order = sorted(range(len(spans)), key=lambda i: spans[i][1])
         features = np.zeros((len(spans), N_INPUTS), np.float32)
+        cnn_probs, cnn_vad = np.zeros((len(spans), len(HEAD_LABELS))), np.zeros((len(spans), 3))
         mel, mel_start, done = np.zeros((0, N_MELS + TRACK_COLUMNS), np.float32), 0, 0
         blocks = iter([frame_blocks] if isinstance(frame_blocks, np.ndarray) else frame_blocks)
         while done < len(spans):
@@ -219,13 +238,26 @@ class SpeechEmotionRecognizer:
             end = mel_start + len(mel)
             while done < len(spans) and (spans[order[done]][1] <= end or block is None):
                 a, b = spans[order[done]]
-                features[order[done]] = span_features(mel[a - mel_start : min(b, end) - mel_start])
+                span = mel[a - mel_start : min(b, end) - mel_start]
+                features[order[done]] = span_features(span)
+                if self.cnn is not None:
+                    cnn_probs[order[done]], cnn_vad[order[done]] = self._read_cnn(span[:, :N_MELS])
                 done += 1
             keep_from = min((spans[i][0] for i in order[done:]), default=end)
             mel, mel_start = mel[keep_from - mel_start :], keep_from
         with torch.no_grad():
             probs, vad = self.model(torch.from_numpy(features))
-        return probs.numpy().astype(np.float64), vad.numpy().astype(np.float64)
+        probs, vad = probs.numpy().astype(np.float64), vad.numpy().astype(np.float64)
+        if self.cnn is None:
+            return probs, vad
+        return (probs + cnn_probs) / 2, (vad + cnn_vad) / 2
+
+    def _read_cnn(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The CNN's class probabilities and VAD of one span's log-mel (T, N_MELS)."""
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(logmel, np.float32))[None]
+            probs, vad = self.cnn(x, torch.ones(x.shape[:2], dtype=torch.bool))
+        return probs[0].numpy(), vad[0].numpy()
 
 
 def _emotion(probs: np.ndarray, vad: np.ndarray, start: float, end: float, to_categories: np.ndarray) -> SpeechEmotion:
@@ -297,7 +329,10 @@ def model_config(training: dict, results: dict | None = None) -> dict:
         "hop_s": HOP_S,
         "segment_s": SEGMENT_S,
         "n_features": N_INPUTS,
-        "network": {name: training[name] for name in ("hidden", "members")},
+        "network": {
+            **{name: training[name] for name in ("hidden", "members")},
+            **({"cnn": {"embed": EMBED}} if training.get("cnn_steps") else {}),
+        },
         "training": training,
         "results": results or {},
     }

@@ -8,7 +8,7 @@ processes compute them, with the same result for any number); five speaker folds
 speakers of every corpus held out together), each a model trained on the other four folds that reads its held-out
 clips as `predict` does; two cross-corpus models (trained without RAVDESS, and without CREMA-D, each tested on the
 corpus it never heard); then the shipped model on every speaker but TEST_SPEAKERS. Every run uses the same
-TrainConfig.
+TrainConfig; with `--cnn-steps N` each model is the MLP ensemble and a log-mel CNN (`ser_cnn_train`) averaged.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from avatar.emotion.windows import equal_parts
 from avatar.errors import InputError
 from avatar.recognizers.ser_augment import MelAugmenter
 from avatar.recognizers.ser_cache import MelCache, build_cache
+from avatar.recognizers.ser_cnn import SpeechEmotionCNN
+from avatar.recognizers.ser_cnn_train import CNNConfig, fit_cnn
 from avatar.recognizers.ser_corpus import (
     CORPORA,
     CORPUS_LABELS,
@@ -39,6 +41,7 @@ from avatar.recognizers.ser_corpus import (
     N_FOLDS,
     TEST_SPEAKERS,
     Clip,
+    draw_weights,
     read_manifest,
     speaker_folds,
 )
@@ -58,9 +61,6 @@ from rigs.paths import shared_data
 
 Progress = Callable[[str, float], None]  # (stage, fraction done in [0, 1])
 DEGRADED_COPIES = 2
-# Share of each epoch's draws per corpus (renormalised over the corpora a run trains on); within a corpus every
-# class is drawn equally often. CREMA-D is most varied, EmoDB is small and German, TESS easy (two speakers).
-CORPUS_SHARE = {"crema_d": 0.45, "ravdess": 0.25, "tess": 0.10, "emodb": 0.20}
 CROPS = 2  # training views of a clip longer than two windows: the whole clip and this many windows of WINDOW_S
 FEATURES_VERSION = 2  # bump when the features, the pitch tracks or the views change
 
@@ -80,6 +80,7 @@ class TrainConfig:
     dropout: float = 0.3
     input_dropout: float = 0.1
     seed: int = 0
+    cnn_steps: int = 0  # steps of the log-mel CNN (`ser_cnn_train`) averaged with the MLPs; 0: the MLPs alone
 
 
 @dataclass(frozen=True)
@@ -99,20 +100,6 @@ def _threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def draw_weights(clips: list[Clip], chosen: np.ndarray) -> np.ndarray:
-    """Sampling probability of each clip (0 outside `chosen`): corpus shares, classes balanced within a corpus."""
-    weights = np.zeros(len(clips))
-    corpora = {clips[i].corpus for i in np.flatnonzero(chosen)}
-    total_share = sum(CORPUS_SHARE[c] for c in corpora)
-    for corpus in corpora:
-        members = [i for i in np.flatnonzero(chosen) if clips[i].corpus == corpus]
-        labels = sorted({clips[i].label for i in members})
-        for label in labels:
-            group = [i for i in members if clips[i].label == label]
-            weights[group] = CORPUS_SHARE[corpus] / total_share / len(labels) / len(group)
-    return weights / weights.sum()
 
 
 def training_views(clips: list[Clip], cache: MelCache, i: int) -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
@@ -273,8 +260,27 @@ def ccc(x: np.ndarray, y: np.ndarray) -> float:
     return float(2 * np.mean((x - mx) * (y - my)) / (x.var() + y.var() + (mx - my) ** 2))
 
 
-def _recognizer(model: SpeechEmotionMLP, config: TrainConfig) -> SpeechEmotionRecognizer:
-    return SpeechEmotionRecognizer(model, model_config(asdict(config)))
+def fit_members(
+    clips: list[Clip],
+    cache: MelCache,
+    features: Features,
+    chosen: np.ndarray,
+    config: TrainConfig,
+    progress: Progress | None = None,
+    stage: str = "training",
+) -> tuple[SpeechEmotionMLP, SpeechEmotionCNN | None]:
+    """The MLP ensemble and, with config.cnn_steps, the log-mel CNN, both trained on the chosen clips."""
+    mlp = fit(clips, features, chosen, config, cache.folder, progress, stage)
+    if not config.cnn_steps:
+        return mlp, None
+    cnn_config = CNNConfig(steps=config.cnn_steps, seed=config.seed)
+    return mlp, fit_cnn(clips, cache, chosen, cnn_config, progress, f"{stage}, CNN")
+
+
+def _recognizer(
+    members: tuple[SpeechEmotionMLP, SpeechEmotionCNN | None], config: TrainConfig
+) -> SpeechEmotionRecognizer:
+    return SpeechEmotionRecognizer(members[0], model_config(asdict(config)), members[1])
 
 
 def cross_validate(
@@ -290,9 +296,9 @@ def cross_validate(
     probs = np.full((len(clips), len(HEAD_LABELS)), np.nan)
     vads = np.full((len(clips), 3), np.nan)
     for k in folds:
-        model = fit(clips, features, fold != k, config, cache.folder, progress, f"fold {k + 1} of {N_FOLDS}")
+        members = fit_members(clips, cache, features, fold != k, config, progress, f"fold {k + 1} of {N_FOLDS}")
         held = np.flatnonzero(fold == k)
-        probs[held], vads[held] = read_clips(_recognizer(model, config), cache, held)
+        probs[held], vads[held] = read_clips(_recognizer(members, config), cache, held)
     read = np.isfinite(probs[:, 0])
     results = {"folds": list(folds), "corpora": {}}
     for corpus in CORPORA:
@@ -331,9 +337,9 @@ def cross_corpus(
 ) -> dict:
     """Train without `held_corpus`, read all of it, score it on the `shared` classes (its clips of those classes)."""
     corpus = np.array([c.corpus for c in clips])
-    model = fit(clips, features, corpus != held_corpus, config, cache.folder, progress, f"without {held_corpus}")
+    trained = fit_members(clips, cache, features, corpus != held_corpus, config, progress, f"without {held_corpus}")
     members = [i for i in np.flatnonzero(corpus == held_corpus) if clips[i].label in shared]
-    probs, vads = read_clips(_recognizer(model, config), cache, members)
+    probs, vads = read_clips(_recognizer(trained, config), cache, members)
     targets = np.stack([clips[i].vad for i in members])
     return {**scores([clips[i].label for i in members], probs, shared), "arousal_ccc": ccc(vads[:, 1], targets[:, 1])}
 
@@ -375,14 +381,14 @@ def train_ser(
                 "crema_d": cross_corpus(clips, cache, features, config, "crema_d", shared, progress),
             }
         shipped = np.array([c.speaker not in TEST_SPEAKERS for c in clips])
-        model = fit(clips, features, shipped, config, cache.folder, progress, "final model")
+        model, cnn = fit_members(clips, cache, features, shipped, config, progress, "final model")
     results.update(
         n_clips=len(clips),
         hours=round(sum(c.duration for c in clips) / 3600, 2),
         speakers=len({c.speaker for c in clips}),
         seconds=round(time.perf_counter() - started),
     )
-    recognizer = SpeechEmotionRecognizer(model, model_config(asdict(config), results))
+    recognizer = SpeechEmotionRecognizer(model, model_config(asdict(config), results), cnn)
     out = recognizer.save_pretrained(out_dir)
     (out / "README.md").write_text(model_card(recognizer.config), encoding="utf-8")
     return results
@@ -396,13 +402,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="log-mel cache folder (default ~/.cache/avatar/ser)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="processes for the training features (same result)")
+    parser.add_argument(
+        "--cnn-steps", type=int, default=0, help="train the log-mel CNN this many steps beside the MLPs (0: none)"
+    )
     args = parser.parse_args(argv)
 
     def report(stage: str, fraction: float) -> None:
         print(f"\r{stage}: {100 * fraction:5.1f} %", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
 
     try:
-        train_ser(args.data, args.out, report, TrainConfig(seed=args.seed), args.cache, workers=args.workers)
+        train_ser(
+            args.data,
+            args.out,
+            report,
+            TrainConfig(seed=args.seed, cnn_steps=args.cnn_steps),
+            args.cache,
+            workers=args.workers,
+        )
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
