@@ -218,6 +218,9 @@ def test_window_mel_bank_and_onsets_are_scipys_and_librosas_without_importing_th
     reference = librosa.filters.mel(sr=16000, n_fft=feats.N_FFT, n_mels=feats.N_MELS, fmin=feats.F_MIN,
                                     fmax=feats.F_MAX)
     np.testing.assert_allclose(feats._mel_basis(), reference, atol=1e-8)
+    # The speech emotion recognizer's bank (64 bands, 50-8000 Hz, 512-point FFT) from the same function.
+    ser_bank = librosa.filters.mel(sr=16000, n_fft=512, n_mels=64, fmin=50.0, fmax=8000.0)
+    np.testing.assert_allclose(feats.mel_filter_bank(16000, 512, 64, 50.0, 8000.0), ser_bank, atol=1e-8)
     from scipy.signal import get_window
 
     np.testing.assert_allclose(feats._stft_window()[56:456], get_window("hann", feats.WIN), atol=1e-7)

@@ -268,13 +268,18 @@ def _voicing(f0_raw: np.ndarray, aperiodicity: np.ndarray, rms: np.ndarray) -> t
     return prob[:, None], f0[:, None]
 
 
+def centred_hann(n_fft: int, width: int) -> np.ndarray:
+    """(n_fft,) float32: a periodic Hann window of `width` samples (scipy's "hann") centred in an n_fft frame."""
+    window = np.zeros(n_fft, dtype=np.float32)
+    offset = (n_fft - width) // 2
+    window[offset : offset + width] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(width) / width)
+    return window
+
+
 @cache
 def _stft_window() -> np.ndarray:
     """A 25 ms periodic Hann window centred in an N_FFT frame."""
-    window = np.zeros(N_FFT, dtype=np.float32)
-    offset = (N_FFT - WIN) // 2
-    window[offset : offset + WIN] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(WIN) / WIN)  # scipy's "hann"
-    return window
+    return centred_hann(N_FFT, WIN)
 
 
 def _hz_to_mel(hz):
@@ -288,18 +293,23 @@ def _mel_to_hz(mel):
     return np.where(mel < 15.0, mel * 200 / 3, 1000.0 * np.exp((mel - 15.0) * np.log(6.4) / 27))
 
 
-def mel_band_edges() -> np.ndarray:
-    """(N_MELS + 2,) Hz: mel band i rises from edge i, peaks at edge i + 1 and ends at edge i + 2."""
-    return _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))
+def mel_band_edges(n_mels: int = N_MELS, f_min: float = F_MIN, f_max: float = F_MAX) -> np.ndarray:
+    """(n_mels + 2,) Hz: mel band i rises from edge i, peaks at edge i + 1 and ends at edge i + 2."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(f_min), _hz_to_mel(f_max), n_mels + 2))
 
 
-@cache
-def _mel_basis() -> np.ndarray:
-    """(80, N_FFT // 2 + 1) mel filter bank, 20-8000 Hz: triangles on Slaney's mel scale, each of unit area
-    (Slaney normalisation), as librosa.filters.mel makes it by default (without importing librosa: ~2 s)."""
-    edges = mel_band_edges()
-    bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+def mel_filter_bank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) float32: triangles on Slaney's mel scale, each of unit area (Slaney
+    normalisation), as librosa.filters.mel makes them by default (without importing librosa: ~2 s)."""
+    edges = mel_band_edges(n_mels, f_min, f_max)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     rising = (bins[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
     falling = (edges[2:, None] - bins[None, :]) / np.diff(edges)[1:, None]
     basis = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
     return basis.astype(np.float32)
+
+
+@cache
+def _mel_basis() -> np.ndarray:
+    """(80, N_FFT // 2 + 1) mel filter bank, 20-8000 Hz."""
+    return mel_filter_bank(SAMPLE_RATE, N_FFT, N_MELS, F_MIN, F_MAX)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
-import librosa
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import get_window
+
+from avatar.frontend.features import centred_hann, mel_filter_bank
 
 SAMPLE_RATE = 16_000
 FPS = 100  # frames per second
@@ -28,14 +28,12 @@ _BLOCK = 2000  # frames per block (20 s): memory stays flat on long inputs
 
 @cache
 def _mel_basis() -> np.ndarray:
-    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX).astype(np.float32)
+    return mel_filter_bank(SAMPLE_RATE, N_FFT, N_MELS, F_MIN, F_MAX)
 
 
 @cache
 def _window() -> np.ndarray:
-    window = np.zeros(N_FFT, np.float32)
-    window[(N_FFT - WIN) // 2 : (N_FFT + WIN) // 2] = get_window("hann", WIN)
-    return window
+    return centred_hann(N_FFT, WIN)
 
 
 def n_frames(n_samples: int) -> int:
