@@ -201,15 +201,13 @@ def test_beat_align_at_least_the_real_capture(beat_dir):
     from avatar.frontend.features import extract_features
     from avatar.frontend.speech import SpeechContent
     from avatar.frontend.textgrid import load_alignment_textgrid
-    from generators.visemes import viseme_track
     from rigs.formats.bvh import BvhHeaderWarning, read_bvh
 
     take = "2_scott_0_1_1"
     audio = load_audio(beat_dir / "wav" / f"{take}.wav")
     alignment = load_alignment_textgrid(beat_dir / "textgrid" / f"{take}.TextGrid")
     features = extract_features(audio, 30.0)
-    visemes = viseme_track(alignment.phones, 30.0, features.n_frames)
-    content = SpeechContent(audio, alignment, features, visemes).content()
+    content = SpeechContent(audio, alignment, features).content()
     onsets = audio_onsets(audio.samples)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BvhHeaderWarning)

@@ -26,8 +26,7 @@ def beat_content(take: str, beat: Path = BEAT, fps: float = 30.0):
     """A BEAT take as generator input (Content): its audio's frame features with the TextGrid's words and phones."""
     from avatar.frontend.features import extract_features
     from avatar.frontend.speech import SpeechContent
-    from generators.visemes import viseme_track
 
     audio, alignment = beat_take(take, beat)
     features = extract_features(audio, fps)
-    return SpeechContent(audio, alignment, features, viseme_track(alignment.phones, fps, features.n_frames)).content()
+    return SpeechContent(audio, alignment, features).content()

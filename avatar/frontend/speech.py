@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from avatar.frontend.alignment import Alignment, align
 from avatar.frontend.audio import SAMPLE_RATE, Audio
 from avatar.frontend.features import FrameFeatures, extract_features
 from avatar.frontend.tts import Prosody, get_voice
 from generators.conditioning import Content, Segment
-from generators.visemes import viseme_track
 
 
 @dataclass(frozen=True)
 class SpeechContent:
-    """What the generators are conditioned on from the speech: audio, timings, features, visemes."""
+    """What the generators are conditioned on from the speech: audio, timings and frame features (the visemes are
+    the generators' own reading of the phones, generators.visemes)."""
 
     audio: Audio  # 16 kHz mono
     alignment: Alignment
     features: FrameFeatures
-    visemes: np.ndarray  # (T, 15) float32 on the same frame clock as `features`
 
     @property
     def fps(self) -> float:
@@ -40,11 +37,11 @@ class SpeechContent:
 
 
 def analyze_speech(audio: Audio, transcript: str | None = None, fps: float = 30.0) -> SpeechContent:
-    """Align `audio` (recognizing it when no transcript is given) and extract its frame features and visemes."""
+    """Align `audio` (recognizing it when no transcript is given) and extract its frame features."""
     audio = audio.resampled(SAMPLE_RATE)
     alignment = align(audio, transcript)  # checks the audio first, so bad input fails before any other work
     features = extract_features(audio, fps)
-    return SpeechContent(audio, alignment, features, viseme_track(alignment.phones, fps, features.n_frames))
+    return SpeechContent(audio, alignment, features)
 
 
 def speak(text: str, prosody: Prosody = Prosody(), seed: int = 0, voice: str = "joe",
