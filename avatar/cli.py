@@ -129,6 +129,8 @@ def say(
     rate: Annotated[float, typer.Option(help="Speaking rate: 1 normal, 0.5 half speed, 2 double.")] = 1.0,
     pitch: Annotated[float, typer.Option(help="Pitch shift in semitones (-6..6).")] = 0.0,
     expressiveness: Annotated[float, typer.Option(help="Prosodic variation: 0 flat, 1 default, 2 lively.")] = 1.0,
+    pitch_range: Annotated[float, typer.Option(
+        help="Intonation's swing around the median pitch: 0 monotone, 1 the voice's own, 2 twice as wide.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Same text and seed give the same audio.")] = 0,
     voice: Annotated[str, typer.Option(help="Voice name (available: joe).")] = "joe",
 ) -> None:
@@ -141,7 +143,7 @@ def say(
     from avatar.request import check_seed
 
     check_output_file(output, "-o", SUFFIXES)
-    prosody = Prosody(rate=rate, pitch_semitones=pitch, expressiveness=expressiveness).check()
+    prosody = Prosody(rate=rate, pitch_semitones=pitch, expressiveness=expressiveness, pitch_range=pitch_range).check()
     text, seed = check_text(text), check_seed(seed, "--seed")
     audio = get_voice(check_voice(voice)).synthesize(text, prosody, seed=seed)
     save_audio(audio, output)
@@ -645,8 +647,12 @@ def train_ser(
         "checkpoints/ser"),
     cache: Annotated[Path | None, typer.Option(
         help="Log-mel cache folder (default ~/.cache/avatar/ser); it changes no result.")] = None,
-    cnn_steps: Annotated[int, typer.Option(
-        help="Also train the log-mel CNN this many steps, averaged with the MLPs (0: the MLPs alone).")] = 0,
+    cnn_steps: Annotated[int | None, typer.Option(
+        help="Steps of the log-mel CNN, averaged with the MLPs (0: the MLPs alone); default: the shipped "
+        "model's.")] = None,
+    workers: Annotated[int, typer.Option(
+        help="Processes for the features and the models (default: one per CPU); any number gives the same "
+        "weights.")] = 0,
 ) -> None:
     """Train the speech emotion recognizer on RAVDESS, CREMA-D, TESS and EmoDB: speaker folds, cross-corpus, all.
 
@@ -658,7 +664,9 @@ def train_ser(
     def report(stage: str, fraction: float) -> None:
         typer.echo(f"\r{stage}: {100 * fraction:5.1f} %", nl=fraction >= 1, err=True)
 
-    results = run(data or shared_data("ser"), output, report, TrainConfig(cnn_steps=cnn_steps), cache_dir=cache)
+    config = TrainConfig() if cnn_steps is None else TrainConfig(cnn_steps=cnn_steps)
+    results = run(data or shared_data("ser"), output, report, config, cache_dir=cache,
+                  workers=workers or os.cpu_count() or 1)
     corpora = results["speaker_folds"]["corpora"]
     typer.echo(f"wrote {output}: UAR on held-out speakers " + ", ".join(
         f"{name} {100 * r['uar']:.1f} %" for name, r in corpora.items()))

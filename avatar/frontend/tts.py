@@ -110,11 +110,13 @@ class Prosody:
     # Spectral tilt in dB per octave above BRIGHTNESS_FROM_HZ: positive is a brighter, more effortful voice (raised
     # vocal effort lifts the upper harmonics), negative a softer, darker one.
     brightness: float = 0.0
+    # The intonation's swing around the utterance's median pitch: 0 flat, 1 the voice's own, 2 twice as wide.
+    pitch_range: float = 1.0
 
     def check(self) -> Prosody:
         """Return self, or raise InputError naming the out-of-range setting."""
         limits = {"rate": (0.5, 2.0), "pitch_semitones": (-6.0, 6.0), "volume": (0.05, 1.0),
-                  "expressiveness": (0.0, 2.0), "brightness": (-6.0, 6.0)}
+                  "expressiveness": (0.0, 2.0), "brightness": (-6.0, 6.0), "pitch_range": (0.0, 2.0)}
         for name, (low, high) in limits.items():
             value = getattr(self, name)
             if not low <= value <= high:
@@ -169,14 +171,7 @@ class PiperVoice:
             ids = self._phonemizer.phonemes_to_ids(phonemes)
             pieces += [self._speak_ids(ids, prosody, np.random.default_rng([seed, index])), pause]
         pieces[-1] = edge
-        samples = np.concatenate(pieces)
-        if prosody.pitch_semitones:  # Piper has no pitch control of its own: shift the rendered speech
-            samples = shift_pitch(samples, rate, prosody.pitch_semitones)
-        if prosody.brightness:
-            samples = tilted(samples, rate, prosody.brightness)
-        peak = float(np.max(np.abs(samples))) or 1.0
-        samples = (samples * (0.9 * prosody.volume / peak)).astype(np.float32)
-        return Audio(samples, rate, f"{self.name} TTS")
+        return Audio(coloured(np.concatenate(pieces), rate, prosody), rate, f"{self.name} TTS")
 
     def _speak_ids(self, ids: list[int], prosody: Prosody, rng: np.random.Generator) -> np.ndarray:
         scales = np.array(
@@ -200,6 +195,17 @@ class PiperVoice:
                 if "reshape" not in str(error).lower() or size > 1 << 28:
                     raise
                 size *= 4
+
+
+def coloured(samples: np.ndarray, sample_rate: int, prosody: Prosody) -> np.ndarray:
+    """Rendered speech given the prosody's pitch shift and range, brightness and volume (its peak at 0.9 x volume):
+    the settings applied after the voice speaks. The result does not depend on the input's level."""
+    # Piper has no pitch control of its own: reshape the rendered speech's pitch.
+    samples = shift_pitch(samples, sample_rate, prosody.pitch_semitones, prosody.pitch_range)
+    if prosody.brightness:
+        samples = tilted(samples, sample_rate, prosody.brightness)
+    peak = float(np.max(np.abs(samples))) or 1.0
+    return (samples * (0.9 * prosody.volume / peak)).astype(np.float32)
 
 
 def tilted(samples: np.ndarray, sample_rate: int, db_per_octave: float) -> np.ndarray:
