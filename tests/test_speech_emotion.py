@@ -12,7 +12,7 @@ import torch
 
 from avatar.analysis import analyze_emotion
 from avatar.emotion.timeline import EmotionReader, EmotionTimeline
-from avatar.emotion.windows import sliding_windows
+from avatar.emotion.windows import equal_parts, sliding_windows
 from avatar.errors import InputError
 from avatar.frontend.audio import Audio
 from avatar.recognizers.ser_cnn import EMBED, SpeechEmotionCNN
@@ -217,7 +217,9 @@ def test_a_cnn_member_is_averaged_with_the_mlps_and_travels_with_the_checkpoint(
     both = SpeechEmotionRecognizer(recognizer.model, config, cnn)
     clip = speechlike(5.1, seed=2)
     frames = np.concatenate(list(frame_stream([clip.samples])))
-    spans = sliding_windows(len(frames), FPS, WINDOW_S, HOP_S)
+    # Spans of three lengths (the CNN reads equal lengths in batches), each read as it would be alone.
+    spans = sliding_windows(len(frames), FPS, WINDOW_S, HOP_S) + equal_parts(len(frames), FPS, 0.8)
+    assert len({b - a for a, b in spans}) == 3
     mlp_probs, mlp_vad = recognizer.read_spans(frames, spans)
     with torch.no_grad():
         for (a, b), p, v, pm, vm in zip(spans, *both.read_spans(frames, spans), mlp_probs, mlp_vad, strict=True):

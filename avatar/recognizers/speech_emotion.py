@@ -63,6 +63,7 @@ SEGMENT_S = 4.0  # the utterance: read in segments of about this long (most trai
 BLOCK_S = 60.0  # audio in memory streams through in blocks this long
 MIN_SAMPLES = int(0.3 * SAMPLE_RATE)
 N_INPUTS = N_FEATURES + N_PROSODY  # the network's input: log-mel functionals, then prosody
+CNN_BATCH = 32  # spans the CNN reads at once (bounded memory, far fewer calls)
 CNN_FILE = "cnn.safetensors"  # the log-mel CNN beside the MLPs, in a checkpoint trained with one
 
 
@@ -229,6 +230,7 @@ class SpeechEmotionRecognizer:
         order = sorted(range(len(spans)), key=lambda i: spans[i][1])
         features = np.zeros((len(spans), N_INPUTS), np.float32)
         cnn_probs, cnn_vad = np.zeros((len(spans), len(HEAD_LABELS))), np.zeros((len(spans), 3))
+        waiting: dict[int, list[tuple[int, np.ndarray]]] = {}  # the CNN's spans by length, read CNN_BATCH at a time
         mel, mel_start, done = np.zeros((0, N_MELS + TRACK_COLUMNS), np.float32), 0, 0
         blocks = iter([frame_blocks] if isinstance(frame_blocks, np.ndarray) else frame_blocks)
         while done < len(spans):
@@ -241,10 +243,15 @@ class SpeechEmotionRecognizer:
                 span = mel[a - mel_start : min(b, end) - mel_start]
                 features[order[done]] = span_features(span)
                 if self.cnn is not None:
-                    cnn_probs[order[done]], cnn_vad[order[done]] = self._read_cnn(span[:, :N_MELS])
+                    batch = waiting.setdefault(len(span), [])
+                    batch.append((order[done], span[:, :N_MELS].copy()))
+                    if len(batch) == CNN_BATCH:
+                        self._read_cnn(waiting.pop(len(span)), cnn_probs, cnn_vad)
                 done += 1
             keep_from = min((spans[i][0] for i in order[done:]), default=end)
             mel, mel_start = mel[keep_from - mel_start :], keep_from
+        for batch in waiting.values():
+            self._read_cnn(batch, cnn_probs, cnn_vad)
         with torch.no_grad():
             probs, vad = self.model(torch.from_numpy(features))
         probs, vad = probs.numpy().astype(np.float64), vad.numpy().astype(np.float64)
@@ -252,12 +259,15 @@ class SpeechEmotionRecognizer:
             return probs, vad
         return (probs + cnn_probs) / 2, (vad + cnn_vad) / 2
 
-    def _read_cnn(self, logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The CNN's class probabilities and VAD of one span's log-mel (T, N_MELS)."""
+    def _read_cnn(self, batch: list[tuple[int, np.ndarray]], probs: np.ndarray, vad: np.ndarray) -> None:
+        """Write the CNN's class probabilities and VAD of spans of one length, (row, log-mel (T, N_MELS)), into
+        those rows of probs and vad. One batch of equal lengths needs no padding: each span reads as it would
+        alone."""
+        rows = [row for row, _ in batch]
         with torch.no_grad():
-            x = torch.from_numpy(np.ascontiguousarray(logmel, np.float32))[None]
-            probs, vad = self.cnn(x, torch.ones(x.shape[:2], dtype=torch.bool))
-        return probs[0].numpy(), vad[0].numpy()
+            x = torch.from_numpy(np.stack([logmel for _, logmel in batch]).astype(np.float32, copy=False))
+            p, v = self.cnn(x, torch.ones(x.shape[:2], dtype=torch.bool))
+        probs[rows], vad[rows] = p.numpy(), v.numpy()
 
 
 def _emotion(probs: np.ndarray, vad: np.ndarray, start: float, end: float, to_categories: np.ndarray) -> SpeechEmotion:

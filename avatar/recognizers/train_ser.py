@@ -62,6 +62,7 @@ from rigs.paths import shared_data
 Progress = Callable[[str, float], None]  # (stage, fraction done in [0, 1])
 DEGRADED_COPIES = 2
 CROPS = 2  # training views of a clip longer than two windows: the whole clip and this many windows of WINDOW_S
+CROSS_CORPUS = ("ravdess", "crema_d")  # corpora each held out of a model's training and read by it
 FEATURES_VERSION = 2  # bump when the features, the pitch tracks or the views change
 
 
@@ -80,7 +81,7 @@ class TrainConfig:
     dropout: float = 0.3
     input_dropout: float = 0.1
     seed: int = 0
-    cnn_steps: int = 0  # steps of the log-mel CNN (`ser_cnn_train`) averaged with the MLPs; 0: the MLPs alone
+    cnn_steps: int = 6000  # steps of the log-mel CNN (`ser_cnn_train`) averaged with the MLPs; 0: the MLPs alone
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,40 @@ def _recognizer(
     return SpeechEmotionRecognizer(members[0], model_config(asdict(config)), members[1])
 
 
+def training_sets(clips: list[Clip], evaluate: bool = True) -> list[np.ndarray]:
+    """The clips (bool masks) of every model a run trains: the speaker folds' and the cross-corpus models' (when
+    evaluating), then the shipped model's (every speaker but TEST_SPEAKERS)."""
+    corpus = np.array([c.corpus for c in clips])
+    fold = speaker_folds(clips)
+    evaluated = [fold != k for k in range(N_FOLDS)] + [corpus != held for held in CROSS_CORPUS] if evaluate else []
+    return [*evaluated, np.array([c.speaker not in TEST_SPEAKERS for c in clips])]
+
+
+def _fit_in_worker(job: tuple[list[Clip], Path, int, np.ndarray, TrainConfig]) -> None:
+    """fit_members in a worker process, which opens the cache and features itself; the weights land in the cache."""
+    clips, cache_dir, copies, chosen, config = job
+    with _threads(1):
+        cache = build_cache(clips, cache_dir, copies)
+        fit_members(clips, cache, training_features(clips, cache), chosen, config)
+
+
+def fit_in_parallel(
+    clips: list[Clip],
+    cache: MelCache,
+    sets: list[np.ndarray],
+    config: TrainConfig,
+    workers: int,
+    progress: Progress | None = None,
+) -> None:
+    """Train the models of `sets` in `workers` processes, one thread each, into the cache (where `fit_members` then
+    reads them): the same weights as training them one after the other."""
+    jobs = [(clips, cache.folder.parent, cache.copies, chosen, config) for chosen in sets]
+    with get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+        for k, _ in enumerate(pool.imap_unordered(_fit_in_worker, jobs)):
+            if progress:
+                progress(f"models in {workers} processes", (k + 1) / len(jobs))
+
+
 def cross_validate(
     clips: list[Clip],
     cache: MelCache,
@@ -370,6 +405,8 @@ def train_ser(
     with _threads(1):
         cache = build_cache(clips, cache_dir or default_cache_dir(), 1 + DEGRADED_COPIES, progress)
         features = training_features(clips, cache, progress, workers)
+        if workers > 1:
+            fit_in_parallel(clips, cache, training_sets(clips, evaluate), config, workers, progress)
         results: dict = {}
         if evaluate:
             folds = cross_validate(clips, cache, features, config, progress)
@@ -377,16 +414,16 @@ def train_ser(
             results["speaker_folds"] = folds
             shared = CORPUS_LABELS["crema_d"]
             results["cross_corpus"] = {
-                "ravdess": cross_corpus(clips, cache, features, config, "ravdess", shared, progress),
-                "crema_d": cross_corpus(clips, cache, features, config, "crema_d", shared, progress),
+                held: cross_corpus(clips, cache, features, config, held, shared, progress) for held in CROSS_CORPUS
             }
-        shipped = np.array([c.speaker not in TEST_SPEAKERS for c in clips])
+        shipped = training_sets(clips, evaluate=False)[0]
         model, cnn = fit_members(clips, cache, features, shipped, config, progress, "final model")
     results.update(
         n_clips=len(clips),
         hours=round(sum(c.duration for c in clips) / 3600, 2),
         speakers=len({c.speaker for c in clips}),
         seconds=round(time.perf_counter() - started),
+        workers=workers,
     )
     recognizer = SpeechEmotionRecognizer(model, model_config(asdict(config), results), cnn)
     out = recognizer.save_pretrained(out_dir)
@@ -401,9 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--out", default="checkpoints/ser", help="checkpoint folder to write")
     parser.add_argument("--cache", default=None, help="log-mel cache folder (default ~/.cache/avatar/ser)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1, help="processes for the training features (same result)")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the features and models (same result)")
     parser.add_argument(
-        "--cnn-steps", type=int, default=0, help="train the log-mel CNN this many steps beside the MLPs (0: none)"
+        "--cnn-steps",
+        type=int,
+        default=TrainConfig.cnn_steps,
+        help="steps of the log-mel CNN beside the MLPs (0: none)",
     )
     args = parser.parse_args(argv)
 
