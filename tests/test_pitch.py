@@ -117,3 +117,13 @@ def test_the_pitch_range_scales_the_intonation_around_its_median(pitch_range):
     assert np.median(after) == pytest.approx(np.median(before), abs=0.5)
     swing = np.percentile(after, 95) - np.percentile(after, 5)
     assert swing == pytest.approx(pitch_range * (np.percentile(before, 95) - np.percentile(before, 5)), abs=0.6)
+
+
+def test_a_wider_range_does_not_throw_a_high_onset_further_up():
+    # A voice that starts an octave above its median (as the engine's voice can on "The") is not sent squeaking two
+    # octaves up by a doubled range: a widened swing stops at RANGE_CAP, and a stretch already beyond stays put.
+    onset, body = harmonic_tone(220.0, 0.2), harmonic_tone(110.0, 1.0)
+    voice = np.concatenate([onset, body]).astype(np.float32)
+    f = extract_features(Audio(shift_pitch(voice, RATE, 0.0, 2.0), RATE, "test"), fps=100.0).f0_hz[:, 0]
+    assert np.median(f[3:17]) == pytest.approx(220.0, rel=0.06)
+    assert np.median(f[40:110]) == pytest.approx(110.0, rel=0.06)

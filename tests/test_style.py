@@ -73,7 +73,7 @@ def test_emotion_presets_colour_the_voice():
     sad, angry = emotion_prosody("sadness", 0.8), emotion_prosody("anger", 0.8)
     assert sad.rate < 1 and sad.pitch_semitones < 0 and sad.volume < 1 and sad.expressiveness < 1
     assert angry.expressiveness > 1 and angry.pitch_semitones > 0
-    assert emotion_prosody("fear", 0.5).rate == pytest.approx(1 + 0.5 * 0.15)
+    assert emotion_prosody("fear", 0.5).rate == pytest.approx(1 + 0.5 * 0.25)
     base = Prosody(rate=1.9)
     assert emotion_prosody("fear", 1.0, base).rate == 2.0  # clipped to the voice's range
     with pytest.raises(InputError, match="choose one of"):

@@ -38,13 +38,13 @@ class Preset(NamedTuple):
 # `bench/speech_emotion.py --voice`). Contempt keeps a literature-only preset (there is no speech data for it).
 PRESETS: dict[str, Preset] = {
     "neutral": Preset(),
-    "happiness": Preset(1.25, 1.875, 1.00, 1.625, -3.75),
-    "anger": Preset(0.875, 5.625, 1.00, 1.625, 3.75),
-    "sadness": Preset(0.75, -3.75, 0.70, 0.375, -3.75),
-    "contempt": Preset(0.90, -1.0, 0.90, 0.85, 0.0),
-    "surprise": Preset(1.25, 3.75, 1.00, 2.25, -3.75),
-    "fear": Preset(1.15, 2.5, 0.85, 1.25, 0.0),
-    "disgust": Preset(0.875, -1.875, 0.90, 1.00, 0.0),
+    "happiness": Preset(1.25, 3.0, 1.00, 1.25, 0.0, 1.75),
+    "anger": Preset(1.25, 4.5, 1.00, 2.00, 3.75, 1.75),
+    "sadness": Preset(0.8125, -4.5, 0.70, 0.25, -3.75, 0.375),
+    "contempt": Preset(0.90, -1.0, 0.90, 0.85, 0.0, 1.0),
+    "surprise": Preset(1.00, 4.5, 1.00, 2.00, 0.0, 1.75),
+    "fear": Preset(1.25, 1.5, 0.85, 1.75, 3.75, 1.75),
+    "disgust": Preset(0.75, -4.5, 0.90, 0.75, 0.0, 1.375),
 }
 _LIMITS = {"rate": (0.5, 2.0), "pitch_semitones": (-6.0, 6.0), "volume": (0.05, 1.0), "expressiveness": (0.0, 2.0),
            "brightness": (-6.0, 6.0), "pitch_range": (0.0, 2.0)}

@@ -21,6 +21,7 @@ WEAK_VOICING = 0.15  # voicing probability from which a frame next to voiced one
 EDGE_FRAMES = 5  # ... when within this many 10 ms frames of them
 UNVOICED_STEP_S = 0.005  # grain spacing where there is no pitch (half the grain: the windows sum to one)
 RANGE_SMOOTHING = 7  # cycles over which the pitch contour is median-smoothed before its range is scaled
+RANGE_CAP = 0.75  # octaves from the median that a widened range may reach (lively speech spans about 1.5 in all)
 
 
 def shift_pitch(samples: np.ndarray, sample_rate: float, semitones: float, pitch_range: float = 1.0) -> np.ndarray:
@@ -32,8 +33,16 @@ def shift_pitch(samples: np.ndarray, sample_rate: float, semitones: float, pitch
     x = np.asarray(samples, np.float64)
     period = periods(x, sample_rate)
     marks = pitch_marks(x, period, round(UNVOICED_STEP_S * sample_rate))
-    factors = 2.0 ** (semitones / 12.0 + (pitch_range - 1.0) * _octaves_from_median(marks, period))
+    factors = 2.0 ** (semitones / 12.0 + _range_change(_octaves_from_median(marks, period), pitch_range))
     return _overlap_add(x, marks, period, factors).astype(samples.dtype)
+
+
+def _range_change(octaves: np.ndarray, pitch_range: float) -> np.ndarray:
+    """The octaves to add at each mark so that its distance from the median pitch is scaled by `pitch_range`; a
+    widened swing stops at RANGE_CAP (a voice's high onset, already far above, would squeak), and a stretch already
+    beyond it stays where it is."""
+    limit = np.maximum(np.abs(octaves), RANGE_CAP)
+    return np.clip(octaves * pitch_range, -limit, limit) - octaves
 
 
 def _octaves_from_median(marks: np.ndarray, period: np.ndarray) -> np.ndarray:

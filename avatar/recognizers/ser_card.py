@@ -257,11 +257,13 @@ input.
   noisier than the utterance reading.
 - Contempt is never recognized from speech (no data). Surprise is learned from RAVDESS and TESS only, calm from
   RAVDESS only, boredom from EmoDB only: 26, 2 and 10 speakers.
-- The engine's own voice (Piper "joe"): its pitch shifter (a phase vocoder) leaves a colour this recognizer reads
-  as disgust, so every preset that moves pitch is read as disgust in part; fear is never read from it (no preset
-  tried made it), happiness rarely (see the voice figures above). The presets were chosen on ten tuning sentences
-  apart from the bench's forty, over rate 0.8-1.2, liveliness 0.5-2, pitch -3 to +4.5 semitones and brightness -3
-  to +3 dB per octave (at intensity 0.8).
+- The engine's own voice (Piper "joe") is out of this recognizer's domain: its plain, neutral voice is read as
+  anger or disgust in most sentences (the synthetic voice's spectrum, not its pitch: the pitch shifter keeps the
+  formants), so the voice in the loop reads its target less often than real speakers' voices are read (see the
+  voice figures above; fear and surprise are never read from it). The presets were chosen by
+  `bench/voice_presets.py` on ten tuning sentences apart from the bench's forty, within the literature's
+  directions (rate 0.75-1.25, liveliness 0.25-2, pitch -4.5 to +4.5 semitones, pitch range 0.375-1.75,
+  brightness -3.75 to +3.75 dB per octave, at intensity 0.8).
 - VAD targets are the categories' table values scaled by intensity, not human ratings of each clip: the arousal
   output is a graded category reading, not a dimensional rating.
 - The augmentations are simulations (mel-domain noise and reverberation, synthetic hum and tones); real rooms,

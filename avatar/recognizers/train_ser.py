@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -134,6 +135,13 @@ def _features_of(clips: list[Clip], cache: MelCache, indices: np.ndarray) -> tup
     return np.stack(rows), np.array(owners)
 
 
+def _worker_pool(workers: int, **options):
+    """A fork pool whose workers die quietly on SIGTERM (the pool's own way to stop them), whatever handler the
+    parent process installed (the CLI's turns it into an exception, which each worker would print)."""
+    quiet = (signal.SIGTERM, signal.SIG_DFL)
+    return get_context("fork").Pool(workers, initializer=signal.signal, initargs=quiet, **options)
+
+
 def _features_in_worker_job(job: tuple[list[Clip], Path, int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """_features_of in a worker process, which opens the cache (memory-mapped) itself."""
     clips, cache_dir, copies, indices = job
@@ -151,7 +159,7 @@ def training_features(
             return Features(f["rows"], f["clip"])
     chunks = np.array_split(np.arange(len(clips)), 50)
     parts = []
-    with get_context("fork").Pool(workers) if workers > 1 else nullcontext() as pool:
+    with _worker_pool(workers) if workers > 1 else nullcontext() as pool:
         jobs = [(clips, cache.folder.parent, cache.copies, chunk) for chunk in chunks]
         done = pool.imap(_features_in_worker_job, jobs) if pool else (_features_of(clips, cache, c) for c in chunks)
         for k, part in enumerate(done):
@@ -312,7 +320,7 @@ def fit_in_parallel(
     """Train the models of `sets` in `workers` processes, one thread each, into the cache (where `fit_members` then
     reads them): the same weights as training them one after the other."""
     jobs = [(clips, cache.folder.parent, cache.copies, chosen, config) for chosen in sets]
-    with get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+    with _worker_pool(workers, maxtasksperchild=1) as pool:
         for k, _ in enumerate(pool.imap_unordered(_fit_in_worker, jobs)):
             if progress:
                 progress(f"models in {workers} processes", (k + 1) / len(jobs))
