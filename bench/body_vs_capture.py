@@ -31,10 +31,12 @@ from avatar.evaluation.kinematics import (
     Motion,
     audio_frames,
     audio_onsets,
+    capture_track,
     frechet_to_capture,
     kinematics,
     load_capture,
     motion_from_track,
+    posture_sway,
 )
 from avatar.evaluation.motion_tables import body_stages_rows, body_vs_capture_rows
 from avatar.evaluation.results import run_conditions, write_results
@@ -48,12 +50,14 @@ MISMATCHED = "2_scott_0_2_2"
 
 
 def arm_figures(k: Kinematics) -> dict:
-    """The figures --stages compares: arm speed (cm/s), its share of power above 3 Hz, arm beats/s, BeatAlign."""
+    """The figures --stages compares: arm speed (cm/s), its share of power above 3 Hz, arm beats/s, BeatAlign, and
+    the head's sway relative to the hips (cm, sideways and forward)."""
     return {
         "arm_speed": k.speed["arms"].mean,
         "arm_high_frequency_share": k.arm_high_frequency_share,
         "arm_beats_per_second": k.arm_beats_per_second,
         "beat_align": k.beat_align,
+        "head_sway": k.head_sway,
     }
 
 
@@ -160,11 +164,12 @@ def main() -> int:
         if args.json:
             write_results(args.json, figures, started)
         return 0
-    motions: dict[str, Motion] = {
-        "real capture": capture,
-        "procedural": motion_from_track(animate_body(content, neutral, seed=args.seed)),
-        "learned (default)": motion_from_track(learned.animate(content, neutral, args.seed)[1]),
+    tracks = {
+        "real capture": capture_track(BEAT / "bvh" / f"{TAKE}.bvh"),
+        "procedural": animate_body(content, neutral, seed=args.seed),
+        "learned (default)": learned.animate(content, neutral, args.seed)[1],
     }
+    motions: dict[str, Motion] = {name: motion_from_track(track) for name, track in tracks.items()}
     figures = {
         "take": TAKE,
         "seed": args.seed,
@@ -174,6 +179,7 @@ def main() -> int:
         "motions": {name: asdict(kinematics(motion, content.words, onsets)) for name, motion in motions.items()},
         "frechet": {name: frechet_to_capture(capture, audio, motion, audio) for name, motion in motions.items()},
         "frechet_mismatched": frechet_to_capture(capture, audio, capture, mismatched_audio),
+        "posture_sway": {name: posture_sway(track) for name, track in tracks.items()},
     }
     print(f"Neutral on {TAKE}'s audio ({capture.duration:.1f} s at {capture.fps:g} fps), seed {args.seed}\n")
     print(body_vs_capture_rows(figures))

@@ -13,11 +13,13 @@ from avatar.evaluation.kinematics import (
     beat_align_times,
     frechet_distance,
     frechet_to_capture,
+    head_sway,
     high_frequency_share,
     kinematics,
     load_capture,
     pause_mask,
     rest_fraction,
+    shoulder_follow,
     step_acceleration,
     step_speed,
     window_descriptors,
@@ -160,3 +162,28 @@ def test_procedural_body_moves_like_the_capture_at_neutral():
     # Jitter: the share of arm-speed power above 3 Hz within 30 % of the capture's (0.04); it was 0.09 before the
     # hand paths were rounded off and the folded arm's elbow stopped swinging round.
     assert generated.arm_high_frequency_share == pytest.approx(real.arm_high_frequency_share, rel=0.3)
+    # The torso and head move: the capture's 7.3 cm/s (the teacher's was 1.8 before its sway was calibrated against
+    # the capture), the head sways 3.6 cm sideways, and the shoulders rise with the hands.
+    assert generated.speed["torso and head"].mean > 0.6 * real.speed["torso and head"].mean
+    assert generated.head_sway[0] == pytest.approx(real.head_sway[0], rel=0.35)
+    assert generated.head_sway[1] == pytest.approx(real.head_sway[1], rel=0.35)
+    assert generated.shoulder_follow > 0.4 * real.shoulder_follow
+
+
+def test_head_sway_and_shoulder_follow_of_known_motions():
+    # The head swaying sideways by a sine of amplitude A (RMS A / sqrt 2), forward by a constant offset (RMS 0).
+    motion = arms_motion(np.zeros((150, 3)))
+    t = np.arange(150) / FPS
+    head = MOTION_JOINTS.index("Head")
+    motion.positions[:, head, 0] += 4.0 * np.sin(2 * np.pi * 0.5 * t)
+    motion.positions[:, head, 2] += 3.0
+    sideways, forward = head_sway(motion)
+    assert sideways == pytest.approx(4.0 / np.sqrt(2), rel=1e-3) and forward == pytest.approx(0.0, abs=1e-9)
+    # Shoulders that rise 0.05 cm per cm their hands rise; and shoulders that stay put.
+    lift = 20.0 * np.sin(2 * np.pi * 0.3 * t)
+    for side in ("Right", "Left"):
+        motion.positions[:, MOTION_JOINTS.index(f"{side}Hand"), 1] += lift
+    assert shoulder_follow(motion) == pytest.approx(0.0, abs=1e-9)
+    for side in ("Right", "Left"):
+        motion.positions[:, MOTION_JOINTS.index(f"{side}Arm"), 1] += 0.05 * lift
+    assert shoulder_follow(motion) == pytest.approx(0.05, rel=1e-9)

@@ -21,6 +21,8 @@ Definitions (generated and captured motion alike):
 - BeatAlign (BEAT, Liu et al. 2022; Bailando, Siyao et al. 2022), over the audio onsets A and motion beats B:
       BeatAlign = (1 / |A|) * sum_{a in A} exp( -min_{b in B} (a - b)^2 / (2 sigma^2) ),   sigma = 0.1 s.
 - Hand height: hand y minus hips y (cm); hand spread: distance between the two hands (cm).
+- Head sway: RMS (cm) of the head's position relative to the hips about its mean, sideways and forward; shoulder
+  follow: how many cm a shoulder joint rises above the chest per cm its hand rises above the hips (a slope).
 - Rest fraction in pauses: over pause frames (gaps of at least PAUSE_MIN_S between spoken words, and before the
   first and after the last word), the share where the hands' mean step speed (smoothed as for the beat rate) is
   below REST_SPEED cm/s.
@@ -122,8 +124,8 @@ def motion_from_track(track: BodyTrack, fps: float = COMPARE_FPS) -> Motion:
     return Motion(track.positions()[:, [track.skeleton.index(name) for name in MOTION_JOINTS]].astype(np.float64), fps)
 
 
-def load_capture(path: str | Path, fps: float = COMPARE_FPS) -> Motion:
-    """A real BEAT capture as Motion at `fps`, its odd first row replaced by the second (see the module docstring)."""
+def capture_track(path: str | Path) -> BodyTrack:
+    """A real BEAT capture as a track, its odd first row replaced by the second (see the module docstring)."""
     from rigs.formats.bvh import BvhHeaderWarning, read_bvh
 
     with warnings.catch_warnings():
@@ -131,7 +133,12 @@ def load_capture(path: str | Path, fps: float = COMPARE_FPS) -> Motion:
         track = read_bvh(path)
     rotations, root = track.rotations.copy(), track.root_positions.copy()
     rotations[0], root[0] = rotations[1], root[1]
-    return motion_from_track(BodyTrack(track.skeleton, track.fps, rotations, root), fps)
+    return BodyTrack(track.skeleton, track.fps, rotations, root)
+
+
+def load_capture(path: str | Path, fps: float = COMPARE_FPS) -> Motion:
+    """A real BEAT capture as Motion at `fps` (capture_track)."""
+    return motion_from_track(capture_track(path), fps)
 
 
 def joint_speed(positions: np.ndarray, fps: float) -> np.ndarray:
@@ -304,6 +311,52 @@ class Kinematics:
     hand_height: Distribution  # cm above the hips, both hands pooled
     hand_spread: Distribution  # cm between the hands
     rest_in_pauses: float
+    head_sway: tuple[float, float]  # cm RMS of the head about its mean place relative to the hips: sideways, forward
+    shoulder_follow: float  # cm the shoulder joint rises (against the chest) per cm its hand rises (against the hips)
+
+
+def head_sway(motion: Motion) -> tuple[float, float]:
+    """How far the head sways relative to the hips: RMS (cm) about its mean, sideways (x) and forward (z)."""
+    head = motion.relative_to_hips(("Head",))[:, 0]
+    deviation = head - head.mean(axis=0)
+    return float(np.sqrt(np.mean(deviation[:, 0] ** 2))), float(np.sqrt(np.mean(deviation[:, 2] ** 2)))
+
+
+def shoulder_follow(motion: Motion) -> float:
+    """The least-squares slope of each shoulder joint's height above the chest (Spine3) on its hand's height above
+    the hips, both sides pooled: how much the shoulder girdle rises with a raised hand (0 for a rigid one)."""
+    chest = motion.joints(("Spine3",))[:, 0, 1]
+    rise, hand = [], []
+    for side in ("Right", "Left"):
+        shoulder_y = motion.joints((f"{side}Arm",))[:, 0, 1] - chest
+        hand_y = motion.relative_to_hips((f"{side}Hand",))[:, 0, 1]
+        rise.append(shoulder_y - shoulder_y.mean())
+        hand.append(hand_y - hand_y.mean())
+    rise, hand = np.concatenate(rise), np.concatenate(hand)
+    return float(np.dot(rise, hand) / max(np.dot(hand, hand), 1e-9))
+
+
+POSTURE_GROUPS = {
+    "spine": ("Spine", "Spine1", "Spine2", "Spine3"),
+    "neck and head": ("Neck", "Neck1", "Head"),
+    "right clavicle": ("RightShoulder",),
+}
+
+
+def posture_sway(track: BodyTrack, fps: float = COMPARE_FPS) -> dict[str, tuple[float, float, float]]:
+    """Per POSTURE_GROUPS, the RMS (degrees) about its mean of the group's local XYZ Euler angles summed over its
+    joints (pitch, yaw, roll): how much the spine, the neck and head, and a clavicle sway, whichever of a chain's
+    joints carries the motion (BEAT's capture bends its spine at Spine alone, the generators along all four)."""
+    from rigs.rotations import matrix_to_euler_continuous
+
+    if abs(fps - track.fps) > 1e-9:
+        track = track.resampled(fps)
+    matrices = track.matrices()
+    sway = {}
+    for group, names in POSTURE_GROUPS.items():
+        total = sum(np.degrees(matrix_to_euler_continuous(matrices[:, track.skeleton.index(n)], "XYZ")) for n in names)
+        sway[group] = tuple(float(v) for v in np.sqrt(np.mean((total - total.mean(axis=0)) ** 2, axis=0)))
+    return sway
 
 
 def kinematics(motion: Motion, words, onsets: np.ndarray) -> Kinematics:
@@ -323,6 +376,8 @@ def kinematics(motion: Motion, words, onsets: np.ndarray) -> Kinematics:
         hand_height=Distribution.of(hands[..., 1]),
         hand_spread=Distribution.of(np.linalg.norm(hands[:, 0] - hands[:, 1], axis=-1)),
         rest_in_pauses=rest_fraction(motion, pause_mask(words, len(arms), motion.fps)),
+        head_sway=head_sway(motion),
+        shoulder_follow=shoulder_follow(motion),
     )
 
 

@@ -125,6 +125,12 @@ def body_vs_capture_rows(figures: dict) -> str:
         ["hand height above hips (cm): mean (p10 / p50 / p90)", *cells(lambda m: m["hand_height"]), ""],
         ["hand spread (cm): mean (p10 / p50 / p90)", *cells(lambda m: m["hand_spread"]), ""],
         ["rest fraction in pauses (hands < 10 cm/s)", *cells(lambda m: m["rest_in_pauses"], "{:.2f}".format), ""],
+        [
+            "head sway relative to the hips (cm RMS): sideways / forward",
+            *cells(lambda m: m["head_sway"], lambda v: f"{v[0]:.1f} / {v[1]:.1f}"),
+            "",
+        ],
+        ["shoulder rise per cm of hand rise", *cells(lambda m: m["shoulder_follow"], "{:.3f}".format), ""],
         ["Fréchet kinematic distance to the capture", *(f"{frechet[name]:.1f}" for name in motions), ""],
     ]
     mismatched = figures["frechet_mismatched"]
@@ -136,9 +142,23 @@ def body_vs_capture_rows(figures: dict) -> str:
         + prose(
             f"Fréchet baselines: the capture against itself shifted in time {frechet['real capture']:.1f} (the floor); "
             f"the capture on mismatched audio ({figures['mismatched_take']}) {mismatched:.1f}. Below the mismatched "
-            f"baseline: {below}; learned ≤ procedural: {'yes' if learned <= procedural else 'NO'}."
+            f"baseline: {below}; learned ≤ procedural: {'yes' if learned <= procedural else 'NO'}. "
+            + posture_sway_prose(figures.get("posture_sway"))
         )
     )
+
+
+def posture_sway_prose(sway: dict | None) -> str:
+    """How much the spine, neck and head and a clavicle sway (RMS of their summed Euler angles) in each motion."""
+    if not sway:
+        return ""
+    groups = next(iter(sway.values()))
+    parts = [
+        f"{group} " + " / ".join(f"{', '.join(f'{v:.1f}' for v in sway[name][group])}" for name in sway)
+        for group in groups
+    ]
+    return (f"Posture sway, degrees RMS of pitch, yaw, roll summed over each chain's joints ({' / '.join(sway)}): "
+            + "; ".join(parts) + ".")
 
 
 def body_vs_capture_table(folder: Path) -> str:
@@ -158,10 +178,12 @@ def body_stages_rows(figures: dict) -> str:
             f"{f['arm_high_frequency_share']:.3f}",
             f"{f['arm_beats_per_second']:.2f}",
             f"{f['beat_align']:.3f}",
+            f"{f['head_sway'][0]:.1f} / {f['head_sway'][1]:.1f}" if "head_sway" in f else "",
         ]
         for name, f in shown.items()
     ]
-    header = ["stage", "arm speed (cm/s)", "arm speed power above 3 Hz", "arm beats/s", "BeatAlign"]
+    header = ["stage", "arm speed (cm/s)", "arm speed power above 3 Hz", "arm beats/s", "BeatAlign",
+              "head sway (cm): sideways / forward"]
     bands = figures["latent_power_sampled_over_teacher"]
     return (
         rows(header, body)

@@ -26,7 +26,7 @@ from generators.procedural.arm_ik import (
     partial_fk,
     two_bone_ik,
 )
-from generators.procedural.gestures import CHANNELS, BodyStyle, plan_gestures
+from generators.procedural.gestures import CHANNELS, HANDS, REST, BodyStyle, plan_gestures
 from generators.procedural.hands import FINGER_JOINTS, SHAPES, finger_angles, mirror_angles
 from generators.procedural.posture import posture_angles
 from generators.procedural.trajectory import smooth_noise
@@ -203,7 +203,10 @@ def animate_body(
     times = np.arange(n) / fps
 
     speaking = speaking_frames(content)
-    angles = posture_angles(expr, speaking, fps, posture_rng, plan.head.sample(times), plan.torso.sample(times))
+    planned = {hand: plan.hands[hand].sample(times) for hand in HANDS}
+    # Where each hand is (up, fwd) relative to hanging at rest: the clavicle follows it.
+    reach = {hand: planned[hand][:, 1:3] - REST[1:3] for hand in HANDS}
+    angles = posture_angles(expr, speaking, fps, posture_rng, plan.head.sample(times), plan.torso.sample(times), reach)
     euler = np.zeros((n, skeleton.n_joints, 3))
     for name, value in angles.items():
         euler[:, skeleton.index(name)] = np.radians(value)
@@ -218,9 +221,8 @@ def animate_body(
     for hand, side in (("right", "Right"), ("left", "Left")):
         # The keys' minimum-jerk segments can be as short as 0.2 s; the arm's inertia rounds such quick reversals
         # off, which real motion shows as little speed power above 3 Hz. A quick, aroused mover rounds them less.
-        planned = plan.hands[hand].sample(times)
-        rounded = gaussian_filter1d(planned, HAND_INERTIA_S * fps, axis=0, mode="nearest")
-        channels = planned + (rounded - planned) * np.clip(1.0 / expr.tempo, 0.0, 1.0)[:, None]
+        rounded = gaussian_filter1d(planned[hand], HAND_INERTIA_S * fps, axis=0, mode="nearest")
+        channels = planned[hand] + (rounded - planned[hand]) * np.clip(1.0 / expr.tempo, 0.0, 1.0)[:, None]
         # A slow wander of several centimetres: hands drift between gestures while speaking; resting arms hang still.
         # Withdrawn hands (fear, disgust) stay close to the body: they drift less.
         drift = HAND_WANDER * expr.energy * (1.0 - 0.5 * expr.withdraw)

@@ -351,7 +351,7 @@ class _Planner:
                 active = ("right",) if side_draw < self.style.right_handed else ("left",)
             self._unit_hands.append((t0, t1, active))
             centres = {hand: self.gesture_centre(t0) for hand in active}
-            turn = 0.0 if len(active) == 2 else (-3.0 if active == ("right",) else 3.0)
+            turn = 0.0 if len(active) == 2 else (-1.0 if active == ("right",) else 1.0)
             # Preparation: rise to the first beat's lift position, on an earlier unused onset when there is one.
             prep_time = self._prep_time(accents, t0)
             for hand in active:

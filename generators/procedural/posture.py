@@ -26,6 +26,20 @@ _CLAVICLE_REST = np.array([0.0, -8.0, 6.0])
 # Toes turned out a little; the legs otherwise straight.
 _UPLEG_REST = np.array([0.0, -6.0, 0.0])
 BREATHS_PER_MINUTE = 14.0
+# Idle motion of the torso (the whole spine) and of the neck and head, in degrees RMS (pitch, yaw, roll) at neutral,
+# while speaking (half in silence): the BEAT capture 2_scott_0_1_1 sways its spine 2.2, 0.6, 3.1 degrees and its
+# neck chain 4.4, 6.5, 4.1 (avatar.evaluation.kinematics.posture_sway), three fifths of it slower than 0.3 Hz and
+# the rest up to about 0.7 Hz. The neck's part here comes on top of what it takes from the torso (NECK_FOLLOWS)
+# and of the gestures' nods and turns.
+SWAY_DEG = np.array([2.2, 0.5, 3.2])
+HEAD_DRIFT_DEG = np.array([4.2, 7.6, 4.0])
+_SLOW_HZ, _SWAY_HZ = (0.03, 0.3), (0.3, 0.7)
+_SLOW_SHARE = 0.6  # of the drift's power
+# How much of the torso's sway yaw and roll the neck follows (the capture's spine and neck roll correlate at +0.5).
+NECK_FOLLOWS = np.array([0.0, 0.2, 0.3])
+# Degrees of right-clavicle (yaw, roll) per cm the hand is (up, forward) of its rest: the scapula turns with the arm
+# (scapulohumeral rhythm). A least-squares fit to the capture's clavicles against its hands (R² 0.4-0.5 in roll).
+CLAVICLE_PER_CM = np.array([[-0.07, -0.1], [0.075, 0.0]])
 
 
 def breathing(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: np.random.Generator) -> np.ndarray:
@@ -37,18 +51,31 @@ def breathing(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: np.ra
     return 0.5 * (1.0 - np.cos(phase)) * depth
 
 
+def _drift(rng: np.random.Generator, n: int, fps: float, rms: np.ndarray) -> np.ndarray:
+    """(n, 3) smooth drift of the given RMS per axis: a slow wander and a quicker sway, as the capture's."""
+    slow = smooth_noise(rng, n, fps, *_SLOW_HZ, channels=3)
+    quick = smooth_noise(rng, n, fps, *_SWAY_HZ, channels=3)
+    return (np.sqrt(_SLOW_SHARE) * slow + np.sqrt(1.0 - _SLOW_SHARE) * quick) * rms
+
+
 def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: np.random.Generator,
-                   head_extra: np.ndarray, torso_extra: np.ndarray) -> dict[str, np.ndarray]:
+                   head_extra: np.ndarray, torso_extra: np.ndarray,
+                   reach: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Local Euler angles in degrees, (T, 3) per joint name, of the spine, neck, head, clavicles and legs.
 
     `head_extra` and `torso_extra` (T, 3) are gesture-driven additions (nods, shakes, accent leans, turns towards
-    the gesturing hand) as pitch, yaw, roll in degrees.
+    the gesturing hand) as pitch, yaw, roll in degrees; `reach` (T, 2) per hand ("right", "left") is how far (cm)
+    the hand is up and forward of hanging at rest, which the clavicle follows.
     """
     n = expr.n_frames
     breath = breathing(expr, speaking, fps, rng)
-    liveliness = np.clip(0.6 + 0.4 * expr.tempo, 0.5, 1.4)[:, None]
-    sway = smooth_noise(rng, n, fps, 0.04, 0.22, channels=3) * np.array([0.5, 1.2, 0.8]) * liveliness
-    head_drift = smooth_noise(rng, n, fps, 0.08, 0.4, channels=3) * np.array([1.2, 1.8, 1.0]) * liveliness
+    liveliness = np.clip(0.6 + 0.4 * expr.tempo, 0.5, 1.4)
+    # A speaker sways and moves the head more while talking than while standing in silence.
+    talking = np.convolve(speaking.astype(np.float64), np.ones(int(fps)) / int(fps), mode="same") \
+        if len(speaking) > fps else speaking.astype(np.float64)
+    liveliness = (liveliness * (0.5 + 0.5 * talking))[:, None]
+    sway = _drift(rng, n, fps, SWAY_DEG) * liveliness
+    head_drift = _drift(rng, n, fps, HEAD_DRIFT_DEG) * liveliness
 
     # Whole-torso pitch (+ forward) and its split along the spine.
     lean = NEUTRAL_FLEX - expr.lean
@@ -57,17 +84,19 @@ def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: 
     # Chest out with dominance, and a breath lifts the upper chest a little.
     spine[:, 2:, 0] -= (2.0 * np.clip(expr.expansive, 0, None) + 0.8 * breath)[:, None] * np.array([0.4, 0.6])
     spine[..., 1] = (expr.torso_turn + sway[:, 1] + torso_extra[:, 1])[:, None] * _EVEN_SHARE
-    spine[..., 2] = (sway[:, 2] + torso_extra[:, 2])[:, None] * _EVEN_SHARE
+    spine[..., 2] = (sway[:, 2] + torso_extra[:, 2])[:, None] * _LEAN_SHARE  # a sideways lean, from the lower back
     trunk_pitch = spine[..., 0].sum(1)
 
     # The neck keeps the gaze level against most of the trunk's pitch, then adds the emotion's head pose.
     neck = np.zeros((n, 3, 3))
     neck_pitch = expr.head_pitch - 0.8 * trunk_pitch + head_drift[:, 0] + head_extra[:, 0] + 0.3 * breath
     neck[..., 0] = neck_pitch[:, None] * _NECK_SHARE
-    neck[..., 1] = (expr.head_turn - 0.7 * spine[..., 1].sum(1) + head_drift[:, 1] + head_extra[:, 1])[:, None] \
-        * _NECK_SHARE
-    neck[..., 2] = (-expr.head_tilt - 0.7 * spine[..., 2].sum(1) + head_drift[:, 2] + head_extra[:, 2])[:, None] \
-        * _NECK_SHARE
+    # The emotion's torso turn is mostly turned back by the neck (the face stays on the listener); the sway's turn
+    # and sideways lean are followed a little, as the real speaker's head goes with his torso.
+    neck[..., 1] = (expr.head_turn - 0.7 * expr.torso_turn + NECK_FOLLOWS[1] * (sway[:, 1] + torso_extra[:, 1])
+                    + head_drift[:, 1] + head_extra[:, 1])[:, None] * _NECK_SHARE
+    neck[..., 2] = (-expr.head_tilt + NECK_FOLLOWS[2] * spine[..., 2].sum(1) + head_drift[:, 2]
+                    + head_extra[:, 2])[:, None] * _NECK_SHARE
 
     # Clavicles: raised by fear or a breath (right: -Z raises), dropped and rolled forward (+Y) by a slump,
     # pulled back by an expansive chest.
@@ -77,8 +106,11 @@ def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: 
 
     out = {name: spine[:, k] for k, name in enumerate(SPINE)}
     out.update({name: neck[:, k] for k, name in enumerate(NECK)})
-    out["RightShoulder"] = clavicle
-    out["LeftShoulder"] = clavicle * np.array([1.0, -1.0, -1.0])
+    for hand, side, mirror in (("right", "Right", 1.0), ("left", "Left", -1.0)):
+        follow = np.zeros((n, 3))
+        if reach is not None:  # a raised hand lifts its shoulder, a forward one brings it forward
+            follow[:, 1:] = reach[hand] @ CLAVICLE_PER_CM
+        out[f"{side}Shoulder"] = (clavicle + follow) * np.array([1.0, mirror, mirror])
     out["RightUpLeg"] = np.tile(_UPLEG_REST, (n, 1))
     out["LeftUpLeg"] = np.tile(_UPLEG_REST * np.array([1.0, -1.0, -1.0]), (n, 1))
     return out
