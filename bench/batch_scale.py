@@ -1,12 +1,16 @@
-"""`avatar batch` scaling: jobs per minute with 1 and 2 local worker processes and on a local Ray with 1 and 2 CPUs.
+"""`avatar batch` scaling: jobs per minute with 1 and 2 local worker processes, on a local Ray with 1 and 2 CPUs,
+and on a running Ray head with 1 and 2 CPUs.
 
-Run: .venv/bin/python bench/batch_scale.py [--jobs 20] [--seconds 5] [--runs local:1,local:2,ray:1,ray:2]
-     [--repeat 3] [--json bench/results/batch_scale.json]
+Run: .venv/bin/python bench/batch_scale.py [--jobs 20] [--seconds 5]
+     [--runs local:1,local:2,ray:1,ray:2,head:1,head:2] [--repeat 3] [--json bench/results/batch_scale.json]
 
 Input: the manifest of bench/batch_speed.py (consecutive 5-s excerpts of the BEAT takes with their transcripts,
 seven emotions in turn, verification on, outputs face and body). Each run is a fresh `avatar batch` process into an
-empty folder (`--workers N`, or `--ray --workers N`: a local Ray with N CPUs and one worker actor per CPU), so the
-start-up counts: jobs per minute = jobs / wall time. From summary.json, per worker process: the seconds it spent
+empty folder: `--workers N`; `--ray --workers N`, a local Ray with N CPUs that the batch starts and stops itself;
+or `--ray 127.0.0.1:PORT`, joining a head started before the run with `ray start --head --num-cpus N` (token
+authentication on, as Ray 2.60 sets it up; avatar/evaluation/ray_head.py) and stopped after it, as on a cluster
+that is already running. One worker actor per CPU. The batch's own start-up counts (the head's does not): jobs per
+minute = jobs / wall time. From summary.json, per worker process: the seconds it spent
 importing and loading the pipeline, its peak memory (ru_maxrss), and the mean seconds of its jobs after the first
 (which also loads the voice check and warms the caches); the steady rate, the sum over workers of 60 / that mean, is
 what a long manifest approaches once every worker has started. Prints one JSON object; the figures are noisy on a shared
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import statistics
 import subprocess
 import sys
@@ -30,6 +35,7 @@ from pathlib import Path
 from batch_speed import BIN, same_files, write_manifest  # a sibling script: bench/ is on the path of a script
 
 from avatar.evaluation.beat import BEAT
+from avatar.evaluation.ray_head import start_head, stop_head
 from avatar.evaluation.results import run_conditions, write_results
 
 
@@ -38,8 +44,22 @@ def run(manifest: Path, out: Path, backend: str, workers: int) -> dict:
     command = [str(BIN / "avatar"), "batch", str(manifest), "-o", str(out), "--workers", str(workers)]
     if backend == "ray":
         command.append("--ray")
+    if backend == "head":
+        with tempfile.TemporaryDirectory(prefix="rayb", dir="/tmp") as folder:  # Ray's socket paths are short
+            head = start_head(Path(folder), secrets.token_hex(16), cpus=workers)
+            try:
+                env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")},
+                       "RAY_AUTH_TOKEN": head.token}
+                return timed([*command, "--ray", f"127.0.0.1:{head.port}"], out, env)
+            finally:
+                stop_head(head.process)
+    return timed(command, out, None)
+
+
+def timed(command: list[str], out: Path, env: dict | None) -> dict:
+    """Run one `avatar batch` command: its wall time and what summary.json says of its workers."""
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
@@ -73,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--runs", default="local:1,local:2,ray:1,ray:2", help="backend:workers, comma-separated")
+    parser.add_argument("--runs", default="local:1,local:2,ray:1,ray:2,head:1,head:2",
+                        help="backend:workers, comma-separated")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each backend:workers, interleaved; the median wall time is reported")
     parser.add_argument("--json", type=Path, help="also write the figures here (bench/results/batch_scale.json)")
@@ -105,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             if len(tries) > 1 and "files_identical_to_first_run" in tries[-1]:
                 results[name]["files_identical_to_first_run"] = all(
                     t.get("files_identical_to_first_run", True) for t in tries)
-    for backend in ("local", "ray"):
+    for backend in ("local", "ray", "head"):
         one, two = results.get(f"{backend}:1"), results.get(f"{backend}:2")
         if one and two:
             results[f"{backend} speed-up 1 -> 2"] = round(two["jobs_per_min"] / one["jobs_per_min"], 2)

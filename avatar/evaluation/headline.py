@@ -64,10 +64,13 @@ def batch_row(folder: Path) -> Row:
     """Batch scaling from one worker to two (bench/batch_scale.py)."""
     batch = read_results("batch_scale", folder)
     b = batch["figures"]
+    backends = [(key, name) for key, name in (("local", "processes"), ("head", "a running Ray head"),
+                                              ("ray", "a Ray the batch starts")) if f"{key} speed-up 1 -> 2" in b]
     return (
-        f"batch, {b['jobs']} jobs of {b['seconds_per_job']:g} s, 2 workers vs 1: processes / Ray (steady rates: "
-        f"{b['local steady speed-up 1 -> 2']:.2f}x / {b['ray steady speed-up 1 -> 2']:.2f}x)",
-        f"{b['local speed-up 1 -> 2']:.2f}x / {b['ray speed-up 1 -> 2']:.2f}x",
+        f"batch, {b['jobs']} jobs of {b['seconds_per_job']:g} s, 2 workers vs 1: "
+        + " / ".join(name for _, name in backends)
+        + " (steady rates: " + " / ".join(f"{b[f'{key} steady speed-up 1 -> 2']:.2f}x" for key, _ in backends) + ")",
+        " / ".join(f"{b[f'{key} speed-up 1 -> 2']:.2f}x" for key, _ in backends),
         "≥ 1.7x",
         short_command(batch),
     )

@@ -53,7 +53,8 @@ def speed_table(folder: Path) -> str:
         ]
     )
     figures = batch["figures"]
-    for backend, label in (("local", "worker processes"), ("ray", "a local Ray's CPUs")):
+    for backend, label in (("local", "worker processes"), ("ray", "a local Ray's CPUs (Ray started by the batch)"),
+                           ("head", "a running Ray head's CPUs (`ray start --head`)")):
         one, two = figures.get(f"{backend}:1"), figures.get(f"{backend}:2")
         if one and two:
             speedup = figures[f"{backend} speed-up 1 -> 2"]
