@@ -46,9 +46,13 @@ def breathing(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: np.ra
     """Inhalation (T,) in [0, 1]: a breathing cycle, faster when aroused and shallower while speaking."""
     rate = BREATHS_PER_MINUTE / 60.0 * np.clip(expr.tempo, 0.7, 1.6)
     phase = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.cumsum(rate) / fps
-    depth = np.where(speaking, 0.5, 1.0)
-    depth = np.convolve(depth, np.ones(int(fps)) / int(fps), mode="same") if len(depth) > fps else depth
-    return 0.5 * (1.0 - np.cos(phase)) * depth
+    return 0.5 * (1.0 - np.cos(phase)) * _over_a_second(np.where(speaking, 0.5, 1.0), fps)
+
+
+def _over_a_second(values: np.ndarray, fps: float) -> np.ndarray:
+    """values (T,) averaged over a sliding second (unchanged when shorter), so a switch ramps in over a second."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.convolve(values, np.ones(int(fps)) / int(fps), mode="same") if len(values) > fps else values
 
 
 def _drift(rng: np.random.Generator, n: int, fps: float, rms: np.ndarray) -> np.ndarray:
@@ -60,7 +64,7 @@ def _drift(rng: np.random.Generator, n: int, fps: float, rms: np.ndarray) -> np.
 
 def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: np.random.Generator,
                    head_extra: np.ndarray, torso_extra: np.ndarray,
-                   reach: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+                   reach: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Local Euler angles in degrees, (T, 3) per joint name, of the spine, neck, head, clavicles and legs.
 
     `head_extra` and `torso_extra` (T, 3) are gesture-driven additions (nods, shakes, accent leans, turns towards
@@ -69,11 +73,8 @@ def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: 
     """
     n = expr.n_frames
     breath = breathing(expr, speaking, fps, rng)
-    liveliness = np.clip(0.6 + 0.4 * expr.tempo, 0.5, 1.4)
     # A speaker sways and moves the head more while talking than while standing in silence.
-    talking = np.convolve(speaking.astype(np.float64), np.ones(int(fps)) / int(fps), mode="same") \
-        if len(speaking) > fps else speaking.astype(np.float64)
-    liveliness = (liveliness * (0.5 + 0.5 * talking))[:, None]
+    liveliness = (np.clip(0.6 + 0.4 * expr.tempo, 0.5, 1.4) * (0.5 + 0.5 * _over_a_second(speaking, fps)))[:, None]
     sway = _drift(rng, n, fps, SWAY_DEG) * liveliness
     head_drift = _drift(rng, n, fps, HEAD_DRIFT_DEG) * liveliness
 
@@ -95,7 +96,7 @@ def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: 
     # and sideways lean are followed a little, as the real speaker's head goes with his torso.
     neck[..., 1] = (expr.head_turn - 0.7 * expr.torso_turn + NECK_FOLLOWS[1] * (sway[:, 1] + torso_extra[:, 1])
                     + head_drift[:, 1] + head_extra[:, 1])[:, None] * _NECK_SHARE
-    neck[..., 2] = (-expr.head_tilt + NECK_FOLLOWS[2] * spine[..., 2].sum(1) + head_drift[:, 2]
+    neck[..., 2] = (-expr.head_tilt + NECK_FOLLOWS[2] * (sway[:, 2] + torso_extra[:, 2]) + head_drift[:, 2]
                     + head_extra[:, 2])[:, None] * _NECK_SHARE
 
     # Clavicles: raised by fear or a breath (right: -Z raises), dropped and rolled forward (+Y) by a slump,
@@ -108,8 +109,7 @@ def posture_angles(expr: BodyExpression, speaking: np.ndarray, fps: float, rng: 
     out.update({name: neck[:, k] for k, name in enumerate(NECK)})
     for hand, side, mirror in (("right", "Right", 1.0), ("left", "Left", -1.0)):
         follow = np.zeros((n, 3))
-        if reach is not None:  # a raised hand lifts its shoulder, a forward one brings it forward
-            follow[:, 1:] = reach[hand] @ CLAVICLE_PER_CM
+        follow[:, 1:] = reach[hand] @ CLAVICLE_PER_CM  # a raised hand lifts its shoulder, a forward one brings it on
         out[f"{side}Shoulder"] = (clavicle + follow) * np.array([1.0, mirror, mirror])
     out["RightUpLeg"] = np.tile(_UPLEG_REST, (n, 1))
     out["LeftUpLeg"] = np.tile(_UPLEG_REST * np.array([1.0, -1.0, -1.0]), (n, 1))
