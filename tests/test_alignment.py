@@ -101,6 +101,27 @@ def test_chunks_that_still_fail_get_estimated_phones(spoken_example, monkeypatch
     _check_well_formed(result, spoken_example.duration)
 
 
+def test_a_kept_decoder_aligns_as_a_new_one(beat_dir, monkeypatch):
+    """Decoders are kept between calls; what a call returns must not depend on the calls before it (on real
+    speech, a decoder's cepstral mean carried over from another clip moves phone edges by up to 0.24 s)."""
+    from avatar.frontend.audio import load_audio
+    from avatar.frontend.textgrid import load_alignment_textgrid
+
+    take = "2_scott_0_1_1"
+    speech = load_audio(beat_dir / "wav" / f"{take}.wav").resampled(16_000)
+    words = load_alignment_textgrid(beat_dir / "textgrid" / f"{take}.TextGrid").words
+
+    def excerpt(start: int) -> tuple[Audio, str]:  # 5 s cut mid-speech, with the words said inside it
+        said = " ".join(w.label for w in words if w.start >= start and w.end <= start + 5)
+        return Audio(speech.samples[start * 16_000:(start + 5) * 16_000], 16_000, f"{take} at {start} s"), said
+
+    monkeypatch.setattr(alignment_module, "_IDLE_DECODERS", [])
+    fresh = align(*excerpt(45))
+    align(*excerpt(50))  # another clip in between
+    assert len(alignment_module._IDLE_DECODERS) == 1  # one decoder, handed out again
+    assert align(*excerpt(45)) == fresh
+
+
 def test_unknown_words_get_a_pronunciation():
     assert guess_pronunciation("kubernetes")[:3] == ["K", "UW", "B"]
     assert guess_pronunciation("zorblax")[0] == "Z"

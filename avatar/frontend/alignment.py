@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,7 +79,13 @@ def align(audio: Audio, transcript: str | None = None, progress: Progress | None
     words = normalize_transcript(transcript)
     if not words:
         raise InputError(f"The transcript {transcript!r} has no words in it. Give the spoken words.")
-    aligner = _Aligner(words)
+    with _decoder() as decoder:
+        return _align(audio, transcript, source, words, _Aligner(decoder, words), report)
+
+
+def _align(audio: Audio, transcript: str, source: str, words: list[str], aligner: _Aligner,
+           report: Progress) -> Alignment:
+    """The word pass, then the phone pass (in one go, or in chunks for long audio), as align describes."""
     pcm = audio.int16_bytes()
     report(0.2 if source == "given" else 0.4)
     word_spans = aligner.align_words(pcm, words)
@@ -135,15 +143,37 @@ def recognize(audio: Audio) -> str:
     return " ".join(words)
 
 
+_IDLE_DECODERS: list = []  # aligning decoders made before and not in use now
+_DECODERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _decoder() -> Iterator:
+    """A pocketsphinx aligning decoder for one call: loading the acoustic model and dictionary costs 0.09 s, a
+    sixth of a 5-s batch job, so decoders are kept and handed out again (one per call running at once; one that
+    saw an error is dropped). Its feature state (the cepstral mean carried from one utterance to the next) starts
+    afresh, so a call aligns exactly as it would on a new decoder; words added for earlier transcripts keep the
+    same pronunciations."""
+    from pocketsphinx import Decoder
+
+    with _DECODERS_LOCK:
+        decoder = _IDLE_DECODERS.pop() if _IDLE_DECODERS else None
+    if decoder is None:
+        # bestpath off, as pocketsphinx's own aligner does: its lattice pass can end the word alignment with a
+        # one-frame "</s>" that the phone pass then fails to fit ("Failed to stop utterance processing").
+        decoder = Decoder(samprate=SAMPLE_RATE, lm=None, bestpath=False, loglevel="FATAL")
+    else:
+        decoder.reinit_feat()
+    yield decoder
+    with _DECODERS_LOCK:
+        _IDLE_DECODERS.append(decoder)
+
+
 class _Aligner:
     """A pocketsphinx decoder that knows every word of the transcript."""
 
-    def __init__(self, words: list[str]):
-        from pocketsphinx import Decoder
-
-        # bestpath off, as pocketsphinx's own aligner does: its lattice pass can end the word alignment with a
-        # one-frame "</s>" that the phone pass then fails to fit ("Failed to stop utterance processing").
-        self.decoder = Decoder(samprate=SAMPLE_RATE, lm=None, bestpath=False, loglevel="FATAL")
+    def __init__(self, decoder, words: list[str]):
+        self.decoder = decoder
         self.pronunciations: dict[str, list[str]] = {}
         for word in set(words):
             phones = self.decoder.lookup_word(word)

@@ -1,7 +1,9 @@
 """MP4 writing: RGB frames to H.264 with the speech muxed in (AAC), written atomically.
 
 Uses the ffmpeg that imageio-ffmpeg bundles, so nothing outside the virtual environment is needed. ffmpeg runs as
-its own process: it encodes on the other core while the caller renders the next frames.
+its own process: it encodes on the other core while the caller renders the next frames. Frames go to it as the
+YUV 4:2:0 planes H.264 stores (generators/render/yuv.py), converted on the caller's thread, which is cheaper than
+ffmpeg's own conversion on its one encoder thread.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generators.render.yuv import rgb_to_i420
 from rigs.errors import RigInputError
 from rigs.fileio import atomic_path
 
@@ -48,8 +51,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
                 progress: Callable[[int], None] | None = None) -> int:
     """Write RGB uint8 frames (H, W, 3) as an H.264 MP4 at fps, with the speech (a path or an Audio) when given.
 
-    The video is as long as the frames (the audio is cut to it). Returns the number of frames written; the file
-    appears only when complete.
+    The video is as long as the frames (the audio is cut to it), its sides even (an odd side repeats its last row or
+    column). Returns the number of frames written; the file appears only when complete.
     """
     import imageio_ffmpeg
 
@@ -59,6 +62,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     first = next(frames, None)
     if first is None:
         raise ValueError("no frames to write: the face track is empty")
+    if first.ndim != 3 or first.shape[2] != 3:
+        raise ValueError(f"frames must be RGB images (height, width, 3); the first is {first.shape}")
     height, width = first.shape[:2]
     count = 0
     with tempfile.TemporaryDirectory() as folder, atomic_path(path) as tmp:
@@ -67,16 +72,18 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         if sound is not None:
             params = ["-shortest", *params]
         writer = imageio_ffmpeg.write_frames(
-            str(tmp), (width, height), fps=fps, codec="libx264", quality=None, macro_block_size=2,
-            ffmpeg_log_level="quiet", audio_path=sound, audio_codec="aac", output_params=params)
+            str(tmp), (width + width % 2, height + height % 2), pix_fmt_in="yuv420p", fps=fps, codec="libx264",
+            quality=None, macro_block_size=1, ffmpeg_log_level="quiet", audio_path=sound, audio_codec="aac",
+            output_params=params)
         writer.send(None)  # start ffmpeg
         encoder = writer.gi_frame.f_locals.get("p")  # imageio-ffmpeg's ffmpeg process, to read its exit status
         try:
             for frame in _chain(first, frames):
-                if frame.shape[:2] != (height, width):
-                    raise ValueError(f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, the first {width}x{height}")
+                if frame.shape != first.shape:
+                    raise ValueError(f"frame {count} is {frame.shape}, the first {first.shape}: every frame must be "
+                                     "an RGB image of one size")
                 try:
-                    writer.send(np.ascontiguousarray(frame, np.uint8))
+                    writer.send(rgb_to_i420(frame))
                 except OSError:  # ffmpeg stopped reading: it failed (its status is reported below)
                     break
                 count += 1
