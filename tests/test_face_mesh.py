@@ -9,6 +9,7 @@ from rigs.errors import RigInputError
 from rigs.face.arkit import BLENDSHAPES, INDEX, MIRROR_INDEX
 from rigs.face.build_mesh import faces_from_edges
 from rigs.face.mesh import DATA_PATH, FaceMesh, load_face_mesh, reflect
+from rigs.face.mesh_parts import CROWN_CORNERS, RING, labial_normals
 
 MM = 1e-3
 # MediaPipe landmarks (image coordinates: the subject's left eye is on the image's right, MediaPipe's "LEFT_EYE").
@@ -109,6 +110,20 @@ def test_jaw_open_drops_chin_and_shows_the_inner_mouth(mesh):
     upper, lower = mesh.parts["teethUpper"], mesh.parts["teethLower"]
     assert np.allclose(opened[upper], mesh.vertices[upper])  # upper teeth are fixed to the skull
     assert (mesh.vertices[lower, 1] - opened[lower, 1]).min() > 3 * MM
+
+
+def test_teeth_are_crowns_with_notches_between_them_facing_the_lips(mesh):
+    for part in ("teethUpper", "teethLower"):
+        crowns = mesh.vertices[mesh.parts[part]].reshape(-1, CROWN_CORNERS, 3).astype(np.float64)
+        assert len(crowns) == 12  # incisors to first molars, both sides
+        width = [np.linalg.norm(crowns[:, ring * len(RING) + 1] - crowns[:, ring * len(RING)], axis=1)
+                 for ring in (0, 1)]
+        assert (width[0] < 0.9 * width[1]).all()  # the biting edge narrower: a notch beside each neighbour
+        normals = labial_normals(crowns)
+        assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)
+        incisors, molars = normals[[0, 6]], normals[[5, 11]]  # left then right side, each from the midline out
+        assert (incisors[:, 2] > 0.9).all()  # the front teeth face forward
+        assert (np.abs(molars[:, 0]) > 0.8).all() and molars[0, 0] * molars[1, 0] < 0  # the back ones, the cheeks
 
 
 def test_mouth_close_shuts_lips_over_an_open_jaw(mesh):

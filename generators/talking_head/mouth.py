@@ -19,7 +19,7 @@ from generators.render.rasterizer import vertex_normals
 from generators.talking_head.animate import FaceRig, landmark_loops
 from generators.talking_head.eyes import SHIFT, box, polygon_area, polygon_mask, polygon_perimeter
 from generators.talking_head.warp import rasterize, smoothstep
-from rigs.face.mesh_parts import CAVITY, SKIN, TEETH
+from rigs.face.mesh_parts import CAVITY, CROWN_CORNERS, SKIN, TEETH, labial_normals
 
 __all__ = ["LIP_PAIRS", "MouthLayer", "enamel_color", "inner_lip_gap", "opening_width", "smooth_loop"]
 
@@ -30,10 +30,10 @@ ENAMEL_LIGHTNESS = (91.0, 96.0)  # CIE L* the enamel is kept within, before shad
 # CIE a*, b* of natural teeth (dental shade guides measure b* of about 12-22: teeth are yellowish, never grey); the
 # teeth take it as far as the skin shows colour. Grey teeth beside warm skin read as grey-blue, dead teeth.
 ENAMEL_WARMTH = (1.0, 15.0)
-ENAMEL_AMBIENT = 0.9
-LOWER_TEETH_SHADE = 0.9  # the lower teeth sit back, under the upper ones and the upper lip
+ENAMEL_AMBIENT = 0.75  # the rest of the enamel's light follows its face's turn: the arch darkens the side teeth
 LIP_SHADE = 0.8  # what is just inside the lips, against a millimetre further in
 CORNER_SHADE, CORNER_POWER = 0.35, 4  # the mouth this much darker at its corners, falling off as |x|^power
+SUPERSAMPLE = 2  # the inner mouth is rasterized at this many samples per pixel side
 THROAT = 0.27  # the back of the mouth, as a share of the cavity colour
 CHEEKS = (50, 280, 101, 330, 205, 425)  # landmarks on the cheeks, for the photo's skin brightness
 
@@ -127,7 +127,12 @@ class MouthLayer:
         luminance = np.array([0.299, 0.587, 0.114])
         gain = float(np.clip(np.median(cheeks @ luminance) / (255.0 * np.dot(SKIN, luminance)), 0.35, 1.1))
         vertices = rig.base[len(rig.base) - len(rig.mouth_colors):].astype(np.float64)
-        camera_normals = vertex_normals(vertices, rig.mouth_triangles) @ rig.fit.rotation.T
+        normals = vertex_normals(vertices, rig.mouth_triangles)
+        for part in ("teethUpper", "teethLower"):
+            index = rig.mouth_parts[part]
+            facing = labial_normals(vertices[index].reshape(-1, CROWN_CORNERS, 3))  # a tooth shades as one face
+            normals[index] = np.repeat(facing, CROWN_CORNERS, axis=0)
+        camera_normals = normals @ rig.fit.rotation.T
         lambert = np.clip(camera_normals @ LIGHT, 0.0, 1.0)
         shade = AMBIENT + (1 - AMBIENT) * lambert
         self.gain = gain
@@ -136,12 +141,12 @@ class MouthLayer:
         # Enamel is translucent and scatters light: it takes less of its shape's shading than skin does.
         enamel_shade = ENAMEL_AMBIENT + (1 - ENAMEL_AMBIENT) * lambert
         self.teeth = np.zeros(len(colors), np.float32)
-        for part, depth_shade in (("teethUpper", 1.0), ("teethLower", LOWER_TEETH_SHADE)):
+        for part in ("teethUpper", "teethLower"):
             index = rig.mouth_parts[part]
             self.teeth[index] = 1.0
             # The mesh's teeth colour carries the mouth's depth (back teeth darker); the enamel gives the rest.
             depth = rig.mouth_colors[index].mean(1) / np.mean(TEETH)
-            colors[index] = np.minimum((depth * enamel_shade[index] * depth_shade)[:, None] * self.enamel, 255.0)
+            colors[index] = np.minimum((depth * enamel_shade[index])[:, None] * self.enamel, 255.0)
         self.colors = np.ascontiguousarray(colors, np.float32)
         self.throat = (np.asarray(CAVITY) * THROAT * gain * 255.0).astype(np.float32)
         # The cavity's walls are left out: seen straight on, its rim just inside the lips is a dark outline that
@@ -178,11 +183,15 @@ class MouthLayer:
             return
         layer = np.empty(shape + (3,), np.float32)
         if fade > 0.0:
-            layer[:] = self.throat
-            zbuffer = np.full(shape, -np.inf, np.float32)
-            xy = np.ascontiguousarray(mouth[:, :2] - np.array([x0, y0], np.float32), np.float32)
-            rasterize(xy, np.ascontiguousarray(mouth[:, 2], np.float32), self.triangles, self.colors, layer,
-                      zbuffer, True)
+            # Drawn at SUPERSAMPLE times the resolution and averaged down: a tooth is a few pixels wide, and
+            # point-sampled its edges step from pixel to pixel.
+            fine = np.empty((shape[0] * SUPERSAMPLE, shape[1] * SUPERSAMPLE, 3), np.float32)
+            fine[:] = self.throat
+            zbuffer = np.full(fine.shape[:2], -np.inf, np.float32)
+            xy = (mouth[:, :2] - np.array([x0, y0], np.float32) + 0.5) * SUPERSAMPLE - 0.5  # pixel centres
+            rasterize(np.ascontiguousarray(xy, np.float32), np.ascontiguousarray(mouth[:, 2], np.float32),
+                      self.triangles, self.colors, fine, zbuffer, True)
+            layer = cv2.resize(fine, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
             layer = cv2.GaussianBlur(layer, (0, 0), 0.6)  # a photo's focus, not a rasterizer's hard tooth edges
             # The lips shade what is just inside them: darker toward the lip line, over about a millimetre.
             sigma = max(0.6, 0.8 * self.pixels_per_mm)

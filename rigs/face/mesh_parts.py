@@ -165,20 +165,51 @@ def dental_arch(t: np.ndarray, front_z: float) -> tuple[np.ndarray, np.ndarray]:
     return points, tangent / np.linalg.norm(tangent, axis=-1, keepdims=True)
 
 
+# A crown's cross-sections from its biting edge to the gum: rise (share of its height), width and thickness (shares
+# of the tooth's). The edge is narrower than the crown just above it, as worn incisors' rounded corners make it:
+# between neighbours that leaves the small dark notches (embrasures) that make a row of teeth read as teeth, not
+# as one band.
+CROWN_RINGS = ((0.0, 0.8, 0.55), (0.12, 1.0, 0.7), (1.0, 0.8, 1.0))
+RING = ((-0.5, 0.5), (0.5, 0.5), (0.5, -0.5), (-0.5, -0.5))  # (along, outward) corners; the first two face the lips
+CROWN_CORNERS = len(CROWN_RINGS) * len(RING)
+LABIAL_CORNERS = tuple(k * len(RING) + c for k in range(len(CROWN_RINGS)) for c in (0, 1))
+
+
 def tooth(base: np.ndarray, tangent: np.ndarray, width: float, height: float, thickness: float) -> np.ndarray:
-    """A tooth crown's 8 corners from the centre of its biting edge: height signed (+ up for lower teeth)."""
+    """A tooth crown's CROWN_CORNERS corners, ring by ring from the centre of its biting edge: height signed (+ up
+    for lower teeth)."""
     outward = np.array([-tangent[1], 0.0, tangent[0]])  # horizontal, toward the lips
     along = np.array([tangent[0], 0.0, tangent[1]])
-    corners = []
-    for rise, narrow, thin in ((0.0, 1.0, 0.55), (1.0, 0.8, 1.0)):  # biting edge thin, crown wider near the gum
-        for w, d in ((-0.5, 0.5), (0.5, 0.5), (0.5, -0.5), (-0.5, -0.5)):
-            corners.append(base + along * w * width * narrow + outward * (d - 0.5) * thickness * thin
-                           + [0.0, rise * height, 0.0])
-    return np.array(corners)
+    return np.array([base + along * w * width * narrow + outward * (d - 0.5) * thickness * thin
+                     + [0.0, rise * height, 0.0]
+                     for rise, narrow, thin in CROWN_RINGS for w, d in RING])
 
 
-BOX = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4], [1, 2, 6], [1, 6, 5],
-                [2, 3, 7], [2, 7, 6], [3, 0, 4], [3, 4, 7]])
+def _crown_triangles() -> np.ndarray:
+    """The crown's surface: a cap at the edge and at the gum, and quads between consecutive rings."""
+    n, last = len(RING), len(RING) * (len(CROWN_RINGS) - 1)
+    tris = [[0, 1, 2], [0, 2, 3], [last, last + 1, last + 2], [last, last + 2, last + 3]]
+    for ring in range(len(CROWN_RINGS) - 1):
+        a, b = ring * n, (ring + 1) * n
+        for i in range(n):
+            j = (i + 1) % n
+            tris += [[a + i, a + j, b + j], [a + i, b + j, b + i]]
+    return np.array(tris)
+
+
+CROWN = _crown_triangles()
+
+
+def labial_normals(crowns: np.ndarray) -> np.ndarray:
+    """Unit normals (K, 3) of the lip-side faces of crowns (K, CROWN_CORNERS, 3) made by tooth(): seen from the
+    front, a tooth is that face, so it shades as one surface turned with the arch (the average of a box's corner
+    normals would tilt each corner 45 degrees and stripe every tooth)."""
+    back = [k for k in range(CROWN_CORNERS) if k not in LABIAL_CORNERS]
+    outward = crowns[:, list(LABIAL_CORNERS)].mean(1) - crowns[:, back].mean(1)
+    axis = crowns[:, :len(RING)].mean(1) - crowns[:, -len(RING):].mean(1)  # gum to biting edge
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    normal = outward - (outward * axis).sum(-1, keepdims=True) * axis  # in the face's plane: the crown's lean
+    return normal / np.linalg.norm(normal, axis=-1, keepdims=True)
 
 
 def teeth_row(front_z: float, edge_y: float, widths_mm, heights_mm, thickness: float) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +223,7 @@ def teeth_row(front_z: float, edge_y: float, widths_mm, heights_mm, thickness: f
         t = np.interp((slots[k] + slots[k + 1]) / 2, arc, dense)
         (x, z), tangent = (a[0] for a in dental_arch(np.array([t]), front_z))
         box = tooth(np.array([x, edge_y, z]), tangent, 0.92 * width * MM, height * MM, thickness)
-        tris = orient(box, BOX, box.mean(0)) + 8 * len(vertices)
+        tris = orient(box, CROWN, box.mean(0)) + CROWN_CORNERS * len(vertices)
         vertices.append(box)
         triangles.append(tris)
     right_v, right_t = np.concatenate(vertices), np.concatenate(triangles)
