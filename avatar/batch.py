@@ -19,6 +19,7 @@ The manifest is a CSV whose first line names the columns (any order, any case):
   generator       learned (default) or procedural
   verify          true (default) or false: the recognizer in the loop
   max_attempts    attempts per window with verify, 1 to 20 (default avatar.verification.MAX_ATTEMPTS, 5)
+  size            the talking-head video's side in pixels, even, 256 to 1024 (default 512)
 Empty cells take the defaults; relative paths are read from the manifest's folder. Every row is checked before any
 job starts, by the check `avatar render` and the page use (avatar/request.py: the same ranges and messages), all
 but its speech, which is decoded and checked when its job runs; a bad row fails alone.
@@ -60,7 +61,7 @@ from generators import DEFAULT_GENERATOR, GENERATORS
 REQUIRED = ("id",)
 SPEECH = ("audio", "text")
 OPTIONAL = ("emotion", "intensity", "portrait", "seed", "outputs", "transcript", "keyframes", "style_reference",
-            "generator", "verify", "max_attempts")
+            "generator", "verify", "max_attempts", "size")
 COLUMNS = REQUIRED + SPEECH + OPTIONAL
 PATH_COLUMNS = ("audio", "portrait", "style_reference")
 SUMMARY_FILES = ("summary.json", "summary.csv")
@@ -193,7 +194,8 @@ def _request(values: dict[str, str], root: Path) -> tuple[dict, str]:
                  "emotion": cell["emotion"], "intensity": _number(cell["intensity"], float),
                  "emotion_keyframes": cell["keyframes"], "style_reference": cell["style_reference"],
                  "portrait": cell["portrait"], "seed": _number(cell["seed"], int), "outputs": cell["outputs"],
-                 "verify": verify, "max_attempts": _number(cell["max_attempts"], int)}
+                 "verify": verify, "max_attempts": _number(cell["max_attempts"], int),
+                 "size": _number(cell["size"], int)}
     return check_arguments(**{name: value for name, value in arguments.items() if value is not None}), generator
 
 

@@ -27,6 +27,7 @@ from avatar.outputs import (
     interrupted,
     note_interrupt,
 )
+from avatar.request import VIDEO_SIZE
 from avatar.verification import MAX_ATTEMPTS
 from generators import DEFAULT_GENERATOR
 from generators.learned.train_config import MotionTrainConfig
@@ -309,6 +310,8 @@ def render(
         help="Check the rendered affect with the recognizers and re-generate windows that miss the emotion; "
         "writes report.json and report.png.")] = True,
     max_attempts: Annotated[int, typer.Option(help="Attempts per window for --verify (1: check only).")] = MAX_ATTEMPTS,
+    size: Annotated[int, typer.Option(
+        help="Side of the talking-head video in pixels, even, 256 to 1024 (video.mp4 is size x size).")] = VIDEO_SIZE,
     fps: Annotated[float, typer.Option(help="Frames per second of the animation.")] = 30.0,
     voice: Annotated[str, typer.Option(help="Voice for --text (available: joe).")] = "joe",
     generator: Annotated[str, typer.Option(
@@ -333,7 +336,7 @@ def render(
         raise InputError(f"unknown generator {generator!r}; choose one of: {', '.join(GENERATORS)}")
     request = check_request(audio_path, text, transcript=transcript, emotion=emotion, intensity=intensity,
                             emotion_keyframes=keyframes, style_reference=style_reference, portrait=portrait,
-                            seed=seed, outputs=outputs, verify=verify, max_attempts=max_attempts)
+                            seed=seed, outputs=outputs, verify=verify, max_attempts=max_attempts, size=size)
 
     from avatar.pipeline import AvatarPipeline
 

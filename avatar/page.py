@@ -255,7 +255,7 @@ def _generate(
     with _generating:
         result = pipe.render(request, step)
     # Uploaded portraits are cached by path inside the pipeline; keep the default and the latest few only.
-    for key in [k for k in pipe._portraits if k != "None"][:-2]:
+    for key in [k for k in pipe._portraits if k[0] != "None"][:-2]:
         del pipe._portraits[key]
     run = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=_runs_root))
     try:

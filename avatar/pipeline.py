@@ -14,7 +14,8 @@ procedural) -> the recognizer in the loop (avatar/verification.py) -> files.
 Emotion (one of, later ones winning): `emotion` = a label or "auto" (what the speech and text recognizers read),
 `vad` = a (valence, arousal, dominance) point, `emotion_keyframes` = "0 s neutral, 2 s anger 0.8". Outputs: face
 (face.csv, face.json, face.glb), body (body.bvh, body.glb), preview (preview.mp4: the 3-D face beside the body),
-video (video.mp4: the portrait talking, 512x512 H.264 with the speech; video_body.mp4 beside the body preview).
+video (video.mp4: the portrait talking, `size` x `size` H.264 with the speech, 512 unless asked for, 256-1024;
+video_body.mp4 beside the body preview).
 With `verify` (the default) the face-motion recognizer checks the face track, and FER the rendered video when
 there is one; windows that do not show the target are re-generated (up to `max_attempts`), and report.json /
 report.png say what held.
@@ -41,7 +42,7 @@ from avatar.frontend.speech import SpeechContent, analyze_speech
 from avatar.frontend.style import Style
 from avatar.frontend.tts import check_voice
 from avatar.outputs import check_output_folder, folder_written_whole
-from avatar.request import RenderRequest, check_request, parse_outputs
+from avatar.request import VIDEO_SIZE, RenderRequest, check_request, parse_outputs
 from avatar.stages import Animator, emotion_curve, speaking_style
 from avatar.startup import long_lived
 from avatar.verification import (
@@ -206,7 +207,7 @@ class AvatarPipeline:
         with long_lived():
             self.animator = Animator.load(generator, checkpoint)
         self.generator, self.fps, self.voice = generator, fps, voice
-        self._portraits: dict[str, object] = {}
+        self._portraits: dict[tuple[str, int], object] = {}
         self._fer = None
 
     @classmethod
@@ -222,7 +223,8 @@ class AvatarPipeline:
                  vad: tuple[float, float, float] | None = None, emotion_keyframes: str | None = None,
                  style_reference: str | os.PathLike | Audio | None = None, portrait=None, seed: int = 0,
                  outputs: Iterable[str] | str = ("face", "body"), verify: bool = True,
-                 max_attempts: int = MAX_ATTEMPTS, progress: Progress | None = None) -> AvatarResult:
+                 max_attempts: int = MAX_ATTEMPTS, size: int = VIDEO_SIZE, progress: Progress | None = None
+                 ) -> AvatarResult:
         """Animate speech (an audio file, an Audio or (samples, sample_rate)) or text (spoken by the offline voice);
         see the module doc. Every argument is checked first (avatar/request.py): InputError names a bad one."""
         if progress is not None and not callable(progress):
@@ -230,7 +232,8 @@ class AvatarPipeline:
         return self.render(check_request(audio, text, transcript=transcript, emotion=emotion, intensity=intensity,
                                          vad=vad, emotion_keyframes=emotion_keyframes,
                                          style_reference=style_reference, portrait=portrait, seed=seed,
-                                         outputs=outputs, verify=verify, max_attempts=max_attempts), progress)
+                                         outputs=outputs, verify=verify, max_attempts=max_attempts, size=size),
+                           progress)
 
     def render(self, request: RenderRequest, progress: Progress | None = None) -> AvatarResult:
         """Animate a checked RenderRequest (avatar.request.check_request): what every surface calls once its input
@@ -252,7 +255,8 @@ class AvatarPipeline:
             return value
 
         reference = request.style_reference
-        talking_head = timed("portrait", lambda: self._talking_head(portrait)) if "video" in outputs else None
+        talking_head = (timed("portrait", lambda: self._talking_head(portrait, request.size)) if "video" in outputs
+                        else None)
         speech_file = request.speech_file
         prosody = voice_check = None
         if text is not None:
@@ -310,7 +314,8 @@ class AvatarPipeline:
                        "voice_prosody": vars(prosody) if prosody is not None else None, "voice_check": voice_check,
                        "style_reference": str(style_reference) if isinstance(style_reference, str | os.PathLike)
                        else None, "portrait": None if "video" not in outputs else
-                       str(portrait) if isinstance(portrait, str | os.PathLike) else "default (grace_hopper.jpg)"},
+                       str(portrait) if isinstance(portrait, str | os.PathLike) else "default (grace_hopper.jpg)",
+                       "video_size": request.size if "video" in outputs else None},
             "emotion": described,
             "style": ({"source": "reference clip" if reference is not None else "the speech", **style.as_dict()}
                       if style else {"source": "default (too little voiced speech to read a style from)"}),
@@ -331,14 +336,15 @@ class AvatarPipeline:
             self(text="Hello.", emotion="happiness", outputs=outputs).save(folder)
         return self
 
-    def _talking_head(self, portrait):
-        """The talking-head renderer of a portrait (a path, an RGB array or None for the default), cached by path."""
+    def _talking_head(self, portrait, size: int):
+        """The talking-head renderer of a portrait (a path, an RGB array or None for the default) at size x size
+        pixels, cached by path and size."""
         from generators.talking_head import Portrait, TalkingHeadRenderer
 
-        key = str(portrait) if portrait is None or isinstance(portrait, str | os.PathLike) else None
+        key = (str(portrait), size) if portrait is None or isinstance(portrait, str | os.PathLike) else None
         if key is not None and key in self._portraits:
             return self._portraits[key]
-        renderer = TalkingHeadRenderer(Portrait.load(portrait))
+        renderer = TalkingHeadRenderer(Portrait.load(portrait, size=size))
         if key is not None:
             self._portraits[key] = renderer
         return renderer

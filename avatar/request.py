@@ -47,6 +47,7 @@ def check_emotion_request(emotion: str, intensity: float, keyframes: str | None 
 SEED_MAX = 2**32 - 1  # numpy's and torch's generators both take it, with room for the loop's derived seeds
 MAX_ATTEMPTS_LIMIT = 20
 MAX_WORDS_PER_S = 8.0  # faster than any speaker: a transcript with more words than this is not of this audio
+VIDEO_SIZE, VIDEO_SIZES = 512, (256, 1024)  # the talking head's side in pixels: default and range
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class RenderRequest:
     outputs: tuple[str, ...]
     verify: bool
     max_attempts: int
+    size: int  # the talking-head video's side in pixels
 
 
 def check_arguments(
@@ -85,6 +87,7 @@ def check_arguments(
     outputs: Iterable[str] | str = ("face", "body"),
     verify=True,
     max_attempts=MAX_ATTEMPTS,
+    size=VIDEO_SIZE,
 ) -> dict:
     """Every check of check_request but the speech's (InputError naming the first bad argument): the arguments
     normalised (outputs a tuple, the emotion's label canonical, text cleaned), audio and style reference as given.
@@ -132,6 +135,7 @@ def check_arguments(
     if transcript is not None:
         transcript = check_text(transcript, "transcript", spoken=False)
     portrait = _check_portrait(portrait) if "video" in outputs else portrait
+    size = check_video_size(size)
     return {
         "audio": audio,
         "text": text,
@@ -146,6 +150,7 @@ def check_arguments(
         "outputs": outputs,
         "verify": bool(verify),
         "max_attempts": int(max_attempts),
+        "size": size,
     }
 
 
@@ -177,7 +182,18 @@ def check_request(audio=None, text=None, **arguments) -> RenderRequest:
         checked["outputs"],
         checked["verify"],
         checked["max_attempts"],
+        checked["size"],
     )
+
+
+def check_video_size(size, name: str = "size") -> int:
+    """The talking-head video's side in pixels: an even whole number in VIDEO_SIZES, or an InputError naming it.
+    Even, because H.264 stores colour at half the resolution: an odd side would be padded to the next even one."""
+    low, high = VIDEO_SIZES
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not low <= size <= high or size % 2:
+        raise InputError(f"{name} {size!r:.40} is not an even whole number of pixels from {low} to {high} (the "
+                         f"talking-head video is size x size); give e.g. {VIDEO_SIZE}")
+    return int(size)
 
 
 def check_seed(seed, name: str = "seed") -> int:

@@ -141,7 +141,7 @@ def test_read_manifest_defaults_and_paths(inputs):
     assert plain.request == {"audio": str(inputs / "speech.wav"), "text": None, "transcript": None,
                              "emotion": "neutral", "intensity": 0.8, "vad": None, "emotion_keyframes": None,
                              "style_reference": None, "portrait": None, "seed": 0, "outputs": ("face", "body"),
-                             "verify": True, "max_attempts": MAX_ATTEMPTS}
+                             "verify": True, "max_attempts": MAX_ATTEMPTS, "size": 512}
     assert wide.id == "wide" and "has 5 cells but the header 4" in wide.error
 
 
@@ -151,6 +151,8 @@ def test_read_manifest_defaults_and_paths(inputs):
     ({"seed": "-1"}, {"seed": -1}),
     ({"seed": "3.5"}, {"seed": "3.5"}),
     ({"max_attempts": "50"}, {"max_attempts": 50}),  # past the range of render and the page
+    ({"size": "2000"}, {"size": 2000}),
+    ({"size": "big"}, {"size": "big"}),
     ({"verify": "maybe"}, {"verify": "maybe"}),
     ({"outputs": "face,sound"}, {"outputs": "face,sound"}),
     ({"emotion": "joy"}, {"emotion": "joy"}),

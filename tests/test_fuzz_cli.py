@@ -219,6 +219,8 @@ BAD_OPTIONS = [  # render options: (extra arguments, what the message says)
     (["--outputs", ",,"], "(none given)"),
     (["--max-attempts", "0"], "max_attempts"),
     (["--max-attempts", "1000000"], "1 (check only) to 20"),
+    (["--size", "100"], "size 100 is not an even whole number of pixels from 256 to 1024"),
+    (["--size", "511"], "give e.g. 512"),
     (["--voice", "bob"], "Unknown voice 'bob'"),
     (["--generator", "neural"], "unknown generator"),
     (["--keyframes", "soon angry"], "cannot read emotion keyframe"),

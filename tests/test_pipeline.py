@@ -59,6 +59,18 @@ def test_no_verify_has_no_report_and_save_picks_formats(pipe, tmp_path):
         result.save(tmp_path / "v", formats="video")
 
 
+def test_the_video_comes_at_the_size_asked(pipe, tmp_path):
+    import imageio.v3 as iio
+
+    result = pipe(text="Hello there.", outputs="video", verify=False, size=256)
+    assert next(result.video_frames()).shape == (256, 256, 3)
+    summary = result.save(tmp_path)
+    assert summary["inputs"]["video_size"] == 256
+    assert iio.imread(tmp_path / "video.mp4", index=0).shape == (256, 256, 3)
+    default = pipe(text="Hello there.", outputs="video", verify=False)  # the same portrait, its own size
+    assert next(default.video_frames()).shape == (512, 512, 3) and default.summary["inputs"]["video_size"] == 512
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({}, "not both and not neither"),
     ({"text": "hi", "audio": "x.wav"}, "not both"),
