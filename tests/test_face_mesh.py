@@ -112,6 +112,16 @@ def test_jaw_open_drops_chin_and_shows_the_inner_mouth(mesh):
     assert (mesh.vertices[lower, 1] - opened[lower, 1]).min() > 3 * MM
 
 
+def test_raised_inner_brows_lift_the_skin_between_them_without_a_v(mesh):
+    raised = moved(mesh, "browInnerUp") - mesh.vertices
+    inner_brows, between = raised[[107, 336], 1].mean(), raised[9, 1]
+    assert inner_brows > 5 * MM and between > 0.7 * inner_brows  # the glabella rises with the brows
+    row = raised[[108, 151, 337], 1]  # halfway up the forehead: level across the midline, below the brows' lift
+    assert np.ptp(row) < 1.5 * MM and row.max() < inner_brows
+    assert abs(raised[10, 1]) < 0.5 * MM  # the hairline holds
+    assert np.abs(raised[[168, 6, 1, LEFT_UPPER_LID, RIGHT_UPPER_LID]]).max() < 0.1 * MM  # nose and lids stay
+
+
 def test_teeth_are_crowns_with_notches_between_them_facing_the_lips(mesh):
     for part in ("teethUpper", "teethLower"):
         crowns = mesh.vertices[mesh.parts[part]].reshape(-1, CROWN_CORNERS, 3).astype(np.float64)

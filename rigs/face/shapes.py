@@ -277,12 +277,17 @@ def eye_wide(r: Rig) -> np.ndarray:
     return lid_shift(r, LEFT, upper=(0, 3.2, -0.8), lower=(0, -0.8, 0))
 
 
-def brow(r: Rig, side: int, lift: Callable[[np.ndarray], np.ndarray], motion: Vec) -> np.ndarray:
-    """One brow moved by `motion` (mm) scaled per brow landmark by lift(distance from the midline in mm)."""
+def brow_handle(r: Rig, side: int, lift: Callable[[np.ndarray], np.ndarray], motion: Vec) -> tuple:
+    """One brow's landmarks and their motion: `motion` (mm) scaled by lift(distance from the midline in mm)."""
     index = r.loops["brow_left" if side == LEFT else "brow_right"]
     scale = lift(np.abs(r.skin_p[index, 0]) / MM)[:, None]
+    return index, scale * mm(*motion) * [np.sign(r.skin_p[index[0], 0]), 1, 1]
+
+
+def brow(r: Rig, side: int, lift: Callable[[np.ndarray], np.ndarray], motion: Vec) -> np.ndarray:
+    """One brow moved by `motion` (mm) scaled per brow landmark by lift(distance from the midline in mm)."""
     eye = r.loops["eye_left" if side == LEFT else "eye_right"]
-    return r.spread([(index, scale * mm(*motion) * [np.sign(r.skin_p[index[0], 0]), 1, 1])], 32 * MM, still=eye)
+    return r.spread([brow_handle(r, side, lift, motion)], 32 * MM, still=eye)
 
 
 def inner_end(x_mm: np.ndarray) -> np.ndarray:
@@ -299,9 +304,19 @@ def brow_down(r: Rig) -> np.ndarray:
     return r.skin(brow(r, LEFT, lambda x: 0.45 + 0.55 * inner_end(x), (-1.5, -5.5, 1.0)))
 
 
+NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1)  # the midline from between the eyes to the nose tip
+
+
 @shape("browInnerUp")
 def brow_inner_up(r: Rig) -> np.ndarray:
-    return r.skin(sum(brow(r, side, inner_end, (-0.5, 7.0, 0.5)) for side in (LEFT, RIGHT)))
+    # The medial frontalis lifts both inner brows and the skin between them, less and less up to the hairline,
+    # where it is anchored in the scalp. One field over both brows: each brow's own (32 mm around it) left the
+    # midline still, and the warp folded the forehead into a V between the raised brows. Nose and eyes stay.
+    handles = [brow_handle(r, side, inner_end, (-0.5, 7.0, 0.5)) for side in (LEFT, RIGHT)]
+    oval = r.loops["face_oval"]
+    hairline = oval[r.skin_p[oval, 1] > r.skin_p[handles[0][0], 1].max() + 12 * MM]
+    still = np.concatenate([r.loops["eye_left"], r.loops["eye_right"], NOSE_BRIDGE, hairline])
+    return r.skin(r.spread(handles, 45 * MM, still=still))
 
 
 @shape("browOuterUpLeft")
