@@ -27,7 +27,7 @@ from rigs.fileio import atomic_path
 __all__ = ["CACHE_VERSION", "array_digest", "cache_dir", "file_digest", "portrait_key", "read_entry", "write_entry"]
 
 # Bump when reading, detection, crop, segmentation or the fit change what Portrait.load returns for the same photo.
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: the face mesh's browInnerUp lifts the glabella (the fit's expression and offsets move)
 APP = "avatar"
 FIT_FIELDS = ("rotation", "translation", "offsets")  # PortraitFit's arrays; its expression is the Portrait's
 _write_warned = False  # one warning per process about an unwritable cache, not one per portrait
