@@ -28,7 +28,7 @@ import gradio as gr  # noqa: E402
 
 from avatar.errors import InputError  # noqa: E402
 from avatar.pipeline import AvatarPipeline  # noqa: E402
-from avatar.request import check_request  # noqa: E402
+from avatar.request import VIDEO_SIZE, check_request  # noqa: E402
 from avatar.verification import MAX_ATTEMPTS  # noqa: E402
 from generators import DEFAULT_GENERATOR, GENERATORS  # noqa: E402
 from generators.conditioning import EMOTIONS  # noqa: E402
@@ -38,6 +38,7 @@ HOST, PORT = "127.0.0.1", 7860
 MAX_FILE_SIZE = "50mb"  # per upload, enforced by gradio before the file reaches the handler
 MAX_AUDIO_S = 120.0  # speech and style reference clips; longer ones take minutes and hold the queue
 MAX_TEXT_CHARS = 1000  # about a minute of speech
+VIDEO_CHOICES = (256, 384, 512, 768, 1024)  # the talking head's side; 512 keeps a generation under 5 s
 QUEUE_SIZE = 8  # generations waiting behind the running one; more are turned away with a message
 KEEP_RUNS = 8  # run folders kept on disk (gradio serves its own copies of the files shown)
 OUTPUTS = ("face", "body", "preview", "video")
@@ -163,6 +164,7 @@ def generate(
     generator: str,
     verify: bool,
     max_attempts: float,
+    size: float = VIDEO_SIZE,
     progress=gr.Progress(),  # noqa: B008 (gradio's documented idiom)
 ) -> tuple:
     """The page's handler: checks the inputs, runs the pipeline into a new run folder, returns what to show."""
@@ -182,6 +184,7 @@ def generate(
             generator,
             verify,
             max_attempts,
+            size,
             progress,
         )
     except (InputError, RigInputError) as error:
@@ -202,6 +205,7 @@ def _generate(
     generator,
     verify,
     max_attempts,
+    size,
     progress,
 ) -> tuple:
     """generate() after the text boxes are tidied; raises InputError for bad input."""
@@ -244,6 +248,7 @@ def _generate(
         outputs=OUTPUTS,
         verify=bool(verify),
         max_attempts=int(max_attempts),
+        size=size,
     )
     pipe = pipeline(generator)
     skipped = {"speech"} if text is None else set()
@@ -383,6 +388,7 @@ def build() -> gr.Blocks:
                             value=True, label="Verify the emotion (re-generate windows that miss it)", elem_id="verify"
                         )
                         max_attempts = gr.Slider(1, 8, value=MAX_ATTEMPTS, step=1, label="Attempts per window")
+                        size = gr.Dropdown(VIDEO_CHOICES, value=VIDEO_SIZE, label="Talking-head video (pixels a side)")
                 go = gr.Button("Generate", variant="primary", elem_id="generate")
                 gr.Examples([[sentence] for sentence in EXAMPLE_TEXTS], inputs=[text], label="Example text")
             with gr.Column(scale=7, min_width=400):
@@ -425,6 +431,7 @@ def build() -> gr.Blocks:
                 generator,
                 verify,
                 max_attempts,
+                size,
             ],
             [video, preview, report, files, summary],
             concurrency_limit=1,

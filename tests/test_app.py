@@ -8,6 +8,7 @@ import socket
 import time
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import soundfile as sf
@@ -27,7 +28,7 @@ def handler(**overrides):
     """Call the page's handler as the page would, with its defaults and some inputs changed."""
     inputs = dict(audio=None, text="", transcript="", emotion="happiness", intensity=0.8, keyframes="",
                   use_vad=False, valence=0.5, arousal=0.3, dominance=0.2, style_reference=None, portrait=None,
-                  seed=0, generator="procedural", verify=True, max_attempts=3)
+                  seed=0, generator="procedural", verify=True, max_attempts=3, size=512)
     return page.generate(**{**inputs, **overrides})
 
 
@@ -90,6 +91,7 @@ def test_bad_seed_and_vad_are_refused_before_any_work(hello_wav):
     started = time.perf_counter()
     assert "seed is -1; give a whole number" in error_text(audio=str(hello_wav), seed=-1)
     assert "valence must lie in [-1, 1]" in error_text(audio=str(hello_wav), use_vad=True, valence=1.5)
+    assert "size 100 is not an even whole number of pixels" in error_text(audio=str(hello_wav), size=100)
     assert time.perf_counter() - started < 5
 
 
@@ -176,7 +178,8 @@ def test_text_with_a_vad_point_fills_a_new_run_folder():
         steps.append((fraction, desc))
 
     video, preview, report, files, summary = handler(text="Hi there!", use_vad=True, valence=-0.6, arousal=0.7,
-                                                     dominance=0.6, verify=False, progress=progress)
+                                                     dominance=0.6, verify=False, size=256, progress=progress)
+    assert iio.imread(video, index=0).shape == (256, 256, 3)  # the size chosen on the page
     run = Path(video).parent
     assert run.parent == page._runs_root and Path(preview).parent == run
     assert report is None and "Verification:** off" in summary
