@@ -13,6 +13,7 @@ from generators.talking_head.mouth import ENAMEL_FALLBACK, enamel_color, inner_l
 from generators.talking_head.warp import hole_strip, push_pull, rasterize
 from rigs.face.arkit import INDEX
 from rigs.face.track import FaceTrack
+from rigs.paths import shared_data
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -166,6 +167,22 @@ def test_a_smiling_photo_is_neutralized_and_can_look_sad(astronaut, astronaut_po
     kept = TalkingHeadRenderer(astronaut_portrait, neutralize=False).render(pose())
     assert np.abs(kept.landmarks[0] - photo).max() < 0.01
     assert np.abs(kept.frames[0].astype(int) - astronaut_portrait.image).mean() < 1.0
+
+
+def test_neutral_keeps_the_persons_own_brows_lids_and_closed_lips(astronaut, astronaut_portrait):
+    # Only a photo's smile and open mouth are taken out; its brows and lids are the person's, whatever the fit reads.
+    photo, neutral = astronaut_portrait.landmarks[:, :2], astronaut.render(pose()).landmarks[0]
+    loops = landmark_loops()
+    upper_face = np.concatenate([loops[name] for name in ("brow_left", "brow_right", "eye_left", "eye_right")])
+    assert np.abs(neutral[upper_face] - photo[upper_face]).max() < 1.0
+    portraits = shared_data("portraits")
+    if not (portraits / "st_art_0.jpg").is_file():
+        pytest.skip("the shared portraits are not here (../shared/data/portraits)")
+    # Closed lips, a long lower face the fit reads as an open jaw (and raised brows): nothing to take out.
+    closed = Portrait.load(str(portraits / "st_art_0.jpg"))
+    assert closed.fit.expression[INDEX["jawOpen"]] > 0.2 and closed.fit.photo_expression[INDEX["jawOpen"]] < 0.01
+    drawn = TalkingHeadRenderer(closed).landmarks(pose())[0][:, :2]
+    assert np.abs(drawn - closed.landmarks[:, :2]).max() < 0.5
 
 
 def test_lips_close_on_bilabials_of_a_procedural_track(hopper):

@@ -73,12 +73,13 @@ class FaceRig:
         mesh = mesh or load_face_mesh()
         self.fit, self.mesh, self.neutralize = fit, mesh, neutralize
         neutral = mesh.vertices[:N_LANDMARKS].astype(np.float64)
-        offsets = fit.offsets.copy()
+        # Neutralized, the photo's smile and open mouth are taken out (fit.PHOTO_EXPRESSIONS) and the lips closed;
+        # the rest of its fitted expression stays, as the person's own face.
+        kept = fit.expression - fit.photo_expression if neutralize else fit.expression
+        offsets = fit.offsets + np.tensordot(kept.astype(np.float64), mesh.deltas[:, :N_LANDMARKS], 1)
         if neutralize:
             offsets = _sealed(neutral, offsets)
-            base = neutral + offsets
-        else:
-            base = neutral + np.tensordot(fit.expression.astype(np.float64), mesh.deltas[:, :N_LANDMARKS], 1) + offsets
+        base = neutral + offsets
         # The mouth parts follow the person's lips: an affine map of the mesh's lips onto theirs (in the face plane).
         loops = landmark_loops()
         lips = np.concatenate([loops["lips_inner"], loops["lips_outer"]])

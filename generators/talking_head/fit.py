@@ -17,8 +17,8 @@ import numpy as np
 from rigs.face.arkit import BLENDSHAPES, INDEX, MIRROR, N_BLENDSHAPES
 from rigs.face.mesh import N_LANDMARKS, FaceMesh, load_face_mesh
 
-__all__ = ["EXPRESSION_SHAPES", "PortraitFit", "estimate_expression", "fit_portrait", "pose_weights", "shape_groups",
-           "umeyama"]
+__all__ = ["EXPRESSION_SHAPES", "PHOTO_EXPRESSIONS", "PortraitFit", "estimate_expression", "fit_portrait",
+           "pose_weights", "shape_groups", "umeyama"]
 
 # What a photo's expression can hold. Left out: gaze (eyeLook*: the irises are where they are), blinks (a
 # half-closed eye in a photo has no pixels of the rest of the eye to open onto), jaw and mouth sideways moves,
@@ -29,6 +29,21 @@ EXPRESSION_SHAPES: tuple[str, ...] = tuple(
                         "mouthDimple", "mouthStretch", "mouthPress", "mouthUpperUp", "mouthLowerDown", "mouthShrug",
                         "mouthRoll", "mouthPucker", "mouthFunnel", "jawOpen"))
 )
+# What neutralizing takes out of a photo: the expressions portraits show, a smile (with its cheeks and the nose's
+# lift), parted lips and an open or stretched mouth. The rest the fit reads (brows, lids, a down-turned, pressed,
+# pouted or rolled mouth, dimples) is taken as the person's own face: on the 22 test portraits, none raising its
+# brows, the fit put browOuterUp above 0.5 on 15 (the mesh's brows sit lower than most people's), and taking all
+# of it out lowered the brows by 4.6 px at 512^2 (median) and left every face sterner than its photo.
+PHOTO_EXPRESSIONS: tuple[str, ...] = tuple(
+    name for name in EXPRESSION_SHAPES
+    if name.startswith(("mouthSmile", "cheekSquint", "noseSneer", "mouthUpperUp", "mouthLowerDown", "mouthStretch",
+                        "jawOpen"))
+)
+# The mouth's opening counts as far as the photo's lips are apart (the inner lips' gap, mm): with the lips together,
+# what the fit reads as an open jaw or a lowered lower lip is a long lower face (3 of the 22 portraits: jawOpen
+# 0.3-0.5 with closed lips, whose chins neutralizing pulled up).
+OPENING = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")
+PARTED_MM = (0.5, 2.0)
 N_SKIN = 468
 AXIS_WEIGHT = np.array([1.0, 1.0, 0.25])  # MediaPipe's depth is a coarse estimate: it counts a quarter
 # Ridge per shape, relative to the shape's own squared displacement: a weak pull to zero so that landmark noise and
@@ -88,6 +103,21 @@ class PortraitFit:
     @property
     def pixels_per_mm(self) -> float:
         return self.scale / 1000.0
+
+    @property
+    def photo_expression(self) -> np.ndarray:
+        """The part of the expression (52,) neutralizing takes out (PHOTO_EXPRESSIONS; the mouth's opening as far
+        as the lips are apart); the rest is the person's own face."""
+        mesh = load_face_mesh()
+        lips = (mesh.vertices[:N_LANDMARKS] + np.tensordot(self.expression, mesh.deltas[:, :N_LANDMARKS], 1)
+                + self.offsets)[[13, 14], 1]  # the inner lips' middles, y up
+        parted = np.clip((1000.0 * (lips[0] - lips[1]) - PARTED_MM[0]) / (PARTED_MM[1] - PARTED_MM[0]), 0.0, 1.0)
+        weights = np.where(_PHOTO_MASK, self.expression, 0.0)
+        weights[[INDEX[name] for name in OPENING]] *= parted
+        return weights.astype(np.float32)
+
+
+_PHOTO_MASK = np.isin(np.array(BLENDSHAPES), PHOTO_EXPRESSIONS)
 
 
 def _camera_frame(landmarks: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ class TalkingHeadRenderer:
         # when that smile is; the warp samples it with the person mask as a fourth channel, in float32, one
         # pixel's four values side by side.
         skin = self.glasses.skin
-        skin = neutral_texture(skin, photo, portrait.expression, fit.pixels_per_mm) if neutralize else skin
+        skin = neutral_texture(skin, photo, fit.photo_expression, fit.pixels_per_mm) if neutralize else skin
         self.image = np.ascontiguousarray(skin)
         self.texture = np.ascontiguousarray(np.dstack([skin, person]), np.float32)
         self.eyes = [EyeLayer(image, photo, side) for side in ("right", "left")]
