@@ -12,6 +12,7 @@
 - teeth: the procedural face (neutral, seed 0) on the TTS sentence; over its most open fifth of frames (inner-lip gap),
   the mean CIE L* of the pixels the teeth cover (MouthLayer.teeth_mask > 0.9), and the per-frame range; the target is
   >= 70, or within the L* of the photo's own teeth (the light, pale pixels between its lips) where they show.
+  And at an open jaw (jawOpen 0.7), the upper and the lower row's mean L* apart.
 - stability: a constant neutral track, the largest change between consecutive frames (grey levels).
 - speed: frames per second rendering 300 frames of speech at 512^2 on one thread (numba and OpenCV), MP4 encoding
   (libx264, one thread) timed separately.
@@ -39,6 +40,7 @@ from generators.procedural.face import animate_face  # noqa: E402
 from generators.talking_head import Portrait, TalkingHeadRenderer, write_video  # noqa: E402
 from generators.talking_head.mouth import inner_lip_gap  # noqa: E402
 from generators.talking_head.portrait import detect_faces  # noqa: E402
+from rigs.face.arkit import INDEX  # noqa: E402
 from rigs.face.track import FaceTrack  # noqa: E402
 from rigs.phones import BILABIALS, OPEN_VOWELS  # noqa: E402
 
@@ -67,7 +69,7 @@ def identity(name: str, portrait: Portrait) -> dict:
             f"  {name:<13} neutralize={neutralize!s:<5}: landmarks vs photo {_mean_px(drawn, photo):.3f} px; "
             f"MediaPipe on the frame vs on the photo {_mean_px(again, seen):.2f} px"
         )
-        if neutralize and portrait.expression.max() > 0.1:
+        if neutralize and portrait.fit.photo_expression.max() > 0.1:
             line += f", vs the neutralized target {_mean_px(again, drawn):.2f} px"
         print(line)
         figures[f"neutralize={neutralize}"] = {
@@ -75,7 +77,7 @@ def identity(name: str, portrait: Portrait) -> dict:
             "redetected_vs_photo_px": _mean_px(again, seen),
             "redetected_vs_drawn_px": _mean_px(again, drawn),
         }
-    figures["photo_expression"] = float(portrait.expression.max())
+    figures["photo_expression"] = float(portrait.fit.photo_expression.max())  # what neutralizing takes out
     return figures
 
 
@@ -135,6 +137,9 @@ def lips(label: str, renderer: TalkingHeadRenderer, content, redetect_frames: in
     }
 
 
+OPEN_JAW = 0.7
+
+
 def teeth(renderer: TalkingHeadRenderer, content) -> dict:
     """CIE L* of the drawn teeth in the most open frames of a neutral speech track, and of the photo's own teeth."""
     import cv2
@@ -162,7 +167,24 @@ def teeth(renderer: TalkingHeadRenderer, content) -> dict:
     own = _photo_teeth(renderer)
     print(line + (f"; the photo's own teeth L* {own[0]:.1f}-{own[1]:.1f} (10th-90th percentile)" if own else ""))
     mean = float(np.concatenate(lightness).mean()) if lightness else None
-    return {"teeth_lightness": mean, "photo_teeth_lightness": own}
+    rows = upper_and_lower_teeth(renderer)
+    print(f"  an open jaw (jawOpen {OPEN_JAW}): upper teeth L* {rows[0]:.1f}, lower teeth L* {rows[1]:.1f}")
+    return {"teeth_lightness": mean, "photo_teeth_lightness": own, "open_jaw_teeth_lightness": rows}
+
+
+def upper_and_lower_teeth(renderer: TalkingHeadRenderer) -> tuple[float, float]:
+    """Mean CIE L* of the upper and of the lower teeth (the teeth above and below the middle of the inner lips) at
+    an open jaw, where both rows show: lit alike, they differ by the lower row's recess and the lips' shade."""
+    import cv2
+
+    track = FaceTrack(np.eye(52, dtype=np.float32)[[INDEX["jawOpen"]]] * OPEN_JAW, 30.0)
+    frame = renderer.render(track).frames[0]
+    poses = renderer.rig.pose(track, slice(0, 1))
+    covered = renderer.mouth.teeth_mask(renderer.size, poses.landmarks[0], poses.mouth[0]) > 0.9
+    middle = poses.landmarks[0][[13, 14], 1].mean()
+    lightness = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 0] * (100.0 / 255.0)
+    above = (np.arange(renderer.size) < middle)[:, None]
+    return float(lightness[covered & above].mean()), float(lightness[covered & ~above].mean())
 
 
 def _photo_teeth(renderer: TalkingHeadRenderer) -> tuple[float, float] | None:

@@ -15,7 +15,9 @@ the loop returns; the plain mean of every reading is printed too.
 Printed per portrait and input: the 7x7 matrix of those mean probabilities (rows: the emotion asked for; the
 row's top-1 is marked) before and after, how many of 7 clips read right, the majority of windows as a second
 definition, windows verified, windows the loop made worse (FER's probability of the target below its first
-reading: should be 0), attempts and time. Then what the loop must keep: identity at neutral, lips closing on
+reading: should be 0), attempts, time and the portrait's identity at neutral (the mean distance of the landmarks a
+neutral track draws from the photo's: only a photo's smile and open mouth are taken out, so elsewhere 0). Then
+what the loop must keep: identity at neutral, lips closing on
 P/B/M, render speed at 512^2 (MP4 encoding excluded), stillness at rest (bench/talking_head.py's measures).
 With --sheet, a contact sheet (portraits x emotions, the tts sentence's middle frame after the loop).
 
@@ -98,6 +100,15 @@ def run_one(pipe, portrait: str, speech: dict, emotion: str) -> dict:
                                                                     for w in report.windows),
             "verified_after": sum(w.verified for w in report.windows), "worse": worse,
             "attempts": max(len(w.attempts) for w in report.windows), "seconds": seconds, "result": result}
+
+
+def neutral_drift(renderer) -> float:
+    """Identity at neutral: how far (mean px) a neutral track draws the landmarks from the photo's. Only a photo's
+    smile and open mouth are taken out (generators/talking_head/fit.py, PHOTO_EXPRESSIONS); elsewhere it is 0."""
+    from rigs.face.track import FaceTrack
+
+    drawn = renderer.landmarks(FaceTrack.neutral(1))[0][:, :2]
+    return float(np.linalg.norm(drawn - renderer.portrait.landmarks[:, :2], axis=1).mean())
 
 
 def _holds(reading: dict, target: str) -> bool:
@@ -266,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, path in portraits.items():
         for label, speech in speeches.items():
             print(f"{name}, {label}:")
-            runs = {}
+            runs, drift = {}, None
             for emotion in emotions:
                 try:
                     runs[emotion] = run = run_one(pipe, path, speech, emotion)
@@ -287,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
                                      result.face.gaze[one])
                     shown = result.talking_head.render(face)
                     sheet_frames[name, emotion] = face_crop(shown.frames[0], result.talking_head.portrait.landmarks)
+                if drift is None:
+                    drift = neutral_drift(run["result"].talking_head)
                 run.pop("result")
             if not runs or (name, label) in figures:
                 continue
@@ -302,7 +315,8 @@ def main(argv: list[str] | None = None) -> None:
                 "verified": sum(r["verified_after"] for r in runs.values()),
                 "unverified": {e: r["windows"] - r["verified_after"] for e, r in runs.items()
                                if r["verified_after"] < r["windows"]},
-                "read_as": {e: EMOTIONS7[int(np.argmax(r["after"]))] for e, r in runs.items()}}
+                "read_as": {e: EMOTIONS7[int(np.argmax(r["after"]))] for e, r in runs.items()},
+                "neutral_drift_px": drift}
             print(f"    by the majority of windows after the loop: {majority}/{len(runs)} right; windows verified "
                   f"{sum(r['verified_before'] for r in runs.values())} -> "
                   f"{sum(r['verified_after'] for r in runs.values())} of {sum(r['windows'] for r in runs.values())}"

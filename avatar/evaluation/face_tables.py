@@ -58,6 +58,11 @@ def talking_head_table(folder: Path) -> str:
         ],
         ["teeth CIE L* in the most open fifth of a neutral TTS sentence", *per(teeth), "≥ 70"],
         [
+            "upper / lower teeth CIE L* at an open jaw (jawOpen 0.7)",
+            *per(lambda p: "{:.1f} / {:.1f}".format(*p["open_jaw_teeth_lightness"])),
+            "—",
+        ],
+        [
             "largest change between frames of a still neutral track",
             *per(lambda p: f"{p['largest_change_grey_levels']}"),
             "0 grey levels",
@@ -143,7 +148,7 @@ def verification_loop_table(folder: Path) -> str:
     body = []
     for key, clip in clips.items():
         if "error" in clip:
-            body.append([*key.split(" | "), "refused", "", clip["error"]])
+            body.append([*key.split(" | "), "refused", "", "", clip["error"]])
             continue
         wrong = ", ".join(f"{asked} as {read}" for asked, read in clip["read_as"].items() if asked != read)
         body.append(
@@ -151,6 +156,7 @@ def verification_loop_table(folder: Path) -> str:
                 *key.split(" | "),  # portrait, input
                 f"{clip['right_before']} → **{clip['right_after']}** of {len(emotions)}",
                 f"{clip['verified']} of {clip['windows']}",
+                f"{clip['neutral_drift_px']:.2f} px",
                 wrong or "—",
             ]
         )
@@ -162,7 +168,10 @@ def verification_loop_table(folder: Path) -> str:
         f"{verified} of {windows} windows verify ({100 * verified / windows:.0f} %; "
         "target 90 %). Portraits reading each emotion right after the loop: "
         + ", ".join(f"{e} {n}" for e, n in sorted(by_emotion.items(), key=lambda item: -item[1]))
-        + f"; generator {document['figures']['generator']}."
+        + f"; generator {document['figures']['generator']}. Identity at neutral (the landmarks a neutral track draws "
+        f"against the photo's; only a photo's smile and open mouth are taken out): median "
+        f"{np.median([clip['neutral_drift_px'] for clip in done]):.2f} px (target ≤ 2 px)."
     )
-    header = ["portrait", "input", "emotions read right, before → after the loop", "windows verified", "read wrong"]
+    header = ["portrait", "input", "emotions read right, before → after the loop", "windows verified",
+              "identity at neutral", "read wrong"]
     return rows(header, body) + "\n" + summary + source(document)
