@@ -43,6 +43,7 @@ RIDGE, DARK = 7.0, 0.45
 BRIDGE_HALF = 0.4
 SHINE_REACH = 0.1  # highlights this close to the frames (eye widths) are the frames' own
 GROW = 1.5  # px at 512: the mask is grown by this so the frames' anti-aliased edge goes with them; the layer's
+DETAIL_PX = 2.0  # px at 512: the skin's fine texture, carried under the frames (wrinkles, pores), is finer than this
 FEATHER = 1.5  # alpha then fades over this many px outside it, where the skin layer is the photo's own
 REACH = 24.0  # px at 512: mesh points this far around the frames' box carry them
 
@@ -137,9 +138,10 @@ class Glasses:
         size = image.shape[0]
         # Under the frames, the skin around them carried in (Telea): smooth, and shown only a few pixels deep
         # where the skin moves out from under the frames.
-        self.skin = cv2.inpaint(
+        smooth = cv2.inpaint(
             np.ascontiguousarray(image), self.mask.astype(np.uint8), max(3, size // 100), cv2.INPAINT_TELEA
         )
+        self.skin = _textured(smooth, image, self.mask, size)
         feather = FEATHER * size / 512
         alpha = np.clip(
             1.0 - cv2.distanceTransform((self.mask == 0).astype(np.uint8), cv2.DIST_L2, 3) / feather, 0.0, 1.0
@@ -185,6 +187,24 @@ class Glasses:
         )
         layer = cv2.remap(self.layer, lookup[..., 0], lookup[..., 1], cv2.INTER_LINEAR, None, cv2.BORDER_CONSTANT, 0)
         _blend(out[v0:v1, u0:u1], layer)
+
+
+def _textured(smooth: np.ndarray, image: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """The inpainted skin with the fine texture of the skin beside it: under the frames each pixel takes the
+    detail (the photo less its blur) of the pixel mirrored across the frames' nearest edge. An inpainting alone is
+    smooth: uncovered by a raised brow it showed as a pale, blank band above the frames."""
+    from scipy.ndimage import distance_transform_edt
+
+    under = mask > 0
+    _, (near_y, near_x) = distance_transform_edt(under, return_indices=True)
+    yy, xx = np.mgrid[:size, :size]
+    from_y, from_x = np.clip(2 * near_y - yy, 0, size - 1), np.clip(2 * near_x - xx, 0, size - 1)
+    usable = under & ~under[from_y, from_x]
+    photo = image.astype(np.float32)
+    detail = photo - cv2.GaussianBlur(photo, (0, 0), DETAIL_PX * size / 512)
+    out = smooth.astype(np.float32)
+    out[usable] += detail[from_y[usable], from_x[usable]]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 @numba.njit(cache=True, nogil=True)
