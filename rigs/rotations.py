@@ -198,6 +198,41 @@ def rot6d_to_matrix(d6) -> np.ndarray:
     return np.stack([c0, c1, c2], axis=-1)
 
 
+def rot6d_sequence_to_matrix(d6, min_length: float = 0.5) -> np.ndarray:
+    """Rotation matrices (T, ..., 3, 3) from a sequence of 6D vectors (T, ..., 6) that a network predicted.
+
+    A predicted 6D vector is a blend, and between two poses far apart its first column can pass close to zero,
+    where Gram-Schmidt's direction swings through the whole turn in a frame or two: a learned elbow snapped 68° in
+    one frame of a 30-fps take that way. So where a column is shorter than `min_length` (the part of the second
+    column across the first, for that one) the direction is not trusted: those frames turn evenly (slerp) from the
+    last trusted frame before them to the next one after, or hold the nearest one at the sequence's ends. Unit 6D
+    vectors, and any whose columns are long enough, decode exactly as `rot6d_to_matrix`.
+    """
+    d6 = _f64(d6)
+    matrices = rot6d_to_matrix(d6)
+    a, b = d6[..., :3], d6[..., 3:]
+    length_a = np.linalg.norm(a, axis=-1)
+    across = b - np.sum(a * b, axis=-1, keepdims=True) * a / np.maximum(length_a, 1e-12)[..., None] ** 2
+    trusted = np.minimum(length_a, np.linalg.norm(across, axis=-1)) >= min_length
+    if trusted.all() or len(d6) == 0:
+        return matrices
+    flat_matrices = matrices.reshape(len(d6), -1, 3, 3)
+    flat_trusted = trusted.reshape(len(d6), -1)
+    quats = quat_from_matrix(flat_matrices)
+    for j in np.flatnonzero(~flat_trusted.all(axis=0)):
+        good = np.flatnonzero(flat_trusted[:, j])
+        if len(good) == 0:
+            continue  # no frame to lean on: leave Gram-Schmidt's answer
+        frames = np.flatnonzero(~flat_trusted[:, j])
+        after = np.clip(np.searchsorted(good, frames), 0, len(good) - 1)
+        before = np.clip(after - 1, 0, len(good) - 1)
+        start, end = good[before], good[after]
+        share = np.where(end > start, (frames - start) / np.maximum(end - start, 1), 0.0)
+        share = np.where(frames > end, 1.0, share)  # past the last trusted frame: hold it
+        quats[frames, j] = quat_slerp(quats[start, j], quats[end, j], share)
+    return quat_to_matrix(quats).reshape(matrices.shape)
+
+
 # --- Euler angles -------------------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from rigs.rotations import (
     quat_to_axis_angle,
     quat_to_euler,
     quat_to_matrix,
+    rot6d_sequence_to_matrix,
     rot6d_to_matrix,
     unwrap_euler,
 )
@@ -152,6 +153,41 @@ def test_rot6d_is_first_two_columns_and_round_trips():
     noisy = rot6d_to_matrix(d6 + 0.1 * RNG.standard_normal(d6.shape))
     assert np.allclose(noisy @ np.swapaxes(noisy, 1, 2), np.eye(3), atol=1e-12)
     assert np.allclose(np.linalg.det(noisy), 1.0)
+
+
+def _turn_per_frame(matrices: np.ndarray) -> np.ndarray:
+    """Degrees each frame turns from the one before (T-1, ...)."""
+    relative = np.einsum("t...ab,t...ac->t...bc", matrices[:-1], matrices[1:])
+    return np.degrees(np.arccos(np.clip((np.trace(relative, axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
+
+
+def test_rot6d_sequence_turns_evenly_where_a_blend_passes_near_zero():
+    # A learned decoder blending two elbow poses 165 degrees apart (about y) passes the first column close to zero:
+    # Gram-Schmidt turns almost all the way in one frame there; the sequence decoding spreads it over the frames
+    # whose direction it cannot trust, and keeps the trusted frames as they are.
+    start, end = axis_angle_to_matrix([0, np.radians(15), 0]), axis_angle_to_matrix([0, np.radians(-150), 0])
+    share = np.linspace(0, 1, 9)[:, None]
+    blend = (1 - share) * matrix_to_rot6d(start) + share * matrix_to_rot6d(end)  # (9, 6), the way a network blends
+    plain, sequence = rot6d_to_matrix(blend), rot6d_sequence_to_matrix(blend)
+    assert _turn_per_frame(plain).max() > 60
+    assert _turn_per_frame(sequence).max() < 40
+    assert same_rotation(sequence[0], start) < 1e-12 and same_rotation(sequence[-1], end) < 1e-12
+    trusted = np.minimum(np.linalg.norm(blend[:, :3], axis=1), 1.0) >= 0.5
+    assert same_rotation(sequence[trusted], plain[trusted]) < 1e-12
+    # Several joints at once, a frame short at each end: the ends hold their nearest trusted frame.
+    joints = np.stack([blend, matrix_to_rot6d(quat_to_matrix(random_quats(9)))], axis=1)  # (9, 2, 6)
+    joints[0, 0] *= 0.1
+    joints[-1, 0] *= 0.1
+    decoded = rot6d_sequence_to_matrix(joints)
+    assert same_rotation(decoded[0, 0], decoded[1, 0]) < 1e-12 and same_rotation(decoded[-1, 0], decoded[-2, 0]) < 1e-12
+    assert same_rotation(decoded[:, 1], rot6d_to_matrix(joints[:, 1])) < 1e-12
+
+
+def test_rot6d_sequence_of_unit_vectors_is_rot6d():
+    matrices = quat_to_matrix(random_quats(200)).reshape(50, 4, 3, 3)
+    d6 = matrix_to_rot6d(matrices)
+    assert np.array_equal(rot6d_sequence_to_matrix(d6), rot6d_to_matrix(d6))
+    assert rot6d_sequence_to_matrix(np.zeros((0, 3, 6))).shape == (0, 3, 3, 3)
 
 
 def test_slerp_ends_midpoint_and_continuity():

@@ -25,7 +25,7 @@ from rigs.body.skeleton import Skeleton, load_beat_skeleton
 from rigs.body.track import BodyTrack
 from rigs.face.arkit import BLENDSHAPES, INDEX
 from rigs.face.track import FaceTrack
-from rigs.rotations import matrix_to_rot6d, rot6d_to_matrix
+from rigs.rotations import matrix_to_rot6d, rot6d_sequence_to_matrix
 
 FPS = 30.0
 ACOUSTIC_DIM = 84
@@ -112,7 +112,7 @@ def body_track(features: np.ndarray, fps: float = FPS, skeleton: Skeleton | None
     base = stance if stance is not None else BodyTrack.rest(skeleton, 1, fps)
     matrices = np.repeat(base.matrices()[:1], n, axis=0)
     index = [skeleton.index(name) for name in BODY_JOINTS]
-    matrices[:, index] = rot6d_to_matrix(features.reshape(n, len(BODY_JOINTS), 6))
+    matrices[:, index] = rot6d_sequence_to_matrix(features.reshape(n, len(BODY_JOINTS), 6))
     root = np.repeat(base.root_positions[:1], n, axis=0)
     return BodyTrack.from_matrices(skeleton, matrices, root, fps, start=base.rotations[0])
 
