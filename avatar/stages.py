@@ -29,6 +29,7 @@ from avatar.frontend.speech import SpeechContent
 from avatar.frontend.style import Style, estimate_style
 from generators import GENERATORS
 from generators.procedural.generator import ProceduralGenerator
+from generators.procedural.standing import shift_weight
 from generators.protocol import MotionGenerator
 from rigs.body.track import BodyTrack
 from rigs.face.track import FaceTrack
@@ -88,9 +89,12 @@ class Animator:
 
     def __call__(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
                  with_body: bool = True) -> tuple[FaceTrack, BodyTrack | None]:
-        """Face and body tracks (body None without with_body); guidance_boost raises the emotion guidance."""
-        return self.generator.animate(content, emotion, seed, style, with_body=with_body,
-                                      **self._guidance(guidance_boost))
+        """Face and body tracks (body None without with_body); guidance_boost raises the emotion guidance. The
+        body stands on its feet: weight shifts over planted feet (generators/procedural/standing.py), whichever
+        generator moved its upper body."""
+        face, body = self.generator.animate(content, emotion, seed, style, with_body=with_body,
+                                            **self._guidance(guidance_boost))
+        return face, None if body is None else shift_weight(body, content, emotion, seed)
 
     def face(self, content, emotion, seed: int, style: Style | None, guidance_boost: float = 0.0,
              frames: tuple[int, int] | None = None) -> FaceTrack:

@@ -37,6 +37,7 @@ from avatar.evaluation.kinematics import (
     load_capture,
     motion_from_track,
     posture_sway,
+    standing_figures,
 )
 from avatar.evaluation.motion_tables import body_stages_rows, body_vs_capture_rows
 from avatar.evaluation.results import run_conditions, write_results
@@ -44,6 +45,7 @@ from avatar.frontend.audio import load_audio
 from generators.learned import representation as rep
 from generators.learned.animate import DEFAULT_CHECKPOINT
 from generators.procedural.body import animate_body
+from generators.procedural.standing import shift_weight
 
 TAKE = "2_scott_0_1_1"
 MISMATCHED = "2_scott_0_2_2"
@@ -180,6 +182,9 @@ def main() -> int:
         "frechet": {name: frechet_to_capture(capture, audio, motion, audio) for name, motion in motions.items()},
         "frechet_mismatched": frechet_to_capture(capture, audio, capture, mismatched_audio),
         "posture_sway": {name: posture_sway(track) for name, track in tracks.items()},
+        # Standing as the pipeline delivers the bodies: the weight-shift layer over each generator's track.
+        "standing": {name: standing_figures(shift_weight(track, content, neutral, args.seed))
+                     for name, track in tracks.items() if name != "real capture"},
     }
     print(f"Neutral on {TAKE}'s audio ({capture.duration:.1f} s at {capture.fps:g} fps), seed {args.seed}\n")
     print(body_vs_capture_rows(figures))

@@ -8,8 +8,10 @@ The committed fixture (tests/data/render_fixture.npz) was made from commit da8bb
 
 Three arrays were re-made since, on purpose, by this script's render of the same input: `procedural_body` when the
 teacher's torso, neck and clavicles were calibrated against the real BEAT capture (issue 21), and `learned_face` and
-`learned_body` when the shipped checkpoint was fine-tuned on that teacher's corpus; the procedural face, checked
-unchanged within the tolerances, is still da8bb87's.
+`learned_body` when the shipped checkpoint was fine-tuned on that teacher's corpus; both bodies again (the faces
+kept, unchanged) when the pipeline began to stand every body on its feet (weight shifts over planted feet,
+generators/procedural/standing.py). The procedural face, checked unchanged within the tolerances, is still
+da8bb87's.
 
 It renders tests/data/render_speech.flac (spoken by `avatar say`, made by this script when missing) with each
 generator in RENDERS, face and body only, no verification, and keeps the numbers of face.csv and body.bvh as

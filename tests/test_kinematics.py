@@ -20,6 +20,7 @@ from avatar.evaluation.kinematics import (
     pause_mask,
     rest_fraction,
     shoulder_follow,
+    standing_figures,
     step_acceleration,
     step_speed,
     window_descriptors,
@@ -187,3 +188,21 @@ def test_head_sway_and_shoulder_follow_of_known_motions():
     for side in ("Right", "Left"):
         motion.positions[:, MOTION_JOINTS.index(f"{side}Arm"), 1] += 0.05 * lift
     assert shoulder_follow(motion) == pytest.approx(0.05, rel=1e-9)
+
+
+def test_standing_figures_of_a_known_shift():
+    # The rest pose for 10 s at 30 fps, its hips carried 3 cm sideways by one minimum-jerk move over 1 s from 2 s:
+    # the feet go with them (no legs solved here), at the move's peak speed, 1.875 x 3 cm / 1 s.
+    from generators.procedural.signals import smoothstep
+    from rigs.body import BodyTrack, load_beat_skeleton
+
+    skeleton = load_beat_skeleton()
+    track = BodyTrack.rest(skeleton, 300, 30.0)
+    root = track.root_positions.copy()
+    root[:, 0] += 3.0 * smoothstep((np.arange(300) / 30.0 - 2.0) / 1.0)
+    figures = standing_figures(BodyTrack(skeleton, 30.0, track.rotations, root))
+    assert figures["feet_speed_max"] == pytest.approx(1.875 * 3.0, rel=0.02)
+    assert figures["shifts_per_minute"] == pytest.approx(6.0)  # one shift in 10 s
+    assert figures["hips_sideways_p5"] == pytest.approx(0.0, abs=1e-6)
+    assert figures["hips_sideways_p95"] == pytest.approx(3.0, abs=1e-4)
+    assert figures["knee_flexion_max"] == pytest.approx(0.0, abs=0.05) and figures["root_drop_max"] == 0.0

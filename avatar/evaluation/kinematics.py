@@ -389,3 +389,32 @@ def frechet_to_capture(capture: Motion, capture_audio: np.ndarray, motion: Motio
     reference = window_descriptors(Motion(capture.positions[:half], capture.fps), capture_audio[:half])
     candidate = window_descriptors(Motion(motion.positions[half:], motion.fps), audio[half:])
     return frechet_distance(reference, candidate)
+
+
+FEET = ("RightFoot", "LeftFoot", "RightToeBase", "LeftToeBase")
+SHIFT_SPEED = 0.5  # cm/s: the hips moving sideways faster than this are shifting weight (postural sway is slower)
+
+
+def standing_figures(track: BodyTrack) -> dict[str, float]:
+    """How a body stands, on the track's own clock: the feet's fastest speed (cm/s; 0: planted), the hips' sideways
+    offset from the skeleton's rest (cm, 5th / 95th percentile; + towards the character's left), weight shifts a
+    minute (the hips starting to move sideways faster than SHIFT_SPEED), the most either knee bends (degrees) and
+    the root's lowest drop below its highest (cm)."""
+    skeleton = track.skeleton
+    fk = skeleton.forward_kinematics(track.rotations, track.root_positions)
+    feet = fk.positions[:, [skeleton.index(name) for name in FEET]].astype(np.float64)
+    sideways = track.root_positions[:, 0].astype(np.float64)
+    moving = np.abs(np.diff(sideways)) * track.fps > SHIFT_SPEED
+    starts = int(np.sum(moving[1:] & ~moving[:-1]) + (moving[0] if len(moving) else 0))
+    flexion = []
+    for side in ("Right", "Left"):
+        thigh, shin = (skeleton.index(f"{side}{part}") for part in ("UpLeg", "Leg"))
+        relative = np.einsum("tji,tjk->tik", fk.rotations[:, thigh].astype(np.float64),
+                             fk.rotations[:, shin].astype(np.float64))
+        flexion.append(np.degrees(np.arccos(np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1, 1))))
+    low, high = np.percentile(sideways - skeleton.offsets[0, 0], (5, 95))
+    return {"feet_speed_max": float(np.linalg.norm(np.diff(feet, axis=0), axis=-1).max(initial=0.0) * track.fps),
+            "hips_sideways_p5": float(low), "hips_sideways_p95": float(high),
+            "shifts_per_minute": starts / (track.n_frames / track.fps / 60.0),
+            "knee_flexion_max": float(np.max(flexion)),
+            "root_drop_max": float(np.ptp(track.root_positions[:, 1]))}

@@ -144,8 +144,23 @@ def body_vs_capture_rows(figures: dict) -> str:
             f"the capture on mismatched audio ({figures['mismatched_take']}) {mismatched:.1f}. Below the mismatched "
             f"baseline: {below}; learned ≤ procedural: {'yes' if learned <= procedural else 'NO'}. "
             + posture_sway_prose(figures.get("posture_sway"))
+            + standing_prose(figures.get("standing"))
         )
     )
+
+
+def standing_prose(standing: dict | None) -> str:
+    """How each generator's body stands under the pipeline's weight-shift layer (kinematics.standing_figures)."""
+    if not standing:
+        return ""
+    parts = [
+        f"{name.split()[0]}: feet at most {s['feet_speed_max']:.2f} cm/s, hips sideways "
+        f"{s['hips_sideways_p5']:+.1f} to {s['hips_sideways_p95']:+.1f} cm (5th-95th percentile), "
+        f"{s['shifts_per_minute']:.1f} weight shifts a minute, "
+        f"knees bent up to {s['knee_flexion_max']:.0f}°, hips lowered up to {s['root_drop_max']:.1f} cm"
+        for name, s in standing.items()
+    ]
+    return " Standing, as the pipeline delivers the bodies (weight shifts over planted feet): " + "; ".join(parts) + "."
 
 
 def posture_sway_prose(sway: dict | None) -> str:
