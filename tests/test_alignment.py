@@ -101,6 +101,55 @@ def test_chunks_that_still_fail_get_estimated_phones(spoken_example, monkeypatch
     _check_well_formed(result, spoken_example.duration)
 
 
+def _in_two_pieces(monkeypatch):
+    """Recognition reads the example in two pieces (it is shorter than one piece of a real input)."""
+    real = alignment_module._speech_pieces
+    monkeypatch.setattr(alignment_module, "_speech_pieces", lambda audio, max_s: real(audio, max_s=2.5))
+
+
+def test_recognized_words_that_fail_as_a_whole_are_aligned_piece_by_piece(spoken_example, monkeypatch):
+    _in_two_pieces(monkeypatch)
+    real, calls = alignment_module._Aligner.align_words, []
+
+    def whole_pass_fails(self, pcm, words):
+        calls.append(len(words))
+        return None if len(calls) == 1 else real(self, pcm, words)
+
+    monkeypatch.setattr(alignment_module._Aligner, "align_words", whole_pass_fails)
+    result = align(spoken_example)
+    assert result.transcript_source == "recognized"
+    assert any("pieces they were heard in" in n for n in result.notes)
+    assert not any("spread" in n for n in result.notes)
+    assert calls[0] in np.cumsum(calls[1:])[1:]  # the whole, then each piece's words (two or more pieces)
+    assert [w.label for w in result.words] == result.transcript.split()
+    _check_well_formed(result, spoken_example.duration)
+
+
+def test_recognized_pieces_that_fail_too_get_their_words_spread(spoken_example, monkeypatch):
+    _in_two_pieces(monkeypatch)
+    monkeypatch.setattr(alignment_module._Aligner, "align_words", lambda self, pcm, words: None)
+    result = align(spoken_example)
+    spread = [n for n in result.notes if "spread" in n]
+    assert spread and str(len(result.words)) in spread[0]
+    assert [w.label for w in result.words] == result.transcript.split()
+    _check_well_formed(result, spoken_example.duration)
+
+
+def test_a_long_take_aligns_without_its_transcript(beat_dir):
+    """2_scott_0_1_1's recognized words fail pocketsphinx's word pass over the whole 64 s; piece by piece, they
+    land within 50 ms of the take's own TextGrid (the words recognized right)."""
+    from avatar.evaluation.beat import beat_take
+
+    audio, reference = beat_take("2_scott_0_1_1", beat_dir)
+    result = align(audio)
+    assert len(result.words) > 150
+    starts = {}
+    for word in reference.words:
+        starts.setdefault(word.label.lower(), []).append(word.start)
+    errors = [min(abs(t - w.start) for t in starts[w.label]) for w in result.words if w.label in starts]
+    assert len(errors) > 100 and np.median(errors) < 0.05
+
+
 def test_a_kept_decoder_aligns_as_a_new_one(beat_dir, monkeypatch):
     """Decoders are kept between calls; what a call returns must not depend on the calls before it (on real
     speech, a decoder's cepstral mean carried over from another clip moves phone edges by up to 0.24 s)."""

@@ -68,9 +68,10 @@ def align(audio: Audio, transcript: str | None = None, progress: Progress | None
     """
     report = progress or (lambda fraction: None)
     audio = check_audio(audio.resampled(SAMPLE_RATE))
-    source = "given"
+    source, pieces = "given", None
     if transcript is None:
-        transcript, source = recognize(audio), "recognized"
+        pieces, source = _recognized_pieces(audio), "recognized"
+        transcript = " ".join(" ".join(piece_words) for *_, piece_words in pieces)
         if not transcript:
             raise InputError(
                 f"No words were recognized in '{audio.source}'. If it is English speech, give its transcript "
@@ -80,22 +81,32 @@ def align(audio: Audio, transcript: str | None = None, progress: Progress | None
     if not words:
         raise InputError(f"The transcript {transcript!r} has no words in it. Give the spoken words.")
     with _decoder() as decoder:
-        return _align(audio, transcript, source, words, _Aligner(decoder, words), report)
+        return _align(audio, transcript, source, words, _Aligner(decoder, words), report, pieces)
 
 
 def _align(audio: Audio, transcript: str, source: str, words: list[str], aligner: _Aligner,
-           report: Progress) -> Alignment:
-    """The word pass, then the phone pass (in one go, or in chunks for long audio), as align describes."""
+           report: Progress, pieces: list[tuple[int, int, list[str]]] | None = None) -> Alignment:
+    """The word pass, then the phone pass (in one go, or in chunks for long audio), as align describes. A
+    recognized transcript whose word pass fails over the whole audio is word-aligned piece by piece, each piece's
+    words in the stretch they were heard in (`pieces`)."""
     pcm = audio.int16_bytes()
     report(0.2 if source == "given" else 0.4)
+    notes: list[str] = []
     word_spans = aligner.align_words(pcm, words)
+    whole = word_spans is not None
+    if not whole and pieces is not None:
+        word_spans, estimated = _align_words_by_piece(aligner, pcm, pieces)
+        notes.append("the recognized words were aligned in the pieces they were heard in")
+        if estimated:
+            notes.append(f"the timings of {estimated} recognized words are spread over the stretch they were heard in")
     if word_spans is None:
         raise InputError(
             f"The transcript could not be aligned to '{audio.source}': the words do not seem to match the "
             "speech. Check that the transcript is what is said (or leave it out to recognize it)."
         )
-    notes: list[str] = []
-    if audio.duration <= ONE_PASS_MAX_S:
+    if not whole:
+        spans = _align_phones_in_chunks(aligner, pcm, word_spans, RETRY_CHUNK_S)
+    elif audio.duration <= ONE_PASS_MAX_S:
         try:
             spans = aligner.align_phones(pcm, words, offset=0.0)
         except RuntimeError:
@@ -118,13 +129,19 @@ def _align(audio: Audio, transcript: str, source: str, words: list[str], aligner
 
 def recognize(audio: Audio) -> str:
     """Best-guess English transcript of `audio` (pocketsphinx's US English model; expect word errors)."""
+    return " ".join(" ".join(words) for *_, words in _recognized_pieces(audio))
+
+
+def _recognized_pieces(audio: Audio) -> list[tuple[int, int, list[str]]]:
+    """Recognized words per pause-delimited piece of `audio`: (first sample, end sample, words)."""
     import time
 
     from pocketsphinx import Decoder
 
     decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-    pcm = audio.resampled(SAMPLE_RATE).int16_bytes()
-    words: list[str] = []
+    audio = audio.resampled(SAMPLE_RATE)
+    pcm = audio.int16_bytes()
+    pieces: list[tuple[int, int, list[str]]] = []
     deadline = time.monotonic() + audio.duration + RECOGNITION_MARGIN_S
     # Decode pause-delimited pieces of at most ~20 s, so long inputs stay fast and bounded.
     for start, end in _speech_pieces(audio, max_s=20.0):
@@ -138,9 +155,11 @@ def recognize(audio: Audio) -> str:
         decoder.process_raw(pcm[2 * start : 2 * end], full_utt=True)
         decoder.end_utt()
         hyp = decoder.hyp()
-        if hyp is not None:
-            words += [w for w in hyp.hypstr.split() if not _FILLERS.match(w)]
-    return " ".join(words)
+        words = [] if hyp is None else normalize_transcript(" ".join(
+            w for w in hyp.hypstr.split() if not _FILLERS.match(w)))
+        if words:
+            pieces.append((start, end, words))
+    return pieces
 
 
 _IDLE_DECODERS: list = []  # aligning decoders made before and not in use now
@@ -217,6 +236,27 @@ class _Aligner:
         if [s[0] for s in spans] != words:
             raise RuntimeError("phone alignment lost words")
         return spans
+
+
+def _align_words_by_piece(aligner: _Aligner, pcm: bytes, pieces: list[tuple[int, int, list[str]]]
+                          ) -> tuple[list[tuple[str, float, float]], int]:
+    """Word spans of recognized pieces, each word-aligned within its own stretch of audio; a piece whose pass
+    fails too gets its words spread over its stretch by their phone counts. Returns the spans and how many words
+    were spread."""
+    spans: list[tuple[str, float, float]] = []
+    spread = 0
+    for start, end, words in pieces:
+        offset = start / SAMPLE_RATE
+        found = aligner.align_words(pcm[2 * start : 2 * end], words)
+        if found is None:
+            lengths = np.array([len(aligner.pronunciations[w]) for w in words], np.float64)
+            edges = offset + (end - start) / SAMPLE_RATE * np.concatenate([[0.0], np.cumsum(lengths) / lengths.sum()])
+            spans += [(w, round(float(a), 3), round(float(b), 3)) for w, a, b in zip(words, edges, edges[1:],
+                                                                                      strict=False)]
+            spread += len(words)
+        else:
+            spans += [(w, round(a + offset, 3), round(b + offset, 3)) for w, a, b in found]
+    return spans, spread
 
 
 def _align_phones_in_chunks(aligner: _Aligner, pcm: bytes, word_spans, max_s: float, done: Progress | None = None):
