@@ -37,6 +37,10 @@ def test_feet_stay_planted_while_the_hips_shift_over_them(content):
     skeleton = body.skeleton
     feet = [skeleton.index(name) for name in FEET]
     assert np.abs(stood.positions()[:, feet] - body.positions()[:, feet]).max() < 1e-3  # cm: no sliding, no sinking
+    moved = {skeleton.index(name) for name in ("Hips", "Spine")} | {
+        skeleton.index(f"{side}{part}") for side in ("Right", "Left") for part in ("UpLeg", "Leg", "Foot")}
+    kept = [j for j in range(skeleton.n_joints) if j not in moved]
+    assert np.array_equal(stood.rotations[:, kept], body.rotations[:, kept])  # the arms' angles bit for bit
     sideways = hips_sideways(body, stood)
     assert 0.5 * SHIFT_CM < np.abs(sideways).max() < 1.5 * SHIFT_CM
     assert sideways.min() < -0.4 * SHIFT_CM and sideways.max() > 0.4 * SHIFT_CM  # over each foot in turn

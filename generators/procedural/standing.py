@@ -25,7 +25,7 @@ from generators.conditioning import Content, EmotionFrames
 from generators.procedural.affect import body_expression
 from generators.procedural.signals import phrases, smooth_noise, smoothstep
 from rigs.body.track import BodyTrack
-from rigs.rotations import axis_matrix
+from rigs.rotations import axis_matrix, matrix_to_euler_continuous
 
 __all__ = ["shift_weight"]
 
@@ -115,7 +115,12 @@ def _stand(track: BodyTrack, sideways: np.ndarray, forward: np.ndarray, roll: np
         local[:, hip] = np.swapaxes(hips_world, 1, 2) @ thigh_world
         local[:, knee] = np.swapaxes(thigh_world, 1, 2) @ shin_world
         local[:, ankle] = np.swapaxes(shin_world, 1, 2) @ world[:, ankle]  # the foot keeps its orientation
-    return BodyTrack.from_matrices(skeleton, local, root.astype(np.float32), track.fps, start=track.rotations[0])
+    # Only the joints moved here are converted back to Euler angles: every other joint keeps its angles bit for bit.
+    rotations = track.rotations.copy()
+    for joint in (hips, spine, *(j for leg in legs.values() for j in leg)):
+        order = skeleton.rotation_orders[joint]
+        rotations[:, joint] = matrix_to_euler_continuous(local[:, joint], order, start=track.rotations[0, joint])
+    return BodyTrack(skeleton, track.fps, rotations, root.astype(np.float32))
 
 
 def _knee(hip: np.ndarray, ankle: np.ndarray, thigh: float, shin: float, towards: np.ndarray) -> np.ndarray:
