@@ -178,11 +178,23 @@ def test_neutral_keeps_the_persons_own_brows_lids_and_closed_lips(astronaut, ast
     portraits = shared_data("portraits")
     if not (portraits / "st_art_0.jpg").is_file():
         pytest.skip("the shared portraits are not here (../shared/data/portraits)")
-    # Closed lips, a long lower face the fit reads as an open jaw (and raised brows): nothing to take out.
+    # Closed lips, a long lower face the fit reads as an open jaw (and raised brows): the jaw and brows stay; its
+    # closed-mouth smile, which the fit spreads over dimples and pressed lips (no mouthSmile), is taken out by how
+    # high the corners sit: they come down, nothing else moves.
     closed = Portrait.load(str(portraits / "st_art_0.jpg"))
     assert closed.fit.expression[INDEX["jawOpen"]] > 0.2 and closed.fit.photo_expression[INDEX["jawOpen"]] < 0.01
+    smile = INDEX["mouthSmileLeft"]
+    assert closed.fit.expression[smile] == 0 and closed.fit.photo_expression[smile] > 0.2
     drawn = TalkingHeadRenderer(closed).landmarks(pose())[0][:, :2]
-    assert np.abs(drawn - closed.landmarks[:, :2]).max() < 0.5
+    mouth = np.unique(np.concatenate([loops["lips_outer"], loops["lips_inner"]]))
+    still = np.concatenate([upper_face, [152, 10, 1]])  # brows, eyes, chin, forehead, nose tip
+    assert np.abs(drawn[still] - closed.landmarks[still, :2]).max() < 0.5
+    corners = [61, 291]
+    assert np.all(drawn[corners, 1] - closed.landmarks[corners, 1] > 2.0)  # lower (y down), by pixels at 512
+    assert np.abs(drawn[mouth] - closed.landmarks[mouth, :2]).max() < 12.0
+    # A face that does not smile keeps its mouth as it is.
+    plain = Portrait.load(str(portraits / "st_art_1.jpg"))
+    assert plain.fit.photo_expression[INDEX["mouthSmileLeft"]] == 0
 
 
 def test_lips_close_on_bilabials_of_a_procedural_track(hopper):
