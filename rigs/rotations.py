@@ -352,7 +352,7 @@ def matrix_to_euler_continuous(m, order: str, axis: int = 0, start=None) -> np.n
     first = principal[0] if start is None else matrix_to_euler(m[0], order, start)
     switch = _wrapped_distance(other[1:], principal[:-1]) < _wrapped_distance(principal[1:], principal[:-1])
     first_other = _wrapped_distance(first, other[0]) < _wrapped_distance(first, principal[0])
-    flips = np.concatenate([np.zeros_like(switch[:1]), switch], axis=0)
+    flips = np.concatenate([np.zeros(principal[:1, ..., 0].shape, bool), switch], axis=0)  # (a lone frame too)
     branch = (np.cumsum(flips, axis=0) + first_other) % 2 == 1
     chosen = np.where(branch[..., None], other, principal)
     chosen[0] = first

@@ -144,6 +144,13 @@ def test_axis_angle_round_trips_and_small_angles():
     assert np.abs(quat_to_axis_angle(axis_angle_to_quat(rotvec)) - rotvec).max() < 1e-12
 
 
+def test_euler_continuous_of_a_single_frame():
+    matrix = quat_to_matrix(random_quats(1))
+    for order in ORDERS:
+        angles = matrix_to_euler_continuous(matrix, order)
+        assert angles.shape == (1, 3) and same_rotation(euler_to_matrix(angles, order), matrix) < 1e-12
+
+
 def test_rot6d_is_first_two_columns_and_round_trips():
     matrices = quat_to_matrix(random_quats(300))
     d6 = matrix_to_rot6d(matrices)

@@ -90,6 +90,13 @@ def test_emotion_scales_the_shifts_and_a_seed_repeats_them(content):
     assert not np.allclose(first.root_positions, other.root_positions)
 
 
+def test_a_lone_frame_and_silence_stand_too():
+    for seconds in (1 / 30, 0.5):
+        silent = synthetic_content([], seconds)
+        body, stood = stand(silent)
+        assert stood.n_frames == body.n_frames and np.isfinite(stood.rotations).all()
+
+
 def test_clock_mismatch_is_refused(content):
     body = animate_body(content, constant_emotion("neutral", 0.8, content.n_frames))
     with pytest.raises(ValueError, match="one frame clock"):
