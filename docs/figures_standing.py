@@ -20,6 +20,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from avatar.emotion import constant_emotion  # noqa: E402
 from avatar.evaluation.beat import beat_content  # noqa: E402
+from avatar.evaluation.kinematics import knee_flexion  # noqa: E402
 from generators.procedural.body import animate_body  # noqa: E402
 from generators.procedural.signals import phrases  # noqa: E402
 from generators.procedural.standing import shift_weight  # noqa: E402
@@ -77,14 +78,9 @@ def main() -> None:
         if end < 30:
             ax.axvspan(end, min(start, 30), color="0.9", lw=0)
     ax.plot(times[span], sideways[span], color="tab:red", lw=1.5, label="hips sideways (cm, + = left)")
-
-    def flexion(side: str) -> np.ndarray:
-        thigh, shin = (skeleton.index(f"{side}{part}") for part in ("UpLeg", "Leg"))
-        relative = np.einsum("tji,tjk->tik", fk.rotations[:, thigh], fk.rotations[:, shin])
-        return np.degrees(np.arccos(np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1, 1)))
-
+    flexion = knee_flexion(stood)
     for side, colour in (("Right", "tab:blue"), ("Left", "tab:green")):
-        ax.plot(times[span], flexion(side)[span] / 5, color=colour, lw=1,
+        ax.plot(times[span], flexion[side][span] / 5, color=colour, lw=1,
                 label=f"{side.lower()} knee flexion (deg / 5)")
     ax.set_xlim(0, 30)
     ax.set_xlabel("seconds (grey: pauses between phrases)")

@@ -395,6 +395,18 @@ FEET = ("RightFoot", "LeftFoot", "RightToeBase", "LeftToeBase")
 SHIFT_SPEED = 0.5  # cm/s: the hips moving sideways faster than this are shifting weight (postural sway is slower)
 
 
+def knee_flexion(track: BodyTrack) -> dict[str, np.ndarray]:
+    """Each knee's flexion (T,) in degrees, by side ("Right", "Left"): the turn from thigh to shin."""
+    skeleton = track.skeleton
+    fk = skeleton.forward_kinematics(track.rotations, track.root_positions)
+    flexion = {}
+    for side in ("Right", "Left"):
+        thigh, shin = (fk.rotations[:, skeleton.index(f"{side}{part}")].astype(np.float64) for part in ("UpLeg", "Leg"))
+        relative = np.einsum("tji,tjk->tik", thigh, shin)
+        flexion[side] = np.degrees(np.arccos(np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1, 1)))
+    return flexion
+
+
 def standing_figures(track: BodyTrack) -> dict[str, float]:
     """How a body stands, on the track's own clock: the feet's fastest speed (cm/s; 0: planted), the hips' sideways
     offset from the skeleton's rest (cm, 5th / 95th percentile; + towards the character's left), weight shifts a
@@ -406,15 +418,9 @@ def standing_figures(track: BodyTrack) -> dict[str, float]:
     sideways = track.root_positions[:, 0].astype(np.float64)
     moving = np.abs(np.diff(sideways)) * track.fps > SHIFT_SPEED
     starts = int(np.sum(moving[1:] & ~moving[:-1]) + (moving[0] if len(moving) else 0))
-    flexion = []
-    for side in ("Right", "Left"):
-        thigh, shin = (skeleton.index(f"{side}{part}") for part in ("UpLeg", "Leg"))
-        relative = np.einsum("tji,tjk->tik", fk.rotations[:, thigh].astype(np.float64),
-                             fk.rotations[:, shin].astype(np.float64))
-        flexion.append(np.degrees(np.arccos(np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1, 1))))
     low, high = np.percentile(sideways - skeleton.offsets[0, 0], (5, 95))
     return {"feet_speed_max": float(np.linalg.norm(np.diff(feet, axis=0), axis=-1).max(initial=0.0) * track.fps),
             "hips_sideways_p5": float(low), "hips_sideways_p95": float(high),
             "shifts_per_minute": starts / (track.n_frames / track.fps / 60.0),
-            "knee_flexion_max": float(np.max(flexion)),
+            "knee_flexion_max": float(max(angles.max() for angles in knee_flexion(track).values())),
             "root_drop_max": float(np.ptp(track.root_positions[:, 1]))}
