@@ -44,6 +44,8 @@ from avatar.errors import InputError
 
 MAX_ATTEMPTS = 3  # a job whose worker is lost runs again elsewhere, twice at most
 SHIP_LIMIT_MB = 200.0  # default cap on a job's shipped inputs, and on its returned outputs
+CLIENT_ATTEMPTS = 3  # Ray Client sessions whose server process the head failed to start are tried again
+CLIENT_SERVER_LOST = "Starting Ray client server failed"
 PROBE_SECONDS = 5.0  # how long a cluster address has to answer a TCP connection
 GCS_PORT, CLIENT_PORT = 6379, 10001  # Ray's defaults for `ray start --head` and for Ray Client
 RAY_INSTALL = "pip install ray==2.60.0 (or `make setup`, which installs the pinned requirements.lock)"
@@ -119,13 +121,20 @@ def _join(ray, address: str) -> str | None:
         _probe(host, port, address, client)
         if not client:
             _check_cluster(f"{host}:{port}", address, where, choose_mode)
-    with _quiet_stderr() as log:
-        try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-        except Exception as error:
-            said = log.read_text(errors="replace") + str(error)
-            raise InputError(_join_failure(address, said, where, client)) from None
-    return target
+    attempt = 1
+    while True:
+        with _quiet_stderr() as log:
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+                return target
+            except Exception as error:
+                said = log.read_text(errors="replace") + str(error)
+        # A busy head's client server sometimes loses the process it starts for a session (its log says
+        # "SpecificServer startup failed"); a new session gets a new process, so that failure is tried again.
+        if not (client and CLIENT_SERVER_LOST in said) or attempt == CLIENT_ATTEMPTS:
+            raise InputError(_join_failure(address, said, where, client))
+        attempt += 1
+        print(f"Ray Client at {address}: the head did not start a session for this run; trying again", file=sys.stderr)
 
 
 def find_token() -> tuple[str | None, str]:
@@ -260,13 +269,13 @@ def _join_failure(address: str, said: str, where: str, client: bool) -> str:
             f"Ray cluster at '{address}': Ray or Python differs between the cluster and this machine; install "
             "this engine with `make setup` (ray==2.60.0) on every node with the same Python"
         )
+    last = [line for line in said.splitlines() if line.strip()][-1:] or ["no reason given"]
     if client:
         return (
             f"could not join the Ray cluster at '{address}' through Ray Client (its server answered but no "
-            f"session started); check that the head runs Ray 2.60.0 with ray[client], and if it uses token "
-            f"authentication, {TOKEN_FIX}"
+            f"session started: {_one_line(last[0])[:200]}); check that the head runs Ray 2.60.0 with "
+            f"ray[client], and if it uses token authentication, {TOKEN_FIX}"
         )
-    last = [line for line in said.splitlines() if line.strip()][-1:] or ["no reason given"]
     return (
         f"could not join the Ray cluster at '{address}' ({_one_line(last[0])[:200]}); start one with `ray "
         "start --head` and give the address it prints (host:6379, ray://host:10001 or auto), or give --ray "

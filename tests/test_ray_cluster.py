@@ -17,6 +17,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -322,3 +323,33 @@ def test_a_version_mismatch_names_both_versions_and_the_fix():
         f"it runs Ray 2.9.3 on Python 3.10.4, this machine Ray {ray.__version__} on Python "
         f"{python}; Ray needs the same versions on every machine"
     )
+
+
+class FlakyClientRay:
+    """Stands in for `ray` where a Ray Client head fails to start the session's server `failures` times."""
+
+    def __init__(self, failures: int):
+        self.failures, self.calls = failures, 0
+
+    def init(self, **_):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("Starting Ray client server failed. See ray_client_server_23000.err for detailed logs.")
+
+
+@pytest.mark.parametrize("failures, joins", [(2, True), (3, False)])
+def test_a_client_session_the_head_failed_to_start_is_tried_again(failures, joins, monkeypatch, capsys):
+    from avatar.batch_ray import CLIENT_ATTEMPTS, _join
+    from avatar.errors import InputError
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    with socket.create_server(("127.0.0.1", 0)) as server:  # the client server's port answers
+        address = f"ray://127.0.0.1:{server.getsockname()[1]}"
+        ray = FlakyClientRay(failures)
+        if joins:
+            assert _join(ray, address) == address
+        else:
+            with pytest.raises(InputError, match="no session started: Starting Ray client server failed"):
+                _join(ray, address)
+    assert ray.calls == min(failures + 1, CLIENT_ATTEMPTS)
+    assert capsys.readouterr().err.count("trying again") == min(failures, CLIENT_ATTEMPTS - 1)
