@@ -13,8 +13,9 @@ figures --json writes).
 
 --stages: where the learned body loses speed and gains jitter instead, stage by stage on the same take: the teacher's
 motion, its body-VAE reconstruction (posterior mean, no diffusion), sampling as shipped and with one setting changed
-(steps, scheduler, guidance, window overlap, the token average), and the power of the body latent per frequency band,
-sampled against the teacher's encoded latent.
+(steps, scheduler, guidance, window overlap, the token average), the power of the body latent per frequency band,
+sampled against the teacher's encoded latent, and in its top band the x0 prediction of each sampler step against the
+teacher's (where a tremor starts, and whether the later steps remove it).
 """
 
 from __future__ import annotations
@@ -113,13 +114,33 @@ def stage_figures(learned, content, neutral, onsets, seed: int) -> dict:
             pipe.body_token_average, pipe.window_tokens, pipe.overlap_tokens = shipped
         row(name, rep.body_track(body, content.fps, stance=stance))
 
-    # Body-latent power per band (token rate 7.5 Hz): sampled against the teacher's encoded latent.
+    # Body-latent power per band (token rate 7.5 Hz): sampled against the teacher's encoded latent, and the x0
+    # prediction of every sampler step (the sampler is wrapped to keep them).
     n = len(content_f) // DOWNSAMPLE * DOWNSAMPLE
     generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        sampled = pipe.denoise_windows(
-            torch.from_numpy(content_f[:n])[None], torch.from_numpy(emotion_f[:n])[None], None, generator
-        )[0, :, pipe.face_latent_dim :].numpy()
+    predictions = []
+    make_scheduler = pipe.make_scheduler
+
+    def recording_scheduler(name, steps):
+        sampler = make_scheduler(name, steps)
+        step = sampler.step
+
+        def recorded(v, t, x):
+            abar = pipe.scheduler.alphas_cumprod[int(t)]
+            predictions.append((abar.sqrt() * x - (1 - abar).sqrt() * v)[0, :, pipe.face_latent_dim :].numpy())
+            return step(v, t, x)
+
+        sampler.step = recorded
+        return sampler
+
+    pipe.make_scheduler = recording_scheduler
+    try:
+        with torch.no_grad():
+            sampled = pipe.denoise_windows(
+                torch.from_numpy(content_f[:n])[None], torch.from_numpy(emotion_f[:n])[None], None, generator
+            )[0, :, pipe.face_latent_dim :].numpy()
+    finally:
+        del pipe.make_scheduler
     reference = pipe.body_vae.to_unit(encoded)[0, : len(sampled)].numpy()
     edges = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.75)
 
@@ -128,9 +149,12 @@ def stage_figures(learned, content, neutral, onsets, seed: int) -> dict:
         frequency = np.fft.rfftfreq(len(latent), DOWNSAMPLE / content.fps)
         return [power[(frequency >= a) & (frequency < b + 1e-9)].sum() for a, b in zip(edges, edges[1:], strict=False)]
 
-    ratios = [s / r for s, r in zip(band_power(sampled), band_power(reference), strict=True)]
+    teacher_power = band_power(reference)
+    ratios = [s / r for s, r in zip(band_power(sampled), teacher_power, strict=True)]
     bands = [f"{a:g}-{b:g} Hz" for a, b in zip(edges, edges[1:], strict=False)]
-    return {"stages": stages, "latent_power_sampled_over_teacher": dict(zip(bands, ratios, strict=True))}
+    top_band = [band_power(x0)[-1] / teacher_power[-1] for x0 in predictions]
+    return {"stages": stages, "latent_power_sampled_over_teacher": dict(zip(bands, ratios, strict=True)),
+            "top_band_power_of_each_step_x0_over_teacher": top_band}
 
 
 def main() -> int:

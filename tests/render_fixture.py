@@ -10,8 +10,9 @@ Three arrays were re-made since, on purpose, by this script's render of the same
 teacher's torso, neck and clavicles were calibrated against the real BEAT capture (issue 21), and `learned_face` and
 `learned_body` when the shipped checkpoint was fine-tuned on that teacher's corpus; both bodies again (the faces
 kept, unchanged) when the pipeline began to stand every body on its feet (weight shifts over planted feet,
-generators/procedural/standing.py). The procedural face, checked unchanged within the tolerances, is still
-da8bb87's.
+generators/procedural/standing.py); `learned_face` and `learned_body` again when the shipped denoiser was fine-tuned
+with the whitened body loss (its model card's commands 5 and 6). The procedural face, checked unchanged within the
+tolerances, is still da8bb87's.
 
 It renders tests/data/render_speech.flac (spoken by `avatar say`, made by this script when missing) with each
 generator in RENDERS, face and body only, no verification, and keeps the numbers of face.csv and body.bvh as

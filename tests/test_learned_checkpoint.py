@@ -83,11 +83,11 @@ def test_the_body_moves_and_does_not_tremble_on_a_real_clip(learned):
     _, body = learned.animate(content, neutral, seed=0, frames=(0, int(seconds * content.fps)))
     generated = kinematics(motion_from_track(body), words, onsets)
     # Guards of what the shipped checkpoint holds on this clip (capture: arm speed 50.8 cm/s, share of arm-speed
-    # power above 3 Hz 0.045; learned: 37.7 and 0.066, before its fine-tune on the swaying teacher's corpus 29.9 and
-    # 0.085). Issue 21's share target (within 30 % of the capture's) is not met yet: bench/body_vs_capture.py
-    # --stages shows where it is lost. Before the body decoder stopped reading the speech, the share was 0.21.
-    assert generated.arm_high_frequency_share < 2.0 * real.arm_high_frequency_share
-    assert generated.speed["arms"].mean > 0.65 * real.speed["arms"].mean
+    # power above 3 Hz 0.045; learned: 31.6 and 0.033). Issue 21's share target, within 30 % of the capture's, is met
+    # since the denoiser was fine-tuned with the whitened body loss (before: 37.7 and 0.066; the speed it lost was
+    # partly tremor, partly a smaller gesture band); before the body decoder stopped reading the speech, 0.21.
+    assert generated.arm_high_frequency_share < 1.3 * real.arm_high_frequency_share
+    assert generated.speed["arms"].mean > 0.6 * real.speed["arms"].mean
 
 
 def test_render_with_the_learned_generator(tmp_path):

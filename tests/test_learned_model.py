@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -282,6 +283,7 @@ def test_finetuning_with_the_event_loss_starts_from_the_checkpoint(tmp_path):
 
     data = _TinyMotion()
     config = TINY.with_values({"vae.steps": 4, "denoiser.steps": 6, "finetune.steps": 3, "finetune.event_weight": 1.0,
+                               "finetune.spectral_weight": 1.0,
                                "finetune.lr": 1e-12})  # a learning rate so small that the weights stay
     vaes = train_vaes(data, tmp_path, config)
     base = train_denoiser(data, vaes, tmp_path / "base", config)
@@ -291,12 +293,42 @@ def test_finetuning_with_the_event_loss_starts_from_the_checkpoint(tmp_path):
         torch.testing.assert_close(a, b)
     with (tuned_dir / "finetune_log.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 3 and all(float(row["events"]) > 0 for row in rows)
+    assert len(rows) == 3 and all(float(row["events"]) > 0 and float(row["spectral"]) > 0 for row in rows)
     record = json.loads((tuned_dir / "training.json").read_text())
     assert record["denoiser_steps"] == 6 and record["finetune"]["event_weight"] == 1.0
+    assert record["finetune"]["spectral_weight"] == 1.0
     with pytest.raises(ValueError, match="latent channels"):
         small = (MotionVAE(FACE_DIM, **{**TINY_VAE, "latent_dim": 2}), MotionVAE(BODY_DIM, **TINY_VAE))
         train_denoiser(data, small, tmp_path / "bad", config, init_from=tmp_path / "base")
+
+
+def test_whitened_error_counts_an_error_against_the_signal_in_its_band():
+    from generators.learned.train import whitened_error
+
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.arange(32.0)[None, :, None]
+    phase = torch.rand(4, 1, 3, generator=generator) * 2 * math.pi
+    # a slow motion (2 cycles a window) with a faint fast part (12 cycles), as the body latent's spectrum falls
+    target = torch.sin(2 * math.pi * 2 * tokens / 32 + phase) + 0.01 * torch.sin(2 * math.pi * 12 * tokens / 32 + phase)
+    slow_error = 0.1 * torch.sin(2 * math.pi * 2 * tokens / 32)
+    fast_error = 0.1 * torch.sin(2 * math.pi * 12 * tokens / 32)  # as large, where the signal is faint
+    assert whitened_error(target, target) == 0
+    assert whitened_error(target + fast_error, target) > 1000 * whitened_error(target + slow_error, target)
+    assert (fast_error**2).mean() < 0.02 * (target**2).mean()  # a small share of the plain squared error
+
+
+def test_a_loss_log_that_gains_a_column_keeps_its_rows(tmp_path):
+    from generators.learned.train import _Log
+
+    log = _Log(tmp_path / "finetune_log.csv")
+    log.write({"step": 1, "loss": 0.5})
+    log.write({"step": 2, "loss": 0.25, "spectral": 0.125})
+    log.write({"step": 3, "loss": 0.2, "spectral": 0.1})
+    with (tmp_path / "finetune_log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [{"step": "1", "loss": "0.5", "spectral": ""}, {"step": "2", "loss": "0.25", "spectral": "0.125"},
+                    {"step": "3", "loss": "0.2", "spectral": "0.1"}]
+    assert [p.name for p in tmp_path.iterdir()] == ["finetune_log.csv"]
 
 
 def test_decoder_refinement_keeps_the_latent_space(tmp_path):

@@ -159,11 +159,13 @@ def test_the_config_round_trips_and_the_shipped_runs_are_its_recipe(tmp_path):
     shipped = read_runs(SHIPPED)
     card = (SHIPPED / "README.md").read_text()
     assert [card.index(run.command) for run in shipped] == sorted(card.index(run.command) for run in shipped)
-    assert [run.finetune for run in shipped] == [False, True, True, True]
+    assert [run.finetune for run in shipped] == [False, True, True, True, True, True]
     recipe_values = MotionTrainConfig()
     assert shipped[0].config == recipe_values.with_values({"denoiser.event_weight": 0})  # before the event loss
     assert shipped[2].config == recipe_values.with_values({"max_minutes": 36})
     assert shipped[3].config == recipe_values.with_values({"max_minutes": 30, "seed": 2, "finetune.steps": 2000})
+    for run, seed in zip(shipped[4:], (2, 3), strict=True):  # the fine-tunings with the whitened body loss
+        assert run.config == shipped[3].config.with_values({"seed": seed, "finetune.spectral_weight": 1.0})
     assert (recipe_values.max_minutes, recipe_values.vae.steps, recipe_values.denoiser.steps) == (105, 2500, 9000)
 
 

@@ -148,13 +148,15 @@ def speech_emotion_row(folder: Path) -> Row:
 
 
 def capture_row(folder: Path) -> Row:
-    """Arm speed against the real capture (bench/body_vs_capture.py)."""
+    """Arm speed and its share of power above 3 Hz against the real capture (bench/body_vs_capture.py)."""
     capture = read_results("body_vs_capture", folder)
-    arms = " / ".join(f"{m['speed']['arms']['mean']:.1f}" for m in capture["figures"]["motions"].values())
+    motions = capture["figures"]["motions"].values()
+    arms = " / ".join(f"{m['speed']['arms']['mean']:.1f}" for m in motions)
+    tremor = " / ".join(f"{m['arm_high_frequency_share']:.3f}" for m in motions)
     return (
-        "body vs real capture, arm speed (capture / procedural / learned)",
-        f"{arms} cm/s",
-        "± 20 %",
+        "body vs real capture (capture / procedural / learned): arm speed; its share of power above 3 Hz",
+        f"{arms} cm/s; {tremor}",
+        "± 20 %; ± 30 %",
         short_command(capture),
     )
 

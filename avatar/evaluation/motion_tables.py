@@ -207,6 +207,9 @@ def body_stages_rows(figures: dict) -> str:
             "Body-latent power, sampled over the teacher's encoded latent, per band (token rate 7.5 Hz): "
             + ", ".join(f"{band} {ratio:.2f}" for band, ratio in bands.items())
             + "."
+            + " In the top band, the x0 prediction of each sampler step, over the teacher's: "
+            + ", ".join(f"{ratio:.2f}" for ratio in figures["top_band_power_of_each_step_x0_over_teacher"])
+            + "."
         )
     )
 

@@ -175,22 +175,33 @@ def _swap_in(tmp: Path, final: Path) -> None:
 
 
 class _Log:
-    """Appends rows of losses to a CSV (header from the first row; a resumed log keeps its own header)."""
+    """Appends rows of losses to a CSV (a resumed or continued log keeps its rows; a row with a column the file
+    lacks rewrites it with that column, empty in the earlier rows)."""
 
     def __init__(self, path: Path):
         self.path = path
 
     def write(self, row: dict) -> None:
-        new = not self.path.exists()
-        fields = list(row)
-        if not new:
+        row = {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()}
+        fields = []
+        if self.path.exists():
             with self.path.open(newline="") as f:
-                fields = next(csv.reader(f), fields)
-        with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
+                fields = next(csv.reader(f), [])
+            if set(row) <= set(fields):
+                with self.path.open("a", newline="") as f:
+                    csv.DictWriter(f, fieldnames=fields).writerow(row)
+                return
+        rows = []
+        if fields:
+            with self.path.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+        fields += [name for name in row if name not in fields]
+        tmp = self.path.with_name(f".{self.path.name}.writing")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows([*rows, row])
+        tmp.replace(self.path)
 
 
 class _Averager:
@@ -536,16 +547,32 @@ def _load_vaes(vaes) -> tuple[MotionVAE, MotionVAE]:
     return tuple(vae.eval().requires_grad_(False) for vae in vaes)
 
 
+def whitened_error(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared error of estimate against latent tokens target (B, N, L) per temporal frequency, each frequency's
+    error divided by the target's own power there (averaged over the batch and channels): an error counts relative
+    to the signal in its band, not to the whole signal. (No taper: a window's slow motion also leaks a little
+    power into its fast bins, which the division then counts as signal there.)"""
+    error = torch.fft.rfft(estimate - target, dim=1).abs() ** 2
+    power = (torch.fft.rfft(target, dim=1).abs() ** 2).mean(dim=(0, 2), keepdim=True)
+    return (error / power.clamp(min=1e-8)).mean()
+
+
 def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch: dict, generator: torch.Generator,
                   emotion_drop: float = 0.15, style_drop: float = 0.15, context_prob: float = 0.5,
                   crop_prob: float = 0.25, velocity_weight: float = 0.1,
-                  event_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+                  event_weight: float = 0.0, spectral_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """v-prediction loss (+ a light velocity loss on the implied x0) of one batch, modality masks honoured.
 
     event_weight > 0 adds a loss on the face events (representation.FACE_EVENTS: blinks, eye movements, gaze) of
     the implied x0 decoded by the frozen face decoder, weighted by each sample's signal share abar. The speech does
     not time those events, so a denoiser trained on the latent loss alone learns them last and samples them as
     faint half-blinks; this term spends more of its capacity on them (its minimiser is still the posterior mean).
+
+    spectral_weight > 0 adds `whitened_error` of the implied x0's body latent. The body latent's power falls about
+    a thousandfold from its slowest to its fastest tokens, while the noise is white: a denoiser that lets 1 % of the
+    noise's power through in the top band, negligible in the plain loss, samples several times the data's power
+    there (a tremor the later steps keep as signal). Measured per band against the data's own power, that leak
+    costs as much as an error in the gesture band does in the plain loss.
     """
     schedule = pipe.scheduler
     with torch.no_grad():
@@ -583,6 +610,12 @@ def denoiser_loss(pipe: MotionDiffusionPipeline, denoiser: MotionDenoiser, batch
     velocity = ((x0_hat.diff(dim=1) - x0.diff(dim=1)) ** 2 * weight).sum() / (weight.sum() * max(n - 1, 1))
     loss = diffusion + velocity_weight * velocity
     parts = {"diffusion": diffusion.item(), "velocity": velocity.item()}
+    if spectral_weight:
+        body = batch["body_present"].bool()
+        if body.any():
+            spectral = whitened_error(x0_hat[body, :, lf:], x0[body, :, lf:])
+            loss = loss + spectral_weight * spectral
+            parts["spectral"] = spectral.item()
     present = batch["face_present"]
     if event_weight and present.any():
         vae, channels = pipe.face_vae, list(FACE_EVENTS)
@@ -638,7 +671,7 @@ def train_denoiser(dataset: Dataset, vaes, out_dir: str | Path, config: MotionTr
         saved.restore(optimizer)
     losses = {"emotion_drop": stage.emotion_drop, "style_drop": stage.style_drop, "context_prob": stage.context_prob,
               "crop_prob": stage.crop_prob, "velocity_weight": stage.velocity_weight,
-              "event_weight": stage.event_weight}
+              "event_weight": stage.event_weight, "spectral_weight": stage.spectral_weight}
     started = time.monotonic()
     step = run_stage(name, dataset, out_dir, optimizer,
                      lambda batch, generator: denoiser_loss(pipe, denoiser, batch, generator, **losses),

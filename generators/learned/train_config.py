@@ -76,6 +76,7 @@ class DenoiserStage:
     crop_prob: float = 0.25  # how often the window is cut shorter
     velocity_weight: float = 0.1
     event_weight: float = 5.0  # the loss on decoded blinks, eye movements and gaze
+    spectral_weight: float = 0.0  # the loss on the body latent's error per frequency, whitened by its spectrum
     ema_decay: float = 0.999
     checkpoint_every: int = 250
 
