@@ -1,13 +1,15 @@
 """The eyes: an eyeball layer under the warped lids, so gaze moves the iris and the lids slide over it.
 
 Per portrait and eye, from the photo: a sclera plate (the eye opening with the iris filled in from the white
-around it, and the white extended past the lids for when they open wider) and an iris texture (the visible iris,
-its hidden part filled from the visible). Per frame the plate follows the eye corners (head and cheek motion), the
-iris disc sits at the posed iris landmark, and both show only inside the posed lid opening; outside it the warped
-skin shows. A blink thus closes the lids with skin: the upper lid's warp moves down over the opening, which
-shrinks to nothing; where the lid now covers what was open in the photo, the warp would stretch the photo's lash
-line over the eye, so that part is painted the lid's own skin colour with the lashes redrawn along the moving lid
-edge.
+around it) and an iris texture (the visible iris, its hidden part filled from the visible). Per frame the plate
+follows the eye corners (head and cheek motion), the iris disc sits at the posed iris landmark, and both show only
+inside the posed lid opening; outside it the warped skin shows. Across the eye the white is stretched so that the
+photo's lid lines fall on the posed ones: a raised lid (AU5) uncovers the whole iris and more of the photo's own
+white, the lid's shadow on it moving up with the lid (no band of the photo's lid line is left across the eye), and
+a narrowed eye squeezes it. A blink closes the lids with skin: the upper lid's warp moves down over the opening,
+which shrinks to nothing; where the lid now covers what was open in the photo, the warp would stretch the photo's
+lash line over the eye, so that part is painted the lid's own skin colour with the lashes redrawn along the moving
+lid edge.
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ __all__ = ["EyeLayer", "box", "polygon_area", "polygon_mask", "polygon_perimeter
 SHIFT = 4  # cv2 polygon sub-pixel bits: corners at 1/16 pixel
 IRIS = {"right": 468, "left": 473}
 SCLERA_FALLBACK = (205, 195, 185)  # an off-white, for eyes too narrow to show any white
-# Past the photo's lids (SCLERA_EDGE_PX beyond its opening: its anti-aliased edge) the photo's white blends into
-# its lit white over about SCLERA_BLEND_PX.
-SCLERA_EDGE_PX, SCLERA_BLEND_PX = 1, 1.5
 LID_SAMPLE = 0.35  # the lid skin is sampled this many eye-opening heights above the photo's upper lid line
 LID_COVER = 0.75  # how much of the stretched photo the lid colour replaces where the lid covers the eye
 
@@ -72,17 +71,39 @@ def _bilinear(image, x, y, c):
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
 def _draw_eye(out, x0, y0, mask, plate, iris, origin_x, origin_y, inverse, iris_now_x, iris_now_y, iris_x, iris_y,
-              radius):
+              radius, axis, lids):
     """Composite the eyeball into out[y0:, x0:] where mask > 0. inverse maps output pixels to photo pixels (2, 3);
-    the iris disc is centred at iris_now in the output and at iris in the photo."""
+    the iris disc is centred at iris_now in the output and at iris in the photo. The white is read through the
+    lids' stretch: axis (3, 2) is the photo's eye frame (outer corner, corner-to-corner vector, unit normal), lids
+    (4, K) the posed and the photo's lid offsets along the normal at K even steps between the corners (`_lid_lines`).
+    """
+    steps = lids.shape[1] - 1
+    length2 = axis[1, 0] ** 2 + axis[1, 1] ** 2
     for r in range(mask.shape[0]):
         for k in range(mask.shape[1]):
             m = mask[r, k]
             if m <= 0.0:
                 continue
             qx, qy = x0 + k, y0 + r
-            px = inverse[0, 0] * qx + inverse[0, 1] * qy + inverse[0, 2] - origin_x
-            py = inverse[1, 0] * qx + inverse[1, 1] * qy + inverse[1, 2] - origin_y
+            px = inverse[0, 0] * qx + inverse[0, 1] * qy + inverse[0, 2]
+            py = inverse[1, 0] * qx + inverse[1, 1] * qy + inverse[1, 2]
+            # Across the eye, the posed lid lines onto the photo's (linear in between).
+            dx, dy = px - axis[0, 0], py - axis[0, 1]
+            u = min(max((dx * axis[1, 0] + dy * axis[1, 1]) / length2, 0.0), 1.0) * steps
+            v = dx * axis[2, 0] + dy * axis[2, 1]
+            i = min(int(u), steps - 1)
+            f = u - i
+            upper_now = (1 - f) * lids[0, i] + f * lids[0, i + 1]
+            lower_now = (1 - f) * lids[1, i] + f * lids[1, i + 1]
+            upper = (1 - f) * lids[2, i] + f * lids[2, i + 1]
+            lower = (1 - f) * lids[3, i] + f * lids[3, i + 1]
+            span = upper_now - lower_now
+            if abs(span) > 0.5:
+                shift = lower + (v - lower_now) * (upper - lower) / span - v
+            else:  # a shut eye: no stretch (the fade has hidden it)
+                shift = 0.0
+            px += shift * axis[2, 0] - origin_x
+            py += shift * axis[2, 1] - origin_y
             # The iris keeps its size and turn with the eye's scale and roll (the linear part of the inverse).
             dx, dy = qx - iris_now_x, qy - iris_now_y
             ux = iris_x + inverse[0, 0] * dx + inverse[0, 1] * dy
@@ -106,6 +127,10 @@ class EyeLayer:
         points = np.asarray(landmarks[:, :2], np.float64)
         self.photo_corners = points[self.corners]
         self.photo_polygon = points[loop]
+        start, along = self.photo_corners[0], self.photo_corners[1] - self.photo_corners[0]
+        normal = np.array([-along[1], along[0]]) / max(float(np.hypot(*along)), 1e-9)
+        self.axis = np.array([start, along, normal])
+        self.photo_lids = _lid_lines(self.photo_polygon, self.axis)
         self.iris = points[self.iris_index]
         self.radius = float(np.linalg.norm(points[self.iris_index + 1:self.iris_index + 5] - self.iris, axis=1).mean())
         size = image.shape[0]
@@ -119,7 +144,7 @@ class EyeLayer:
         white = opening & ~iris_disc
         seen_iris = opening & iris_disc
         # A thin white is no white: below a few pixels the lids' shadows and lashes are all there is.
-        self.plate = (_sclera_plate(roi, white, opening) if white.sum() >= 4 else
+        self.plate = (_sclera_plate(roi, white, iris_disc, distance > self.radius * 1.05 + 1.5) if white.sum() >= 4 else
                       np.broadcast_to(np.asarray(SCLERA_FALLBACK, np.float32), roi.shape).copy())
         # The lid: the eye's height (where to sample lid skin), its lashes (the darkest pixels along the lid line).
         upper = points[loop[1:len(loop) // 2]]
@@ -154,8 +179,10 @@ class EyeLayer:
             return
         inverse = _similarity(corners, self.photo_corners)
         iris_now = np.asarray(landmarks[self.iris_index, :2], np.float64)
+        posed_lids = _lid_lines(opening @ inverse[:, :2].T + inverse[:, 2], self.axis)
         _draw_eye(out, x0, y0, mask, self.plate, self.iris_texture, float(self.origin[0]), float(self.origin[1]),
-                  inverse, iris_now[0], iris_now[1], self.iris[0], self.iris[1], self.radius * 1.05)
+                  inverse, iris_now[0], iris_now[1], self.iris[0], self.iris[1], self.radius * 1.05, self.axis,
+                  np.concatenate([posed_lids, self.photo_lids]))
 
     def _draw_lid(self, out: np.ndarray, opening: np.ndarray, area: float, forward: np.ndarray) -> None:
         """Lid skin over what the lid now covers of the photo's opening (area: the opening's now), and the lashes
@@ -198,20 +225,38 @@ def _paint_lid(region, covered, lid_color, edge, lash_scale, lash_color):
                 region[y, x, c] = np.uint8(min(max(value + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
 
 
-def _sclera_plate(roi: np.ndarray, white: np.ndarray, opening: np.ndarray) -> np.ndarray:
-    """The eyeball's white (H, W, 3) float32: the photo's white inside its opening, and past the lids (what a
-    raised lid uncovers, AU5) the white's own lit colour, not the lid-shadowed white beside the lid line carried
-    outward: that showed as a grey crescent over the iris, which reads as a lid, not as the white above the iris."""
-    plate = push_pull(roi, white.astype(np.float32))
-    seen = roi[white]
-    luminance = seen @ np.array([0.299, 0.587, 0.114], np.float32)
-    lit = seen[luminance >= np.quantile(luminance, 0.75)].mean(0)
-    # The photo's own white shows over its opening and its anti-aliased edge (so a face at rest is the photo), then
-    # blends into the lit white over SCLERA_BLEND_PX.
-    grow = 2 * SCLERA_EDGE_PX + 1
-    photo = cv2.dilate(opening.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(np.float32)
-    inside = np.maximum(cv2.GaussianBlur(photo, (0, 0), SCLERA_BLEND_PX), photo)[..., None]
-    return (inside * plate + (1.0 - inside) * lit).astype(np.float32)
+def _sclera_plate(roi: np.ndarray, white: np.ndarray, iris_disc: np.ndarray, clear_of_iris: np.ndarray) -> np.ndarray:
+    """The eyeball's white (H, W, 3) float32: the photo's white where it shows; behind the iris, row by row the
+    white either side of it (clear of the iris's anti-aliased edge) joined across, so a turned iris or a raised lid
+    uncovers white shaded as the white beside it (filled from all around, the lids' shadows and the iris's edge
+    made a murky block there); past the opening (read only at the posed opening's anti-aliased rim) carried out."""
+    filled, known = roi.copy(), white.astype(np.float32)
+    clear = white & clear_of_iris
+    for y in np.flatnonzero((iris_disc & ~white).any(1)):
+        beside = np.flatnonzero(clear[y])
+        if len(beside):
+            behind = np.flatnonzero(iris_disc[y] & ~white[y])
+            filled[y, behind] = np.stack([np.interp(behind, beside, roi[y, beside, c]) for c in range(3)], -1)
+            known[y, behind] = 1.0
+    return push_pull(filled, known)
+
+
+LID_STEPS = 16  # lid-line samples between the corners
+
+
+def _lid_lines(polygon: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """(2, LID_STEPS + 1): the upper and the lower lid of an eye-loop polygon (outer corner first, then the upper
+    lid; in photo pixels) as offsets along axis's normal at even steps from one corner to the other."""
+    relative = polygon - axis[0]
+    u = relative @ axis[1] / max(float(axis[1] @ axis[1]), 1e-9)
+    v = relative @ axis[2]
+    half = len(polygon) // 2
+    grid = np.linspace(0.0, 1.0, LID_STEPS + 1)
+    lines = []
+    for part in (np.r_[0:half + 1], np.r_[half:len(polygon), 0]):
+        order = np.argsort(u[part], kind="stable")
+        lines.append(np.interp(grid, u[part][order], v[part][order]))
+    return np.array(lines)
 
 
 def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
