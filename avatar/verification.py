@@ -17,9 +17,11 @@ its edge; `regenerate`) with the intensity raised by INTENSITY_STEP x k (relativ
 emotion guidance raised by GUIDANCE_STEP x k (learned generator), seed + k, and the emotion's share of the face
 amplified by 1 + GAIN_STEP x k (`amplify`: the face's difference from the same speech animated at neutral, so the
 lips stay as they were and only the expression grows, past what intensity 1 gives); only the unverified windows
-are read again. Each window keeps its best attempt (the highest probability of its target; attempt 0 is a
-candidate, so no window ends worse than it began), and the chosen windows are stitched with a BLEND_S
-cross-fade inside the window that changed. Every window is read again after stitching; one that fell below its
+are read again. Each window keeps the first attempt that holds, and attempt 0 when none does: an attempt that
+still fails is never kept for a higher probability alone, because each attempt escalates (stronger, amplified,
+more guided) and a failing one only showed the face further from what the generator made (past intensity 1, the
+amplified expressions distort the face) for a reading that still does not hold; the report says which windows did
+not verify. The chosen windows are stitched with a BLEND_S cross-fade inside the window that changed. Every window is read again after stitching; one that fell below its
 first reading goes back to attempt 0 (or, if it kept attempt 0, its changed neighbours do), until none is worse:
 the loop never makes a window worse. The lips are the same in every attempt: the content does not change, only the
 emotion's strength and the seed, so stitching never cuts a word.
@@ -282,7 +284,7 @@ def verify_face(face: FaceTrack, emotion: EmotionFrames,
             w = results[i]
             reading = _reading(by_name[w.reader].read(track, *spans[i]), w.target)
             w.attempts.append({**_describe(attempt), "label": reading["label"], "prob": reading["prob"]})
-            if reading["prob"] > w.attempts[w.chosen]["prob"]:
+            if _holds(reading, w.target):  # open windows have not held yet: this is the first attempt that does
                 w.chosen = len(w.attempts) - 1
         step("verify", (k + 1) / max_attempts)
 
