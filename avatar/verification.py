@@ -21,10 +21,11 @@ are read again. Each window keeps the first attempt that holds, and attempt 0 wh
 still fails is never kept for a higher probability alone, because each attempt escalates (stronger, amplified,
 more guided) and a failing one only showed the face further from what the generator made (past intensity 1, the
 amplified expressions distort the face) for a reading that still does not hold; the report says which windows did
-not verify. The chosen windows are stitched with a BLEND_S cross-fade inside the window that changed. Every window is read again after stitching; one that fell below its
-first reading goes back to attempt 0 (or, if it kept attempt 0, its changed neighbours do), until none is worse:
-the loop never makes a window worse. The lips are the same in every attempt: the content does not change, only the
-emotion's strength and the seed, so stitching never cuts a word.
+not verify. The chosen windows are stitched with a BLEND_S cross-fade inside the window that changed. Every window
+is read again after stitching; one that fell below its first reading goes back to attempt 0 (or, if it kept
+attempt 0, its changed neighbours do), until none is worse: the loop never makes a window worse. The lips are the
+same in every attempt: the content does not change, only the emotion's strength and the seed, so stitching never
+cuts a word.
 """
 
 from __future__ import annotations
