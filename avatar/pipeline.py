@@ -237,7 +237,19 @@ class AvatarPipeline:
 
     def render(self, request: RenderRequest, progress: Progress | None = None) -> AvatarResult:
         """Animate a checked RenderRequest (avatar.request.check_request): what every surface calls once its input
-        is checked, so nothing is checked or decoded twice."""
+        is checked, so nothing is checked or decoded twice.
+
+        numpy's BLAS runs on one thread here: its products split over several threads sum in another order, so the
+        same request gave other bits in a batch worker (one thread) than in this process (all cores; 2e-7 apart on
+        an AMD EPYC's OpenBLAS), and its products here are too small to gain from threads.
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self._render(request, progress)
+
+    def _render(self, request: RenderRequest, progress: Progress | None) -> AvatarResult:
+        """render, with BLAS on one thread."""
         outputs, emotion, intensity, vad, seed = (request.outputs, request.emotion, request.intensity, request.vad,
                                                   request.seed)
         text, transcript, max_attempts = request.text, request.transcript, request.max_attempts
