@@ -28,6 +28,8 @@ IRIS = {"right": 468, "left": 473}
 SCLERA_FALLBACK = (205, 195, 185)  # an off-white, for eyes too narrow to show any white
 LID_SAMPLE = 0.35  # the lid skin is sampled this many eye-opening heights above the photo's upper lid line
 LID_COVER = 0.75  # how much of the stretched photo the lid colour replaces where the lid covers the eye
+LID_STEPS = 16  # lid-line samples between the corners, for stretching the white with the lids
+IRIS_DISC = 1.05, 0.5  # the iris disc: its landmarks' radius times this, plus this many pixels (anti-aliasing)
 
 
 def polygon_mask(points: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
@@ -140,11 +142,12 @@ class EyeLayer:
         opening = polygon_mask(points[loop], self.origin, roi.shape[:2]) >= 0.999
         yy, xx = np.mgrid[y0:y1, x0:x1]
         distance = np.hypot(xx - self.iris[0], yy - self.iris[1])
-        iris_disc = distance <= self.radius * 1.05 + 0.5
+        disc_radius = self.radius * IRIS_DISC[0] + IRIS_DISC[1]
+        iris_disc = distance <= disc_radius
         white = opening & ~iris_disc
         seen_iris = opening & iris_disc
         # A thin white is no white: below a few pixels the lids' shadows and lashes are all there is.
-        self.plate = (_sclera_plate(roi, white, iris_disc, distance > self.radius * 1.05 + 1.5) if white.sum() >= 4 else
+        self.plate = (_sclera_plate(roi, white, iris_disc, distance > disc_radius + 1.0) if white.sum() >= 4 else
                       np.broadcast_to(np.asarray(SCLERA_FALLBACK, np.float32), roi.shape).copy())
         # The lid: the eye's height (where to sample lid skin), its lashes (the darkest pixels along the lid line).
         upper = points[loop[1:len(loop) // 2]]
@@ -181,7 +184,7 @@ class EyeLayer:
         iris_now = np.asarray(landmarks[self.iris_index, :2], np.float64)
         posed_lids = _lid_lines(opening @ inverse[:, :2].T + inverse[:, 2], self.axis)
         _draw_eye(out, x0, y0, mask, self.plate, self.iris_texture, float(self.origin[0]), float(self.origin[1]),
-                  inverse, iris_now[0], iris_now[1], self.iris[0], self.iris[1], self.radius * 1.05, self.axis,
+                  inverse, iris_now[0], iris_now[1], self.iris[0], self.iris[1], self.radius * IRIS_DISC[0], self.axis,
                   np.concatenate([posed_lids, self.photo_lids]))
 
     def _draw_lid(self, out: np.ndarray, opening: np.ndarray, area: float, forward: np.ndarray) -> None:
@@ -239,9 +242,6 @@ def _sclera_plate(roi: np.ndarray, white: np.ndarray, iris_disc: np.ndarray, cle
             filled[y, behind] = np.stack([np.interp(behind, beside, roi[y, beside, c]) for c in range(3)], -1)
             known[y, behind] = 1.0
     return push_pull(filled, known)
-
-
-LID_STEPS = 16  # lid-line samples between the corners
 
 
 def _lid_lines(polygon: np.ndarray, axis: np.ndarray) -> np.ndarray:
