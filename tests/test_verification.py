@@ -91,6 +91,29 @@ def test_windows_that_stay_unverified_are_reported(tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
+def test_an_attempt_that_still_fails_is_not_kept():
+    """Later attempts are escalated (stronger, amplified): one that raises the target's probability but still does not
+    verify is not kept, so where the loop gives up the face stays as first generated, not a distorted one."""
+    from avatar.emotion.timeline import EmotionTimeline
+
+    def reader(track, start, end):  # a stand-in that reads anger more in each attempt, never enough to verify
+        probs = np.zeros((end - start, len(EMOTIONS)))
+        anger = 0.05 * track.weights[0, 0] * 10  # attempt k's track carries k / 10 in its first weight
+        probs[:, EMOTIONS.index("anger")], probs[:, EMOTIONS.index("neutral")] = anger, 1.0 - anger
+        return EmotionTimeline(track.fps, probs, np.ones(end - start))
+
+    def attempt_face(k):
+        weights = np.zeros((N, 52), np.float32)
+        weights[:, 0] = k / 10
+        return FaceTrack(weights, CONTENT.fps, np.zeros((N, 3), np.float32), np.zeros((N, 4), np.float32))
+
+    face = attempt_face(0)
+    final, report = verify_face(face, constant_emotion("anger", 0.8, N), lambda a, spans: attempt_face(a.index),
+                                [Reader("stand-in", reader)], max_attempts=4)
+    assert all(len(w.attempts) == 4 and w.attempts[-1]["prob"] > w.attempts[0]["prob"] for w in report.windows)
+    assert all(w.chosen == 0 and not w.verified for w in report.windows) and final is face
+
+
 def test_a_reader_blind_to_the_target_does_not_decide():
     # A reader that cannot see contempt (as FER2013 cannot) hands contempt windows to the next reader.
     motion = face_motion_reader()
